@@ -1,0 +1,47 @@
+# Everything runs from a local virtualenv that `make` creates on first use.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: help install test lint typecheck pytest chaos demo bench clean
+
+help:
+	@echo "make demo   run the whole story against the embedded emulator"
+	@echo "make test   lint, type-check and run the test suite"
+	@echo "make chaos  run the long fault, crash and concurrency campaigns"
+	@echo "make bench  run the benchmarks in bench/"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check reconciler tests bench
+	$(BIN)/ruff format --check reconciler tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest -m "not chaos" $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+chaos: $(STAMP)
+	$(BIN)/pytest -m chaos $(PYTEST_ARGS)
+
+demo: $(STAMP)
+	$(BIN)/reconciler demo
+
+bench: $(STAMP)
+	$(BIN)/python bench/validate_bench.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build dist

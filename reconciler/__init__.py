@@ -1,0 +1,5 @@
+"""reconciler: privacy requests as code for Adobe Experience Platform."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,73 @@
+"""The ``reconciler`` command line: a thin click layer over the core modules.
+
+Each command lives in its own module, parses its flags, calls the core and
+returns an exit code. Errors are mapped to exit codes in one place,
+:func:`main`: a :class:`~reconciler.errors.ReconcilerError` prints one line
+and exits with its ``exit_code``; ^C exits 130; anything else is a bug and
+exits 3 with a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from reconciler import __version__
+from reconciler.errors import ReconcilerError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="reconciler")
+@click.option(
+    "-C",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Run as if started in DIR (like git -C).",
+)
+@click.pass_context
+def cli(ctx: click.Context, directory: Path | None) -> None:
+    """Privacy requests as code for Adobe Experience Platform.
+
+    Request files live in requests/, the record of what was applied in ledger/.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["root"] = (directory or Path.cwd()).resolve()
+
+
+def _register() -> None:
+    # Imported here so that each command module can import `cli` helpers freely.
+    from reconciler.cli import validate
+
+    cli.add_command(validate.command)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the CLI and map failures to exit codes."""
+    try:
+        rc = cli.main(args=argv, standalone_mode=False)
+    except ReconcilerError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(e.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except Exception:
+        traceback.print_exc()
+        click.echo("internal error: this is a bug in reconciler; please report it", err=True)
+        sys.exit(3)
+    sys.exit(rc if isinstance(rc, int) else 0)
