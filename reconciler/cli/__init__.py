@@ -38,11 +38,17 @@ def cli(ctx: click.Context, directory: Path | None) -> None:
     ctx.obj["root"] = (directory or Path.cwd()).resolve()
 
 
-def _register() -> None:
-    # Imported here so that each command module can import `cli` helpers freely.
-    from reconciler.cli import validate
+# One module per command, each exposing a click command named `command`.
+COMMAND_MODULES: tuple[str, ...] = ()
 
-    cli.add_command(validate.command)
+
+def _register() -> None:
+    # Imported late so that command modules can import helpers from this package.
+    import importlib
+
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"reconciler.cli.{name}")
+        cli.add_command(module.command)
 
 
 _register()
