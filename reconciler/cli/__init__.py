@@ -19,7 +19,21 @@ from reconciler import __version__
 from reconciler.errors import ReconcilerError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Maps expected failures to exit codes, for the console script and CliRunner alike."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ReconcilerError as e:
+            click.echo(f"error: {e}", err=True)
+            ctx.exit(e.exit_code)
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="reconciler")
 @click.option(
     "-C",
@@ -39,7 +53,7 @@ def cli(ctx: click.Context, directory: Path | None) -> None:
 
 
 # One module per command, each exposing a click command named `command`.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("validate",)
 
 
 def _register() -> None:
@@ -55,25 +69,10 @@ _register()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: run the CLI and map failures to exit codes."""
+    """Console-script entry point. Anything unexpected is a bug: traceback and exit 3."""
     try:
-        rc = cli.main(args=argv, standalone_mode=False)
-    except ReconcilerError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(e.exit_code)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
-    except click.ClickException as e:
-        e.show()
-        sys.exit(e.exit_code)
-    except click.exceptions.Exit as e:
-        sys.exit(e.exit_code)
+        cli.main(args=argv, prog_name="reconciler")
     except Exception:
         traceback.print_exc()
         click.echo("internal error: this is a bug in reconciler; please report it", err=True)
         sys.exit(3)
-    sys.exit(rc if isinstance(rc, int) else 0)

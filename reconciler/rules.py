@@ -1,0 +1,194 @@
+"""Rules a JSON Schema cannot express, checked on schema-valid requests.
+
+Each rule is a function ``(request, settings) -> Iterable[Finding]``; its id
+is what users see at the end of a finding and may look up in the README.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import PurePosixPath
+
+from reconciler.findings import Finding
+from reconciler.masking import mask
+from reconciler.model import Kind, Request
+from reconciler.settings import ADOBE_MAX_IDENTITIES_PER_WORK_ORDER, Settings
+
+# Deliberately simple: one @, no spaces, a dot in the domain, RFC 5321 lengths.
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$")
+# Adobe's examples show ECIDs of 30 and 38 digits: digits only, at most 38.
+_ECID = re.compile(r"^[0-9]{10,38}$")
+
+Rule = Callable[[Request, Settings], Iterable[Finding]]
+
+
+def _finding(request: Request, path: tuple[str | int, ...], rule: str, message: str) -> Finding:
+    mark = request.where(*path)
+    return Finding(request.path, mark.line, mark.column, rule, message)
+
+
+def name_matches_file(request: Request, settings: Settings) -> Iterator[Finding]:
+    """The file is called ``<metadata.name>.yaml``, so names are unique by listing."""
+    stem = PurePosixPath(request.path).name
+    for suffix in (".yaml", ".yml"):
+        if stem.endswith(suffix):
+            stem = stem[: -len(suffix)]
+    if stem != request.name:
+        yield _finding(
+            request,
+            ("metadata", "name"),
+            "name-matches-file",
+            f"metadata.name {request.name!r} differs from the file name {stem!r}; "
+            f"rename the file to {request.name}.yaml or change the name",
+        )
+
+
+def all_datasets_opt_in(request: Request, settings: Settings) -> Iterator[Finding]:
+    """``datasetId: ALL`` needs ``metadata.allowAllDatasets: true``, visible in review."""
+    if request.kind is Kind.RECORD_DELETE and request.spec.get("datasetId") == "ALL":
+        if request.metadata.get("allowAllDatasets") is not True:
+            yield _finding(
+                request,
+                ("spec", "datasetId"),
+                "all-datasets-opt-in",
+                "datasetId ALL deletes from every dataset in the sandbox; "
+                "add `allowAllDatasets: true` under metadata to confirm, or name one dataset",
+            )
+
+
+def single_namespace(request: Request, settings: Settings) -> Iterator[Finding]:
+    """With one dataset, every identity uses that dataset's primary namespace."""
+    if request.kind is not Kind.RECORD_DELETE or request.spec.get("datasetId") == "ALL":
+        return
+    first: str | None = None
+    for identity in request.identities():
+        if first is None:
+            first = identity.namespace
+        elif identity.namespace != first:
+            path = identity.path[:-1] if identity.path[-1] == "id" else identity.path[:-2]
+            yield _finding(
+                request,
+                (*path, "namespace", "code"),
+                "single-namespace",
+                f"namespace {identity.namespace!r} differs from {first!r}: a request for one "
+                "dataset uses only its primary identity namespace; "
+                "split it into one request per namespace",
+            )
+            return
+
+
+def identity_formats(request: Request, settings: Settings) -> Iterator[Finding]:
+    """Emails and ECIDs are well formed."""
+    for identity in request.identities():
+        ns = identity.namespace.lower()
+        if ns == "email" and not _EMAIL.match(identity.value):
+            yield _finding(
+                request,
+                identity.path,
+                "email-format",
+                f"{mask(identity.value)} is not a well-formed email address",
+            )
+        elif ns == "ecid" and not _ECID.match(identity.value):
+            yield _finding(
+                request,
+                identity.path,
+                "ecid-format",
+                f"{mask(identity.value)} is not a well-formed ECID (up to 38 digits)",
+            )
+
+
+def duplicate_identities(request: Request, settings: Settings) -> Iterator[Finding]:
+    """No identity is named twice in one request."""
+    seen: dict[tuple[str, str], tuple[str | int, ...]] = {}
+    for identity in request.identities():
+        ns = identity.namespace.lower()
+        value = identity.value.lower() if ns == "email" else identity.value
+        key = (ns, value)
+        if key in seen:
+            line = request.where(*seen[key]).line
+            yield _finding(
+                request,
+                identity.path,
+                "duplicate-identity",
+                f"{mask(identity.value)} is listed twice (first on line {line}); remove one",
+            )
+        else:
+            seen[key] = identity.path
+
+
+def identity_limits(request: Request, settings: Settings) -> Iterator[Finding]:
+    """Within Adobe's per-request limit and the repository's own limit."""
+    count = request.identity_count()
+    anchor = ("spec",)
+    if request.kind is Kind.RECORD_DELETE and count > ADOBE_MAX_IDENTITIES_PER_WORK_ORDER:
+        yield _finding(
+            request,
+            anchor,
+            "identity-limit",
+            f"{count:,} identities exceed Adobe's limit of "
+            f"{ADOBE_MAX_IDENTITIES_PER_WORK_ORDER:,} per work order; split the request "
+            "(reconciler new --csv splits automatically)",
+        )
+        return
+    limit = settings.limits.max_identities_per_request
+    if count > limit:
+        yield _finding(
+            request,
+            anchor,
+            "repo-identity-limit",
+            f"{count:,} identities exceed this repository's limit of {limit:,} per request "
+            "(limits.maxIdentitiesPerRequest in reconciler.yaml); split the request",
+        )
+
+
+def unique_user_keys(request: Request, settings: Settings) -> Iterator[Finding]:
+    """A privacy job's user keys are unique within the job."""
+    if request.kind is not Kind.PRIVACY_JOB:
+        return
+    seen: dict[str, int] = {}
+    for i, user in enumerate(request.spec["users"]):
+        key = user["key"]
+        if key in seen:
+            line = request.where("spec", "users", seen[key], "key").line
+            yield _finding(
+                request,
+                ("spec", "users", i, "key"),
+                "duplicate-user-key",
+                f"user key {key!r} is used twice (first on line {line}); keys must be unique",
+            )
+        else:
+            seen[key] = i
+
+
+def unique_products(request: Request, settings: Settings) -> Iterator[Finding]:
+    """Adobe reads product codes case-insensitively: ``Analytics`` and ``analytics`` clash."""
+    if request.kind is not Kind.PRIVACY_JOB:
+        return
+    seen: set[str] = set()
+    for i, product in enumerate(request.spec["include"]):
+        if product.lower() in seen:
+            yield _finding(
+                request,
+                ("spec", "include", i),
+                "duplicate-product",
+                f"product {product!r} is listed twice (Adobe ignores case); remove one",
+            )
+        seen.add(product.lower())
+
+
+RULES: tuple[Rule, ...] = (
+    name_matches_file,
+    all_datasets_opt_in,
+    single_namespace,
+    identity_formats,
+    duplicate_identities,
+    identity_limits,
+    unique_user_keys,
+    unique_products,
+)
+
+
+def check_request(request: Request, settings: Settings) -> list[Finding]:
+    """Every rule's findings for one request."""
+    return [finding for rule in RULES for finding in rule(request, settings)]

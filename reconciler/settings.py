@@ -1,0 +1,129 @@
+"""Repository settings: ``reconciler.yaml`` at the root, overridden by the environment.
+
+Without a ``reconciler.yaml`` every setting has its default (requests in
+``requests/``, ledger in ``ledger/``). Secrets are never read from the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reconciler.errors import SettingsError
+from reconciler.schemas import check
+from reconciler.yamlfile import ParseError, load_document
+
+SETTINGS_FILE = "reconciler.yaml"
+ADOBE_IMS_URL = "https://ims-na1.adobelogin.com"
+ADOBE_PLATFORM_URL = "https://platform.adobe.io"
+# Adobe's own limits (api-notes: 100,000 identities per work order, 1,000 users per job).
+ADOBE_MAX_IDENTITIES_PER_WORK_ORDER = 100_000
+ADOBE_MAX_USERS_PER_JOB = 1_000
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_identities_per_request: int = 10_000
+    max_identities_per_run: int = 100_000
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    max_concurrency: int = 4
+    requests_per_second: float = 10.0
+    timeout_seconds: float = 30.0
+    max_retries: int = 5
+
+
+@dataclass(frozen=True)
+class AdobeSettings:
+    org_id: str | None = None
+    sandbox_name: str | None = None
+    ims_url: str = ADOBE_IMS_URL
+    platform_url: str = ADOBE_PLATFORM_URL
+    scopes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a command needs to know about the repository it runs in."""
+
+    root: Path
+    requests_dir: str = "requests"
+    ledger_dir: str = "ledger"
+    limits: Limits = field(default_factory=Limits)
+    client: ClientSettings = field(default_factory=ClientSettings)
+    adobe: AdobeSettings = field(default_factory=AdobeSettings)
+    allow_cleartext_identities: bool = True
+    source: Path | None = None
+
+    @property
+    def requests_path(self) -> Path:
+        return self.root / self.requests_dir
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.root / self.ledger_dir
+
+
+def _inside(root: Path, rel: str, what: str, where: str) -> str:
+    target = (root / rel).resolve()
+    if not target.is_relative_to(root.resolve()):
+        raise SettingsError(f"{where}: {what} {rel!r} points outside the repository")
+    return rel
+
+
+def load_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:
+    """Read ``reconciler.yaml`` under ``root`` (if any) and apply environment overrides."""
+    env = {} if env is None else env
+    path = root / SETTINGS_FILE
+    data: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            doc = load_document(path, SETTINGS_FILE)
+        except ParseError as e:
+            raise SettingsError(str(e)) from None
+        if doc.data is not None:
+            errors = check("settings.schema.json", doc.data)
+            if errors:
+                first = errors[0]
+                mark = doc.locate(first.path, key=first.at_key)
+                more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+                raise SettingsError(
+                    f"{SETTINGS_FILE}:{mark.line}:{mark.column}: {first.message}{more}; "
+                    "see schemas/settings.schema.json"
+                )
+            data = doc.data
+    paths = data.get("paths", {})
+    limits = data.get("limits", {})
+    client = data.get("client", {})
+    adobe = data.get("adobe", {})
+    policy = data.get("policy", {})
+    where = f"{SETTINGS_FILE}"
+    return Settings(
+        root=root,
+        requests_dir=_inside(root, paths.get("requests", "requests"), "paths.requests", where),
+        ledger_dir=_inside(root, paths.get("ledger", "ledger"), "paths.ledger", where),
+        limits=Limits(
+            max_identities_per_request=limits.get("maxIdentitiesPerRequest", 10_000),
+            max_identities_per_run=limits.get("maxIdentitiesPerRun", 100_000),
+        ),
+        client=ClientSettings(
+            max_concurrency=client.get("maxConcurrency", 4),
+            requests_per_second=float(client.get("requestsPerSecond", 10.0)),
+            timeout_seconds=float(client.get("timeoutSeconds", 30.0)),
+            max_retries=client.get("maxRetries", 5),
+        ),
+        adobe=AdobeSettings(
+            org_id=env.get("ADOBE_ORG_ID") or adobe.get("orgId"),
+            sandbox_name=env.get("ADOBE_SANDBOX_NAME") or adobe.get("sandboxName"),
+            ims_url=env.get("ADOBE_IMS_URL") or adobe.get("imsUrl", ADOBE_IMS_URL),
+            platform_url=env.get("ADOBE_PLATFORM_URL")
+            or adobe.get("platformUrl", ADOBE_PLATFORM_URL),
+            scopes=tuple(adobe.get("scopes", ())),
+        ),
+        allow_cleartext_identities=policy.get("allowCleartextIdentities", True),
+        source=path if path.is_file() else None,
+    )

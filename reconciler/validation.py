@@ -1,0 +1,161 @@
+"""Validation: load request files, check them against the schemas and the rules.
+
+This is the pull-request check and also the gate in front of ``plan`` and
+``apply``: nothing is sent to Adobe that did not pass it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.findings import Finding, Report
+from reconciler.model import API_VERSION, Kind, Request, build_request
+from reconciler.rules import check_request
+from reconciler.schemas import KIND_SCHEMAS, check
+from reconciler.settings import Settings
+from reconciler.yamlfile import Document, ParseError, check_text, parse_document, read_text
+
+MAX_FINDINGS_PER_FILE = 50
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The outcome of loading files: the valid requests and every finding."""
+
+    requests: tuple[Request, ...]
+    findings: tuple[Finding, ...]
+    files: int
+
+
+def display_path(path: Path, root: Path) -> str:
+    """A path as users and GitHub see it: relative to the repository, with slashes."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def discover(paths: Iterable[Path]) -> list[Path]:
+    """Every YAML file named or under a named folder, sorted, without duplicates."""
+    found: set[Path] = set()
+    for path in paths:
+        if path.is_dir():
+            found.update(p for p in path.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file())
+        else:
+            found.add(path)
+    return sorted(found)
+
+
+def document_findings(doc: Document) -> tuple[Request | None, list[Finding]]:
+    """Check one parsed document: schema first, then the semantic rules' input."""
+    data = doc.data
+
+    def at(path: tuple[str | int, ...], rule: str, message: str, key: bool = False) -> Finding:
+        mark = doc.locate(path, key=key)
+        return Finding(doc.path, mark.line, mark.column, rule, message)
+
+    if data is None:
+        return None, [at((), "empty-file", "file is empty; write a request or delete the file")]
+    if not isinstance(data, dict):
+        return None, [at((), "schema", "a request file must be a mapping (apiVersion, kind, …)")]
+    kind = data.get("kind")
+    if data.get("apiVersion") != API_VERSION:
+        field = ("apiVersion",) if "apiVersion" in data else ()
+        return None, [at(field, "schema", f"apiVersion must be {API_VERSION!r}")]
+    if not isinstance(kind, str) or kind not in KIND_SCHEMAS:
+        kinds = ", ".join(k.value for k in Kind)
+        field = ("kind",) if "kind" in data else ()
+        return None, [at(field, "schema", f"kind must be one of: {kinds}")]
+    errors = check(KIND_SCHEMAS[kind], data)
+    if errors:
+        return None, [at(e.path, "schema", e.message, key=e.at_key) for e in errors]
+    return build_request(doc), []
+
+
+def load_file(path: Path, root: Path) -> tuple[Request | None, list[Finding]]:
+    """Load and schema-check one request file."""
+    shown = display_path(path, root)
+    try:
+        doc = parse_document(shown, read_text(path, shown))
+    except ParseError as e:
+        return None, [Finding(e.path, e.mark.line, e.mark.column, e.rule, e.message)]
+    return document_findings(doc)
+
+
+def load_bytes(shown: str, raw: bytes) -> Request | None:
+    """Parse and schema-check file content from elsewhere (a git blob); None if invalid."""
+    try:
+        doc = parse_document(shown, check_text(shown, raw))
+    except ParseError:
+        return None
+    request, findings = document_findings(doc)
+    return request if not findings else None
+
+
+def _duplicate_names(requests: Sequence[Request]) -> list[Finding]:
+    first: dict[str, Request] = {}
+    out: list[Finding] = []
+    for request in requests:
+        if request.name in first:
+            mark = request.where("metadata", "name")
+            out.append(
+                Finding(
+                    request.path,
+                    mark.line,
+                    mark.column,
+                    "duplicate-name",
+                    f"name {request.name!r} is already used by {first[request.name].path}; "
+                    "names are unique in the repository",
+                )
+            )
+        else:
+            first[request.name] = request
+    return out
+
+
+def load_requests(files: Sequence[Path], settings: Settings) -> Loaded:
+    """Load, schema-check and rule-check ``files``; keep only fully valid requests."""
+    requests: list[Request] = []
+    findings: list[Finding] = []
+    for path in files:
+        request, file_findings = load_file(path, settings.root)
+        if request is not None:
+            file_findings = check_request(request, settings)
+        if len(file_findings) > MAX_FINDINGS_PER_FILE:
+            extra = len(file_findings) - MAX_FINDINGS_PER_FILE
+            file_findings = file_findings[:MAX_FINDINGS_PER_FILE]
+            last = file_findings[-1]
+            file_findings.append(
+                Finding(
+                    last.path,
+                    last.line,
+                    last.column,
+                    "too-many-findings",
+                    f"{extra} more finding(s) in this file not shown",
+                )
+            )
+        findings.extend(file_findings)
+        if request is not None and not file_findings:
+            requests.append(request)
+    findings.extend(_duplicate_names(requests))
+    bad = {f.path for f in findings}
+    valid = tuple(r for r in requests if r.path not in bad)
+    return Loaded(valid, tuple(findings), len(files))
+
+
+def validate(settings: Settings, paths: Sequence[Path] = (), base: str | None = None) -> Report:
+    """The ``validate`` command's core: findings for ``paths`` (default: the requests folder)."""
+    targets = list(paths) or [settings.requests_path]
+    loaded = load_requests(discover(targets), settings)
+    findings = list(loaded.findings)
+    if base is not None:
+        from reconciler.gitrules import check_against_base
+
+        all_files = discover([settings.requests_path])
+        everything = loaded if not paths else load_requests(all_files, settings)
+        present = [display_path(p, settings.root) for p in all_files]
+        findings.extend(check_against_base(settings, base, everything.requests, present))
+    return Report(tuple(sorted(set(findings))), loaded.files)
