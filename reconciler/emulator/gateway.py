@@ -1,0 +1,121 @@
+"""Adobe's gateway rules: bearer token, API key, organisation and sandbox headers.
+
+Error codes and messages are those of Experience Platform's troubleshooting
+guide ("Request header errors"): ``403010`` token missing, ``401013`` token
+invalid, ``403000`` API key required, ``403003`` API key invalid, ``400003``
+missing header, ``403025`` profile not valid (token of another org).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from reconciler.emulator.state import Emulator
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, once the gateway has let the request through."""
+
+    client_id: str
+    org_id: str
+    sandbox: str | None
+    created_by: str
+
+
+class Rejected(Exception):
+    """A request refused with an HTTP response; raised inside handlers."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Rejected:
+    """An Adobe-style error ``{"error_code", "message"}`` to raise."""
+    return Rejected(JSONResponse({"error_code": code, "message": message}, status, headers))
+
+
+def bad_request(message: str) -> Rejected:
+    # Data Hygiene's documented 400 body (spec: ErrorResponse400).
+    return error(400, "400001", message)
+
+
+def created_by(client_id: str, name: str) -> str:
+    """Adobe's ``createdBy`` shape for a technical account: ``name <email> id@techacct``."""
+    tech = hashlib.sha256(client_id.encode()).hexdigest()[:24].upper()
+    email = f"{client_id}@techacct.adobe.com"
+    return f"{name or client_id} <{email}> {tech}@techacct.adobe.com"
+
+
+def authenticate(emulator: Emulator, request: Request, *, sandbox_required: bool) -> Caller:
+    """Apply the gateway's header rules or raise :class:`Rejected`."""
+    authorization = request.headers.get("authorization")
+    if not authorization:
+        raise error(403, "403010", "Oauth token is missing.")
+    scheme, _, token = authorization.partition(" ")
+    record = emulator.store.get_token(token.strip()) if scheme.lower() == "bearer" else None
+    client = emulator.config.client(record.client_id) if record else None
+    if record is None or client is None or record.expires_at <= time.time():
+        raise error(401, "401013", "Oauth token is not valid")
+    api_key = request.headers.get("x-api-key")
+    if not api_key:
+        raise error(403, "403000", "Api Key is required")
+    if api_key != record.client_id:
+        raise error(403, "403003", "Api Key is invalid")
+    org_id = request.headers.get("x-gw-ims-org-id")
+    if not org_id:
+        raise error(400, "400003", "Missing header")
+    if org_id != record.org_id:
+        raise error(403, "403025", "Profile is not valid")
+    sandbox = request.headers.get("x-sandbox-name") or None
+    if sandbox_required and sandbox is None:
+        raise error(400, "400003", "Missing header")
+    return Caller(record.client_id, org_id, sandbox, created_by(client.client_id, client.name))
+
+
+def json_body(request: Request, body: bytes) -> Any:
+    """The request's JSON body; Platform refuses bodies not sent as application/json."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        # Shape from the troubleshooting guide, "Valid content type not specified".
+        raise Rejected(
+            JSONResponse(
+                {
+                    "type": "/placeholder/type/uri",
+                    "status": 400,
+                    "title": "BadRequestError",
+                    "detail": "A valid content-type must be specified",
+                },
+                400,
+            )
+        )
+    try:
+        return json.loads(body)
+    except ValueError as e:
+        raise bad_request("The request body is not valid JSON.") from e
+
+
+Handler = Callable[[Emulator, Request, bytes], Response]
+
+
+def endpoint(emulator: Emulator, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Adapt a blocking handler to Starlette: read the body, run it in the threadpool."""
+
+    async def run(request: Request) -> Response:
+        body = await request.body()
+        try:
+            return await run_in_threadpool(handler, emulator, request, body)
+        except Rejected as rejected:
+            return rejected.response
+
+    return run

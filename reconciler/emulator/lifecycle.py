@@ -1,0 +1,123 @@
+"""Status progression, computed from emulator time at read time (nothing runs in the background).
+
+Work orders: ``received → validated → submitted → ingested → completed``, or
+``failed`` at validation when the dataset is unknown. ``productStatusDetails``
+appear once submitted. Privacy jobs: ``submitted → processing → complete``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.emulator.clock import iso
+from reconciler.emulator.config import JobSteps, WorkorderSteps
+from reconciler.emulator.store import JobRecord, WorkOrderRecord
+
+WORKORDER_STATUSES: tuple[str, ...] = (
+    "received",
+    "validated",
+    "submitted",
+    "ingested",
+    "completed",
+    "failed",
+)
+JOB_STATUSES: tuple[str, ...] = ("submitted", "processing", "complete", "error")
+
+# Product names as Adobe shows them in productStatusDetails (seed and spec examples).
+PRODUCT_NAMES: dict[str, str] = {
+    "datalake": "Data Management",
+    "identity": "Identity Service",
+    "profile": "Profile Service",
+    "ajo": "Journey Orchestrator",
+}
+# Services that finish by the time a work order is ``ingested``; the rest still wait.
+_EARLY_SERVICES = frozenset({"datalake", "identity"})
+
+
+@dataclass(frozen=True)
+class WorkOrderState:
+    status: str
+    changed_at: float
+    products: tuple[dict[str, Any], ...] | None
+
+
+def workorder_state(record: WorkOrderRecord, now: float, steps: WorkorderSteps) -> WorkOrderState:
+    """The status of ``record`` at emulator time ``now``."""
+    elapsed = now - record.created_at
+    start = record.created_at
+    if not record.dataset_known and elapsed >= steps.validated:
+        return WorkOrderState("failed", start + steps.validated, None)
+    timeline = (
+        ("completed", steps.completed),
+        ("ingested", steps.ingested),
+        ("submitted", steps.submitted),
+        ("validated", steps.validated),
+    )
+    for status, offset in timeline:
+        if elapsed >= offset:
+            return WorkOrderState(status, start + offset, _products(record, status, steps))
+    return WorkOrderState("received", start, None)
+
+
+def _products(
+    record: WorkOrderRecord, status: str, steps: WorkorderSteps
+) -> tuple[dict[str, Any], ...] | None:
+    if status not in ("submitted", "ingested", "completed"):
+        return None
+    details = []
+    for service in record.target_services:
+        done_at: float | None = None
+        if status == "completed":
+            done_at = steps.ingested if service in _EARLY_SERVICES else steps.completed
+        elif status == "ingested" and service in _EARLY_SERVICES:
+            done_at = steps.ingested
+        at = record.created_at + (done_at if done_at is not None else steps.submitted)
+        details.append(
+            {
+                "productName": PRODUCT_NAMES.get(service, service),
+                "productStatus": "success" if done_at is not None else "waiting",
+                "createdAt": iso(at),
+            }
+        )
+    return tuple(details)
+
+
+@dataclass(frozen=True)
+class JobState:
+    status: str
+    changed_at: float
+
+
+def job_state(record: JobRecord, now: float, steps: JobSteps) -> JobState:
+    """The status of a privacy job at emulator time ``now``."""
+    elapsed = now - record.created_at
+    if elapsed >= steps.complete:
+        return JobState("complete", record.created_at + steps.complete)
+    if elapsed >= steps.processing:
+        return JobState("processing", record.created_at + steps.processing)
+    return JobState("submitted", record.created_at)
+
+
+def product_responses(record: JobRecord, state: JobState) -> list[dict[str, Any]]:
+    """``productResponses`` of a job: empty until the product starts processing."""
+    if state.status == "submitted":
+        return []
+    if state.status == "complete":
+        # Completion code 6000-200 is "success" in Privacy Service's response codes.
+        response = {
+            "status": "complete",
+            "message": "Success",
+            "responseMsgCode": "6000-200",
+            "responseMsgDetail": "Request completed successfully",
+        }
+    else:
+        response = {"status": "processing", "message": "Processing"}
+    return [
+        {
+            "product": record.product,
+            "retryCount": 0,
+            "processedDate": iso(state.changed_at),
+            "productStatusResponse": response,
+        }
+    ]

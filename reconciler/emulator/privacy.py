@@ -1,0 +1,132 @@
+"""Privacy Service handlers under ``/data/core/privacy``: jobs and consent.
+
+``POST /jobs`` answers 202 with ``{requestId, totalRecords, jobs}``. The
+spec's schema (PrivacyJobCreateList) names the array ``jobDetails`` but its
+own example, the privacy-jobs guide and the live service say ``jobs``; the
+emulator sends ``jobs`` (the schema allows extra properties, so the body still
+validates). Items carry no ``userIDs``: the emulator never echoes identities.
+
+One job per user, per action, per included product: the spec's ``include``
+and ``action`` descriptions both say separate jobs are created for each.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from reconciler.emulator.clock import privacy_date
+from reconciler.emulator.gateway import Caller, authenticate, error, json_body
+from reconciler.emulator.lifecycle import job_state, product_responses
+from reconciler.emulator.privacy_rules import parse_consent, parse_job_query, parse_jobs
+from reconciler.emulator.state import Emulator
+from reconciler.emulator.store import JobRecord
+
+_rng = random.SystemRandom()
+
+
+def _request_id(now: float) -> str:
+    # Adobe's shape: epoch milliseconds, four digits, "RX-", three digits (16203318964318668RX-054).
+    return f"{int(now * 1000)}{_rng.randrange(10_000):04d}RX-{_rng.randrange(1000):03d}"
+
+
+def _submitted_by(caller: Caller) -> str:
+    return f"{caller.client_id}@techacct.adobe.com"
+
+
+def _basic(emulator: Emulator, job: JobRecord, now: float) -> dict[str, Any]:
+    state = job_state(job, now, emulator.config.job_steps)
+    return {
+        "jobId": job.job_id,
+        "requestId": job.request_id,
+        "userKey": job.user_key,
+        "action": job.action,
+        "status": state.status,
+        "submittedBy": job.submitted_by,
+        "createdDate": privacy_date(job.created_at),
+        "lastModifiedDate": privacy_date(state.changed_at),
+    }
+
+
+def create_jobs(emulator: Emulator, request: Request, body: bytes) -> Response:
+    caller = authenticate(emulator, request, sandbox_required=False)
+    new = parse_jobs(json_body(request, body), caller.org_id)
+    now = emulator.clock.now()
+    request_id = new.request_id or _request_id(now)
+    jobs: list[tuple[JobRecord, list[dict[str, object]]]] = []
+    for user in new.users:
+        for action in user.actions:
+            for product in new.products:
+                record = JobRecord(
+                    job_id=str(uuid.uuid4()),
+                    request_id=request_id,
+                    org_id=caller.org_id,
+                    user_key=user.key,
+                    action=action,
+                    product=product,
+                    regulation=new.regulation,
+                    submitted_by=_submitted_by(caller),
+                    created_at=now,
+                )
+                jobs.append((record, [dict(u) for u in user.user_ids]))
+    emulator.store.add_jobs(jobs)
+    return JSONResponse(
+        {
+            "requestId": request_id,
+            "totalRecords": len(jobs),
+            "jobs": [
+                {
+                    "jobId": job.job_id,
+                    "customer": {"user": {"key": job.user_key, "action": [job.action]}},
+                }
+                for job, _ in jobs
+            ],
+        },
+        202,
+    )
+
+
+def list_jobs(emulator: Emulator, request: Request, body: bytes) -> Response:
+    caller = authenticate(emulator, request, sandbox_required=False)
+    now = emulator.clock.now()
+    query = parse_job_query(request.query_params, now)
+    found = []
+    for job in reversed(emulator.store.list_jobs(caller.org_id, query.regulation)):
+        if not query.from_ts <= job.created_at <= query.to_ts:
+            continue
+        item = _basic(emulator, job, now)
+        if query.status is None or item["status"] == query.status:
+            found.append(item)
+    start = query.page * query.size
+    # totalRecords counts every match, so a client can page without guessing.
+    return JSONResponse(
+        {"totalRecords": len(found), "jobDetails": found[start : start + query.size]}
+    )
+
+
+def get_job(emulator: Emulator, request: Request, body: bytes) -> Response:
+    caller = authenticate(emulator, request, sandbox_required=False)
+    job_id = request.path_params["job_id"]
+    job = emulator.store.get_job(job_id)
+    if job is None or job.org_id != caller.org_id:
+        raise error(404, "404001", f"Job {job_id} not found.")
+    now = emulator.clock.now()
+    state = job_state(job, now, emulator.config.job_steps)
+    item = _basic(emulator, job, now)
+    item["regulation"] = job.regulation
+    item["productResponses"] = product_responses(job, state)
+    if job.action == "access" and state.status == "complete":
+        item["downloadUrl"] = str(request.url_for("privacy_job", job_id=job_id)) + "/content"
+    return JSONResponse(item)
+
+
+def create_consent(emulator: Emulator, request: Request, body: bytes) -> Response:
+    caller = authenticate(emulator, request, sandbox_required=False)
+    opt_out, entities, values = parse_consent(json_body(request, body))
+    emulator.store.add_consent(caller.org_id, emulator.clock.now(), opt_out, entities, values)
+    # 202 with no payload: there is no consent id to look up later.
+    return Response(status_code=202)

@@ -1,0 +1,359 @@
+"""The emulator's state in SQLite: tokens, work orders (with identities), jobs, consents.
+
+One connection shared by all threads behind a re-entrant lock: requests are
+serialised at the database, which is plenty for an emulator and makes
+read-check-write sequences (quotas) atomic via :meth:`Store.locked`.
+Identities are written here and never read back by anything but counts.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens (
+    token TEXT PRIMARY KEY, client_id TEXT NOT NULL, org_id TEXT NOT NULL,
+    expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS workorders (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    workorder_id TEXT UNIQUE NOT NULL, org_id TEXT NOT NULL, sandbox TEXT NOT NULL,
+    bundle_id TEXT NOT NULL, dataset_id TEXT NOT NULL, dataset_name TEXT,
+    dataset_known INTEGER NOT NULL, display_name TEXT NOT NULL, description TEXT NOT NULL,
+    created_by TEXT NOT NULL, created_at REAL NOT NULL, edited_at REAL,
+    identity_count INTEGER NOT NULL, target_services TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS workorders_org ON workorders (org_id, sandbox);
+CREATE TABLE IF NOT EXISTS workorder_identities (
+    workorder_id TEXT NOT NULL, namespace TEXT NOT NULL, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS privacy_jobs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id TEXT UNIQUE NOT NULL, request_id TEXT NOT NULL, org_id TEXT NOT NULL,
+    user_key TEXT NOT NULL, action TEXT NOT NULL, product TEXT NOT NULL,
+    regulation TEXT NOT NULL, submitted_by TEXT NOT NULL, created_at REAL NOT NULL,
+    user_ids TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS privacy_jobs_org ON privacy_jobs (org_id, regulation);
+CREATE TABLE IF NOT EXISTS consents (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, org_id TEXT NOT NULL, created_at REAL NOT NULL,
+    opt_out INTEGER NOT NULL, entity_count INTEGER NOT NULL, value_count INTEGER NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    token: str
+    client_id: str
+    org_id: str
+    expires_at: float
+
+
+@dataclass(frozen=True)
+class WorkOrderRecord:
+    """A stored work order, without its identities."""
+
+    workorder_id: str
+    org_id: str
+    sandbox: str
+    bundle_id: str
+    dataset_id: str
+    dataset_name: str | None
+    dataset_known: bool
+    display_name: str
+    description: str
+    created_by: str
+    created_at: float
+    edited_at: float | None
+    identity_count: int
+    target_services: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """A stored privacy job, without its user ids."""
+
+    job_id: str
+    request_id: str
+    org_id: str
+    user_key: str
+    action: str
+    product: str
+    regulation: str
+    submitted_by: str
+    created_at: float
+
+
+_WO_COLUMNS = (
+    "workorder_id, org_id, sandbox, bundle_id, dataset_id, dataset_name, dataset_known, "
+    "display_name, description, created_by, created_at, edited_at, identity_count, "
+    "target_services"
+)
+_JOB_COLUMNS = (
+    "job_id, request_id, org_id, user_key, action, product, regulation, submitted_by, created_at"
+)
+
+
+def _workorder(row: sqlite3.Row) -> WorkOrderRecord:
+    return WorkOrderRecord(
+        workorder_id=row["workorder_id"],
+        org_id=row["org_id"],
+        sandbox=row["sandbox"],
+        bundle_id=row["bundle_id"],
+        dataset_id=row["dataset_id"],
+        dataset_name=row["dataset_name"],
+        dataset_known=bool(row["dataset_known"]),
+        display_name=row["display_name"],
+        description=row["description"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        edited_at=row["edited_at"],
+        identity_count=row["identity_count"],
+        target_services=tuple(json.loads(row["target_services"])),
+    )
+
+
+def _job(row: sqlite3.Row) -> JobRecord:
+    return JobRecord(**{key: row[key] for key in row.keys()})
+
+
+class Store:
+    """SQLite-backed state; ``path`` is a file or ``":memory:"``."""
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self.path = str(path)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        if self.path != ":memory:":
+            # WAL keeps a reader from blocking on a writer and survives a killed process.
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the store for a read-check-write sequence, in one transaction."""
+        with self._lock:
+            if self._db.in_transaction:  # nested: the outer block commits
+                yield
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # -- meta -------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            return None if row is None else str(row["value"])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    def latest_time(self) -> float:
+        """The latest creation or edit time stored (0 when empty)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT max(t) AS t FROM ("
+                " SELECT max(max(created_at), coalesce(max(edited_at), 0)) AS t FROM workorders"
+                " UNION ALL SELECT max(created_at) FROM privacy_jobs"
+                " UNION ALL SELECT max(created_at) FROM consents)"
+            ).fetchone()
+            return float(row["t"] or 0.0)
+
+    # -- tokens -----------------------------------------------------------
+    def add_token(self, record: TokenRecord) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO tokens (token, client_id, org_id, expires_at) VALUES (?, ?, ?, ?)",
+                (record.token, record.client_id, record.org_id, record.expires_at),
+            )
+
+    def get_token(self, token: str) -> TokenRecord | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT token, client_id, org_id, expires_at FROM tokens WHERE token = ?", (token,)
+            ).fetchone()
+        return None if row is None else TokenRecord(**{k: row[k] for k in row.keys()})
+
+    def expire_tokens(self) -> int:
+        with self._lock:
+            return self._db.execute("UPDATE tokens SET expires_at = 0").rowcount
+
+    # -- work orders --------------------------------------------------------
+    def add_workorder(self, record: WorkOrderRecord, identities: Iterable[tuple[str, str]]) -> None:
+        with self.locked():
+            self._db.execute(
+                f"INSERT INTO workorders ({_WO_COLUMNS}) VALUES ({', '.join('?' * 14)})",
+                (
+                    record.workorder_id,
+                    record.org_id,
+                    record.sandbox,
+                    record.bundle_id,
+                    record.dataset_id,
+                    record.dataset_name,
+                    int(record.dataset_known),
+                    record.display_name,
+                    record.description,
+                    record.created_by,
+                    record.created_at,
+                    record.edited_at,
+                    record.identity_count,
+                    json.dumps(list(record.target_services)),
+                ),
+            )
+            self._db.executemany(
+                "INSERT INTO workorder_identities (workorder_id, namespace, value) "
+                "VALUES (?, ?, ?)",
+                ((record.workorder_id, ns, value) for ns, value in identities),
+            )
+
+    def get_workorder(self, workorder_id: str) -> WorkOrderRecord | None:
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_WO_COLUMNS} FROM workorders WHERE workorder_id = ?", (workorder_id,)
+            ).fetchone()
+        return None if row is None else _workorder(row)
+
+    def list_workorders(
+        self, org_id: str | None = None, sandbox: str | None = None
+    ) -> list[WorkOrderRecord]:
+        """Work orders oldest first, optionally of one org and sandbox."""
+        clauses, args = [], []
+        if org_id is not None:
+            clauses.append("org_id = ?")
+            args.append(org_id)
+        if sandbox is not None:
+            clauses.append("sandbox = ?")
+            args.append(sandbox)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_WO_COLUMNS} FROM workorders {where} ORDER BY seq", args
+            ).fetchall()
+        return [_workorder(row) for row in rows]
+
+    def update_workorder(
+        self, workorder_id: str, display_name: str, description: str, edited_at: float
+    ) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE workorders SET display_name = ?, description = ?, edited_at = ? "
+                "WHERE workorder_id = ?",
+                (display_name, description, edited_at, workorder_id),
+            )
+
+    def count_identities(self, workorder_id: str) -> int:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT count(*) AS n FROM workorder_identities WHERE workorder_id = ?",
+                (workorder_id,),
+            ).fetchone()
+        return int(row["n"])
+
+    # -- privacy jobs -------------------------------------------------------
+    def add_jobs(self, jobs: Iterable[tuple[JobRecord, list[dict[str, object]]]]) -> None:
+        with self.locked():
+            self._db.executemany(
+                f"INSERT INTO privacy_jobs ({_JOB_COLUMNS}, user_ids) "
+                f"VALUES ({', '.join('?' * 10)})",
+                (
+                    (
+                        job.job_id,
+                        job.request_id,
+                        job.org_id,
+                        job.user_key,
+                        job.action,
+                        job.product,
+                        job.regulation,
+                        job.submitted_by,
+                        job.created_at,
+                        json.dumps(user_ids),
+                    )
+                    for job, user_ids in jobs
+                ),
+            )
+
+    def get_job(self, job_id: str) -> JobRecord | None:
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_JOB_COLUMNS} FROM privacy_jobs WHERE job_id = ?", (job_id,)
+            ).fetchone()
+        return None if row is None else _job(row)
+
+    def list_jobs(
+        self, org_id: str | None = None, regulation: str | None = None
+    ) -> list[JobRecord]:
+        """Jobs oldest first, optionally of one org and regulation."""
+        clauses, args = [], []
+        if org_id is not None:
+            clauses.append("org_id = ?")
+            args.append(org_id)
+        if regulation is not None:
+            clauses.append("regulation = ?")
+            args.append(regulation)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_JOB_COLUMNS} FROM privacy_jobs {where} ORDER BY seq", args
+            ).fetchall()
+        return [_job(row) for row in rows]
+
+    # -- consents -----------------------------------------------------------
+    def add_consent(
+        self, org_id: str, created_at: float, opt_out: bool, entity_count: int, value_count: int
+    ) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO consents (org_id, created_at, opt_out, entity_count, value_count) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (org_id, created_at, int(opt_out), entity_count, value_count),
+            )
+
+    def consent_counts(self) -> list[dict[str, object]]:
+        """Per org: how many consent requests, entities and values were received."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT org_id, count(*) AS requests, sum(entity_count) AS entities, "
+                "sum(value_count) AS ids FROM consents GROUP BY org_id ORDER BY org_id"
+            ).fetchall()
+        return [
+            {
+                "orgId": r["org_id"],
+                "requests": r["requests"],
+                "entities": r["entities"],
+                "identities": r["ids"],
+            }
+            for r in rows
+        ]
+
+    # -- admin ----------------------------------------------------------------
+    def clear(self) -> None:
+        """Forget every object and token (admin reset)."""
+        with self.locked():
+            for table in (
+                "tokens",
+                "workorders",
+                "workorder_identities",
+                "privacy_jobs",
+                "consents",
+                "meta",
+            ):
+                self._db.execute(f"DELETE FROM {table}")
