@@ -106,7 +106,7 @@ def check_against_base(
                 )
             continue
         for field in _changed_fields(old, new):
-            mark = new.where(*field)
+            mark = new.where(*field, key=True)
             yield Finding(
                 new.path,
                 mark.line,

@@ -47,10 +47,29 @@ def _registry() -> Registry[Any]:
     return Registry().with_resources(pairs)
 
 
+def _inline(node: Any, document: str) -> Any:
+    """Replace ``$ref``s by their targets: the schemas are not recursive, and resolving
+    a reference per array item dominates validation of a 100,000-identity request."""
+    if isinstance(node, list):
+        return [_inline(n, document) for n in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and "#" in ref:
+        target_doc, _, pointer = ref.partition("#")
+        target_doc = target_doc or document
+        target: Any = _registry().contents(target_doc)
+        for part in pointer.strip("/").split("/") if pointer.strip("/") else ():
+            target = target[part]
+        rest = {k: _inline(v, document) for k, v in node.items() if k != "$ref"}
+        return {**_inline(target, target_doc), **rest}
+    return {k: _inline(v, document) for k, v in node.items()}
+
+
 @cache
 def validator(schema_name: str) -> Draft202012Validator:
     """A compiled validator for one schema file, e.g. ``record-delete.schema.json``."""
-    schema = _registry().contents(schema_name)
+    schema = _inline(_registry().contents(schema_name), schema_name)
     return Draft202012Validator(schema, registry=_registry())
 
 
@@ -78,7 +97,7 @@ def _describe(error: ValidationError) -> SchemaError:
     schema = error.schema if isinstance(error.schema, dict) else {}
     custom = schema.get("x-message")
     kw = error.validator
-    value = error.validator_value
+    value: Any = error.validator_value
     if kw == "required":
         missing = [p for p in value if isinstance(error.instance, dict) and p not in error.instance]
         name = missing[0] if missing else "a property"
