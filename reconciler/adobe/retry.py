@@ -191,6 +191,9 @@ def run_with_retries(
         try:
             return attempt()
         except AttemptFailed as failure:
+            if failure.error.__cause__ is None:
+                # Keep the original (httpx) exception on the error the caller will see.
+                failure.error.__cause__ = failure.__cause__
             verdict = decide(idempotent, failure.kind)
             if verdict is Verdict.RETRY:
                 raise _Retryable(failure) from None

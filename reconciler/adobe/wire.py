@@ -46,7 +46,7 @@ def exchange(
         raise _failed(FailureKind.CONNECT, method, path, f"could not connect ({_kind(e)})") from e
     except (httpx.UnsupportedProtocol, httpx.LocalProtocolError) as e:
         raise _failed(FailureKind.FATAL, method, path, f"request not sent ({_kind(e)})") from e
-    except httpx.TransportError as e:
+    except httpx.HTTPError as e:
         raise _failed(FailureKind.SEND, method, path, f"no answer ({_kind(e)})") from e
     try:
         declared = response.headers.get("content-length")
@@ -67,7 +67,7 @@ def exchange(
                 )
     except httpx.DecodingError as e:
         raise _invalid(method, path, "answer could not be decoded") from e
-    except httpx.TransportError as e:
+    except httpx.HTTPError as e:
         raise _failed(FailureKind.SEND, method, path, f"answer broken off ({_kind(e)})") from e
     finally:
         response.close()
