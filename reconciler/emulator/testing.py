@@ -36,12 +36,11 @@ from reconciler.emulator.server import EmulatorServer
 class EmulatorAdmin:
     """A thin client of the ``/_emulator/`` admin API (see ``reconciler.emulator.admin``)."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
+    def __init__(self, http: httpx.Client) -> None:
+        self.http = http
 
     def _call(self, method: str, path: str, body: Any = None, **params: str) -> Any:
-        with httpx.Client(base_url=self.url, timeout=10) as http:
-            response = http.request(method, f"/_emulator{path}", json=body, params=params)
+        response = self.http.request(method, f"/_emulator{path}", json=body, params=params)
         response.raise_for_status()
         return response.json()
 
@@ -125,15 +124,14 @@ class RunningEmulator:
     def token(self, client: ClientConfig | None = None) -> str:
         """A fresh access token from the emulator's IMS."""
         chosen = client or self.client
-        response = httpx.post(
-            f"{self.url}/ims/token/v3",
+        response = self.admin.http.post(
+            "/ims/token/v3",
             data={
                 "grant_type": "client_credentials",
                 "client_id": chosen.client_id,
                 "client_secret": chosen.client_secret,
                 "scope": "openid,AdobeID,read_organizations",
             },
-            timeout=10,
         )
         response.raise_for_status()
         return str(response.json()["access_token"])
@@ -158,5 +156,8 @@ def running_emulator(
     config: EmulatorConfig | None = None, *, db: str | Path = ":memory:", port: int = 0
 ) -> Iterator[RunningEmulator]:
     """Run an emulator in a background thread for the duration of the block."""
-    with EmulatorServer(config, db=db, port=port) as server:
-        yield RunningEmulator(server, EmulatorAdmin(server.url))
+    with (
+        EmulatorServer(config, db=db, port=port) as server,
+        httpx.Client(base_url=server.url, timeout=30) as http,
+    ):
+        yield RunningEmulator(server, EmulatorAdmin(http))
