@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
+from functools import partial
 from typing import Any, NamedTuple
 
 from reconciler.adobe.errors import InvalidArgumentError, InvalidResponseError
@@ -84,13 +85,15 @@ class HygieneApi:
         if target_services is not None:
             body["targetServices"] = list(_strings(target_services, "target_services"))
         redact = [value for ids in grouped.values() for value in ids]
-        data = self._transport.call(HYGIENE, "POST", "/workorder", body=body, redact=redact)
-        return WorkOrder.from_api(data, "created work order")
+        return self._transport.call(
+            HYGIENE, "POST", "/workorder", _parse_created, body=body, redact=redact
+        )
 
     def get_work_order(self, workorder_id: str) -> WorkOrder:
         """``GET /workorder/{id}``; ``NotFoundError`` if Adobe does not know it."""
-        data = self._transport.call(HYGIENE, "GET", _work_order_path(workorder_id))
-        return WorkOrder.from_api(data)
+        return self._transport.call(
+            HYGIENE, "GET", _work_order_path(workorder_id), WorkOrder.from_api
+        )
 
     def update_work_order(
         self,
@@ -111,11 +114,11 @@ class HygieneApi:
             body["displayName"] = display_name
         if description is not None:
             body["description"] = description
-        updated = WorkOrder.from_api(self._transport.call(HYGIENE, "PUT", path, body=body))
+        updated = self._transport.call(HYGIENE, "PUT", path, WorkOrder.from_api, body=body)
         if display_name is not None and updated.display_name != display_name:
             log.debug("PUT %s ignored displayName; resending it as name", path)
             body["name"] = body.pop("displayName")
-            updated = WorkOrder.from_api(self._transport.call(HYGIENE, "PUT", path, body=body))
+            updated = self._transport.call(HYGIENE, "PUT", path, WorkOrder.from_api, body=body)
         return updated
 
     def iter_work_orders(
@@ -175,10 +178,13 @@ class HygieneApi:
         max_pages = self._transport.config.max_pages
         seen: set[str] = set()
         for page in range(max_pages):
-            data = self._transport.call(
-                HYGIENE, "GET", "/workorder", params={**params, "page": page}
+            result = self._transport.call(
+                HYGIENE,
+                "GET",
+                "/workorder",
+                partial(WorkOrderPage.from_api, where=f"work order list page {page}"),
+                params={**params, "page": page},
             )
-            result = WorkOrderPage.from_api(data, f"work order list page {page}")
             count = len(result.results)
             fresh = [wo for wo in result.results if wo.workorder_id not in seen]
             seen.update(wo.workorder_id for wo in fresh)
@@ -202,9 +208,16 @@ class HygieneApi:
     def get_quota(self, quota_type: str | None = None) -> tuple[Quota, ...]:
         """``GET /quota``: usage against the org's limits."""
         params = {"quotaType": quota_type} if quota_type else None
-        data = self._transport.call(HYGIENE, "GET", "/quota", params=params)
-        f = Fields(data, "quota answer")
-        return tuple(Quota.from_api(q) for q in f.objects("quotas", required=True))
+        return self._transport.call(HYGIENE, "GET", "/quota", _parse_quotas, params=params)
+
+
+def _parse_created(data: object) -> WorkOrder:
+    return WorkOrder.from_api(data, "created work order")
+
+
+def _parse_quotas(data: object) -> tuple[Quota, ...]:
+    f = Fields(data, "quota answer")
+    return tuple(Quota.from_api(q) for q in f.objects("quotas", required=True))
 
 
 def _work_order_path(workorder_id: str) -> str:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
 
 from reconciler.adobe.errors import InvalidArgumentError, InvalidResponseError
 from reconciler.adobe.fields import is_safe_id
@@ -148,15 +149,16 @@ class PrivacyApi:
         if merge_policy_id is not None:
             body["mergePolicyId"] = merge_policy_id
         redact = [uid.value for user in checked for uid in user.user_ids]
-        data = self._transport.call(PRIVACY, "POST", "/jobs", body=body, redact=redact)
-        return PrivacyJobsCreated.from_api(data)
+        return self._transport.call(
+            PRIVACY, "POST", "/jobs", PrivacyJobsCreated.from_api, body=body, redact=redact
+        )
 
     def get_privacy_job(self, job_id: str) -> PrivacyJob:
         """``GET /jobs/{id}``; ``NotFoundError`` if unknown (job data is kept 30 days)."""
         if not is_safe_id(job_id):
             raise InvalidArgumentError("not a well-formed privacy job id")
-        data = self._transport.call(PRIVACY, "GET", "/jobs/" + path_segment(job_id))
-        return PrivacyJob.from_api(data)
+        path = "/jobs/" + path_segment(job_id)
+        return self._transport.call(PRIVACY, "GET", path, PrivacyJob.from_api)
 
     def iter_privacy_jobs(
         self,
@@ -220,7 +222,7 @@ class PrivacyApi:
             body_entities.append({"nameSpace": namespace, "values": unique})
         body = {"optOutOfSale": bool(opt_out_of_sale), "entities": body_entities}
         self._transport.call(
-            PRIVACY, "POST", "/consent", body=body, expect_json=False, redact=redact
+            PRIVACY, "POST", "/consent", _ignore, body=body, expect_json=False, redact=redact
         )
 
     def _windows(self, from_date: date | None, to_date: date | None) -> list[dict[str, str]]:
@@ -251,8 +253,13 @@ class PrivacyApi:
         first_page: tuple[str, ...] = ()
         # Pages count from 0 per the privacy-jobs guide; the spec gives page a default of 1.
         for page in range(max_pages):
-            data = self._transport.call(PRIVACY, "GET", "/jobs", params={**params, "page": page})
-            result = PrivacyJobPage.from_api(data, f"privacy job list page {page}")
+            result = self._transport.call(
+                PRIVACY,
+                "GET",
+                "/jobs",
+                partial(PrivacyJobPage.from_api, where=f"privacy job list page {page}"),
+                params={**params, "page": page},
+            )
             ids = tuple(job.job_id for job in result.jobs)
             fresh = [job for job in result.jobs if job.job_id not in seen]
             seen.update(ids)
@@ -275,6 +282,10 @@ class PrivacyApi:
                     f"GET {path}: page {page} repeats earlier results; the server does not page"
                 )
         raise InvalidResponseError(f"GET {path}: paging did not end after {max_pages} pages")
+
+
+def _ignore(data: object) -> None:
+    """/consent answers 202 without a body: nothing to read."""
 
 
 def _check_users(users: Sequence[PrivacyUser]) -> None:

@@ -9,6 +9,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -42,6 +43,7 @@ from reconciler.adobe.wire import RawResponse, exchange, parse_error_body, parse
 log = logging.getLogger("reconciler.adobe")
 
 Params = Mapping[str, str | int]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -95,16 +97,20 @@ class Transport:
         api: Api,
         method: str,
         path: str,
+        parse: Callable[[object], T],
         *,
         params: Params | None = None,
         body: Mapping[str, object] | None = None,
         expect_json: bool = True,
         redact: Iterable[str] = (),
-    ) -> object:
-        """Make one call (with retries) and return its parsed JSON, or ``None`` if not expected.
+    ) -> T:
+        """Make one call (with retries) and return ``parse`` of its JSON (of ``None`` if no
+        body is expected).
 
-        ``path`` is relative to the API's base and must be built with ``path_segment``.
-        ``redact`` lists values (identities) that must not be copied from an error message.
+        ``parse`` runs inside the attempt, so an answer of the wrong shape is subject to the
+        retry policy: after a POST it is an ``OutcomeUnknownError``. ``path`` is relative to
+        the API's base and must be built with ``path_segment``. ``redact`` lists values
+        (identities) that must not be copied from an error message.
         """
         method = method.upper()
         full_path = api.base + path
@@ -116,10 +122,14 @@ class Transport:
         )
         secrets = (self.config.client_secret, *redact)
 
-        def attempt() -> object:
-            return self._attempt(
+        def attempt() -> T:
+            data = self._attempt(
                 api, method, full_path, params, payload, request_id, expect_json, secrets
             )
+            try:
+                return parse(data)
+            except InvalidResponseError as e:
+                raise AttemptFailed(FailureKind.INVALID, e) from e
 
         def unknown(failure: AttemptFailed, attempts: int) -> AdobeError:
             reason = failure.error.reason if isinstance(failure.error, TransportError) else None
