@@ -77,7 +77,9 @@ class EmulatorServer:
         except Exception as e:  # sqlite3.Error and OSError alike: report the path
             raise EmulatorError(f"cannot open emulator database {self.db}: {e}") from e
         self.emulator = Emulator.create(self.config, self._store)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on sockets that say so,
+        # and without it every response waits ~40 ms for a delayed ACK.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((self.host, self.port))

@@ -1,4 +1,4 @@
-"""The seed's documented sequence over real HTTP: create, read, later productStatusDetails, update."""
+"""The seed's documented sequence over HTTP: create, read, productStatusDetails, update."""
 
 from __future__ import annotations
 
