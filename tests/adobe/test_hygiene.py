@@ -10,6 +10,7 @@ from reconciler.adobe import (
     Identity,
     InvalidArgumentError,
     InvalidResponseError,
+    OutcomeUnknownError,
     WorkOrderStatus,
 )
 
@@ -295,3 +296,13 @@ def test_quota_filter_and_bad_numbers(harness: Harness) -> None:
     with pytest.raises(InvalidResponseError, match="negative"):
         harness.make().hygiene.get_quota("dailyConsumerDeleteIdentitiesQuota")
     assert harness.adobe.calls()[0].url.params["quotaType"] == "dailyConsumerDeleteIdentitiesQuota"
+
+
+def test_create_answer_of_the_wrong_shape_is_an_unknown_outcome(harness: Harness) -> None:
+    harness.adobe.on("POST", LIST, json_response(201, {"status": "received"}))
+    with pytest.raises(OutcomeUnknownError) as caught:
+        harness.make().hygiene.create_work_order(
+            dataset_id="ALL", display_name="x", description="y", identities=[("email", "a@x.io")]
+        )
+    assert isinstance(caught.value.__cause__, InvalidResponseError)
+    assert len(harness.adobe.calls()) == 1
