@@ -41,7 +41,7 @@ def workorder_body(**changes: Any) -> dict[str, Any]:
     return body
 
 
-def job_body(org_id: str, users: int = 1, **changes: Any) -> dict[str, Any]:
+def job_body(org_id: str, count: int = 1, **changes: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "companyContexts": [{"namespace": "imsOrgID", "value": org_id}],
         "users": [
@@ -52,7 +52,7 @@ def job_body(org_id: str, users: int = 1, **changes: Any) -> dict[str, Any]:
                     {"namespace": "email", "value": f"u{i}@example.com", "type": "standard"}
                 ],
             }
-            for i in range(users)
+            for i in range(count)
         ],
         "include": ["analytics"],
         "regulation": "gdpr",
