@@ -1,0 +1,152 @@
+"""``reconciler apply``: make Adobe match the requests, recording each result."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler.applier import Applier, ApplyRefused, ApplyResult, check_plan
+from reconciler.cli.plan import make_plan
+from reconciler.cli.progress import progress_bar
+from reconciler.lock import repository_lock
+from reconciler.planner import ActionType, Plan, RemoteState, inputs_digest
+from reconciler.planview import PLAN_VERSION, printable, text
+from reconciler.workspace import Workspace, last_commit, open_workspace
+
+
+def _read_plan_file(path: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ApplyRefused(f"{path}: not a readable plan file ({e.__class__.__name__})") from None
+    ok = (
+        isinstance(doc, dict)
+        and doc.get("version") == PLAN_VERSION
+        and doc.get("kind") == "reconciler-plan"
+        and isinstance(doc.get("inputs"), dict)
+        and isinstance(doc["inputs"].get("salt"), str)
+        and isinstance(doc["inputs"].get("digest"), str)
+        and isinstance(doc.get("actions"), list)
+    )
+    if not ok:
+        raise ApplyRefused(f"{path}: not a plan file written by `reconciler plan --out`")
+    if not doc.get("online"):
+        raise ApplyRefused(f"{path}: an offline plan cannot be applied; run `reconciler plan`")
+    checked: dict[str, Any] = doc
+    return checked
+
+
+def _check_fresh(
+    doc: dict[str, Any], ws: Workspace, plan: Plan, remote: RemoteState | None
+) -> None:
+    try:
+        salt = bytes.fromhex(doc["inputs"]["salt"])
+    except ValueError:
+        raise ApplyRefused("the plan file was altered: its salt is not hex") from None
+    digest = inputs_digest(ws.requests, ws.ledger, remote, salt)
+    if digest != doc["inputs"]["digest"]:
+        raise ApplyRefused(
+            "the plan is stale: the requests, the ledger or Adobe changed since it was made; "
+            "run `reconciler plan` again. Nothing was applied"
+        )
+    if doc["actions"] != [a.to_json() for a in plan.actions]:
+        raise ApplyRefused(
+            "the plan file's actions differ from what its inputs give (edited by hand?); "
+            "run `reconciler plan` again. Nothing was applied"
+        )
+
+
+def _summary(result: ApplyResult) -> str:
+    parts = [
+        f"{result.count(ActionType.CREATE)} created",
+        f"{result.count(ActionType.UPDATE)} updated",
+    ]
+    recovered = sum(1 for o in result.outcomes if o.ok and o.recovered)
+    if recovered:
+        parts.append(f"{recovered} found at Adobe and recorded")
+    parts.append(f"{len(result.failed)} failed")
+    return "Apply complete: " + ", ".join(parts) + "."
+
+
+@click.command("apply")
+@click.argument("planfile", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--auto-approve", is_flag=True, help="Apply without asking (for CI).")
+@click.option(
+    "--max-identities",
+    type=click.IntRange(min=0),
+    help="Allow this run to submit up to N identities (default: limits.maxIdentitiesPerRun).",
+)
+@click.pass_context
+def command(
+    ctx: click.Context, planfile: Path | None, auto_approve: bool, max_identities: int | None
+) -> None:
+    """Create what is missing at Adobe and update what differs.
+
+    Without PLANFILE, plans first and asks for confirmation. With PLANFILE
+    (from `reconciler plan --out`), applies exactly that plan, and refuses it
+    when anything changed since it was made. Each result is written to the
+    ledger as it lands, so a killed run resumes where it stopped.
+
+    \b
+    Example:
+      reconciler plan --out plan.json && reconciler apply plan.json
+      reconciler apply --auto-approve
+    """
+    root: Path = ctx.obj["root"]
+    doc = (
+        _read_plan_file(planfile if planfile.is_absolute() else root / planfile)
+        if planfile
+        else None
+    )
+    with repository_lock(root) as takeover:
+        if takeover:
+            click.echo(f"note: {takeover}", err=True)
+        ws = open_workspace(root, os.environ)
+        plan, remote = make_plan(ws, offline=False)
+        if doc is not None:
+            _check_fresh(doc, ws, plan, remote)
+        check_plan(
+            plan,
+            max_identities
+            if max_identities is not None
+            else ws.settings.limits.max_identities_per_run,
+        )
+        click.echo(text(plan))
+        if not plan.has_changes:
+            ctx.exit(0)
+        if doc is None and not auto_approve:
+            if not sys.stdin.isatty():
+                raise ApplyRefused(
+                    "refusing to apply without confirmation: input is not a terminal. "
+                    "Pass --auto-approve, or apply a saved plan file"
+                )
+            click.confirm("\nApply these changes at Adobe?", abort=True)
+        todo = sum(1 for a in plan.actions if a.is_change)
+        with ws.client(os.environ) as client, progress_bar(todo, "applying") as advance:
+            applier = Applier(
+                client,
+                ws.ledger,
+                ws.by_name,
+                today=lambda: datetime.now(UTC).date(),
+                declared_in=lambda r: last_commit(ws.settings.root, r.path),
+            )
+            result = applier.apply(plan, on_outcome=lambda _: advance())
+    click.echo("")
+    for outcome in result.outcomes:
+        mark = "✓" if outcome.ok else "✗"
+        a = outcome.action
+        click.echo(f"  {mark} {a.type.value:<6} {a.name}: {printable(outcome.message, 300)}")
+    click.echo(_summary(result))
+    if not result.success:
+        click.echo(
+            f"{len(result.failed)} action(s) failed; what succeeded is in the ledger. "
+            "Fix the cause shown and run apply again: it resumes without repeating anything.",
+            err=True,
+        )
+        ctx.exit(1)

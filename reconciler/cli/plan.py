@@ -1,0 +1,80 @@
+"""``reconciler plan``: show what apply would do; change nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from reconciler.ledger import atomic_write
+from reconciler.planner import Plan, RemoteState, inputs_digest, plan_changes
+from reconciler.planview import FORMATS, to_json
+from reconciler.remote import fetch_remote_state
+from reconciler.workspace import Workspace, open_workspace
+
+
+def make_plan(ws: Workspace, offline: bool) -> tuple[Plan, RemoteState | None]:
+    """Plan against Adobe, or from the ledger alone when ``offline``."""
+    if offline:
+        return plan_changes(ws.requests, ws.ledger, None), None
+    with ws.client(os.environ) as client:
+        remote = fetch_remote_state(client, ws.requests, ws.ledger, datetime.now(UTC).date())
+    return plan_changes(ws.requests, ws.ledger, remote), remote
+
+
+def plan_document(ws: Workspace, plan: Plan, remote: RemoteState | None) -> str:
+    salt = secrets.token_hex(16)
+    digest = inputs_digest(ws.requests, ws.ledger, remote, bytes.fromhex(salt))
+    return json.dumps(to_json(plan, salt, digest), indent=2, ensure_ascii=False) + "\n"
+
+
+@click.command("plan")
+@click.option(
+    "--offline", is_flag=True, help="Plan from the ledger alone: no credentials, no calls."
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the plan (JSON) for `reconciler apply PLANFILE`.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(FORMATS)),
+    default="text",
+    show_default=True,
+    help="text for people, markdown for a pull request's job summary, json for tools.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when there is nothing to change, 2 when there are changes, 1 on error.",
+)
+@click.pass_context
+def command(
+    ctx: click.Context, offline: bool, out: Path | None, fmt: str, detailed_exitcode: bool
+) -> None:
+    """Compare the requests with the ledger and Adobe, and show the actions.
+
+    Changes nothing, anywhere. Conflicts (an applied request's immutable
+    fields changed) exit 1, since apply will refuse them.
+
+    \b
+    Example:
+      reconciler plan --out plan.json
+      reconciler plan --offline --format markdown >> "$GITHUB_STEP_SUMMARY"
+    """
+    ws = open_workspace(ctx.obj["root"], os.environ)
+    plan, remote = make_plan(ws, offline)
+    if out is not None:
+        atomic_write(
+            out if out.is_absolute() else ctx.obj["root"] / out, plan_document(ws, plan, remote)
+        )
+    click.echo(FORMATS[fmt](plan))
+    if plan.conflicts:
+        ctx.exit(1)
+    ctx.exit(2 if detailed_exitcode and plan.has_changes else 0)

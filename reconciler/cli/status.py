@@ -1,0 +1,126 @@
+"""``reconciler status``: refresh remote statuses into the ledger and show them."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import click
+
+from reconciler.cli.progress import progress_bar
+from reconciler.errors import UsageError
+from reconciler.ledger import Ledger
+from reconciler.settings import load_settings
+from reconciler.status import Refreshed, refresh
+from reconciler.workspace import Workspace
+
+
+def _table(rows: list[Refreshed]) -> str:
+    lines = [f"{'REQUEST':<32} {'KIND':<13} {'REMOTE ID':<42} {'STATUS':<12} PRODUCTS"]
+    for r in rows:
+        e = r.entry
+        rid = ", ".join(e.remote_ids[:1]) + (
+            f" +{len(e.remote_ids) - 1}" if len(e.remote_ids) > 1 else ""
+        )
+        status = e.status.value if e.status else "-"
+        if r.error:
+            status += " (refresh failed)"
+        products = ", ".join(f"{n}: {s}" for n, s in (e.status.products if e.status else ())[:4])
+        lines.append(f"{e.name:<32} {e.kind.value:<13} {rid or '-':<42} {status:<12} {products}")
+    return "\n".join(lines)
+
+
+def _json(rows: list[Refreshed]) -> str:
+    return json.dumps(
+        {
+            "version": 1,
+            "requests": [
+                {
+                    "name": r.entry.name,
+                    "kind": r.entry.kind.value,
+                    "remoteIds": list(r.entry.remote_ids),
+                    "status": r.entry.status.value if r.entry.status else None,
+                    "observedAt": r.entry.status.observed_at if r.entry.status else None,
+                    "products": [
+                        {"name": n, "status": s}
+                        for n, s in (r.entry.status.products if r.entry.status else ())
+                    ],
+                    "changed": r.changed,
+                    "error": r.error,
+                }
+                for r in rows
+            ],
+        },
+        indent=2,
+    )
+
+
+@click.command("status")
+@click.argument("names", nargs=-1)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+@click.option("--watch", is_flag=True, help="Poll until every request reaches a final status.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds between polls with --watch.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Give up watching after this many seconds (exit 1).",
+)
+@click.pass_context
+def command(
+    ctx: click.Context,
+    names: tuple[str, ...],
+    fmt: str,
+    watch: bool,
+    interval: float,
+    timeout: float | None,
+) -> None:
+    """Refresh the status of applied requests from Adobe into the ledger.
+
+    Work orders report their status and each product's progress; privacy
+    jobs their status per job. Consent opt-outs have no status at Adobe.
+
+    \b
+    Example:
+      reconciler status
+      reconciler status jira-12345 --watch --interval 60
+    """
+    root: Path = ctx.obj["root"]
+    settings = load_settings(root, os.environ)
+    ledger = Ledger.load(settings.ledger_path, settings.root)
+    unknown = sorted(set(names) - set(ledger.entries))
+    if unknown:
+        raise UsageError(
+            f"not in the ledger: {', '.join(unknown)} (only applied requests have a status)"
+        )
+    ws = Workspace(settings, (), ledger)
+    wanted = [e for e in ledger if not names or e.name in names]
+    started = time.monotonic()
+    with ws.client(os.environ) as client:
+        while True:
+            with progress_bar(len(wanted), "refreshing") as advance:
+                rows = refresh(client, ledger, wanted)
+                for _ in rows:
+                    advance()
+            done = all(r.final for r in rows)
+            if not watch or done:
+                break
+            if timeout is not None and time.monotonic() - started > timeout:
+                click.echo(_table(rows) if fmt == "table" else _json(rows))
+                click.echo("gave up watching: not every request is final yet", err=True)
+                ctx.exit(1)
+            time.sleep(interval)
+            wanted = [r.entry for r in rows]
+    click.echo(_table(rows) if fmt == "table" else _json(rows))
+    if any(r.error for r in rows):
+        ctx.exit(1)

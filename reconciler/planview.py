@@ -1,0 +1,160 @@
+"""Plans for people (text), for pull requests (markdown) and for tools (json).
+
+The JSON shape, also the plan file's, is versioned (``"version": 1``)::
+
+    {"version": 1, "kind": "reconciler-plan", "createdAt": str, "online": bool,
+     "summary": {"create": n, "adopt": n, "update": n, "noop": n, "conflict": n,
+                 "orphan": n, "identitiesToSubmit": n},
+     "actions": [{"action", "name", "kind", "path", "reason", "identityCount",
+                  "namespaces", "target", "changes": [{"field", "before", "after"}],
+                  "remoteIds"}],
+     "inputs": {"salt": hex, "digest": hex}}
+
+No format holds an identity value: actions carry counts and namespaces only.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from typing import Any
+
+from reconciler.ledger import utc_now
+from reconciler.planner import Action, ActionType, Plan
+
+PLAN_VERSION = 1
+SYMBOL = {
+    ActionType.CREATE: "+",
+    ActionType.ADOPT: "=",
+    ActionType.UPDATE: "~",
+    ActionType.NOOP: " ",
+    ActionType.CONFLICT: "!",
+    ActionType.ORPHAN: "-",
+}
+
+
+def printable(text: str, limit: int = 120) -> str:
+    """User text made safe for a terminal or a PR: no control or bidi characters."""
+    out = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Cf", "Zl", "Zp"):
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    s = "".join(out)
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def summary(plan: Plan) -> dict[str, int]:
+    counts = {t.value: plan.count(t) for t in ActionType}
+    counts["identitiesToSubmit"] = plan.identities_to_submit
+    return counts
+
+
+def headline(plan: Plan) -> str:
+    where = "against Adobe" if plan.online else "offline, from the ledger"
+    parts = [
+        f"{plan.count(ActionType.CREATE)} to create",
+        f"{plan.count(ActionType.UPDATE)} to update",
+    ]
+    if plan.count(ActionType.ADOPT):
+        parts.append(f"{plan.count(ActionType.ADOPT)} to record from Adobe")
+    parts.append(f"{plan.count(ActionType.NOOP)} unchanged")
+    if plan.count(ActionType.CONFLICT):
+        parts.append(f"{plan.count(ActionType.CONFLICT)} in conflict")
+    if plan.count(ActionType.ORPHAN):
+        parts.append(f"{plan.count(ActionType.ORPHAN)} orphaned")
+    return f"Plan ({where}): " + ", ".join(parts)
+
+
+def _detail(action: Action) -> str:
+    if action.type in (ActionType.CREATE, ActionType.NOOP, ActionType.ADOPT):
+        ns = ", ".join(printable(n, 40) for n in action.namespaces)
+        what = f"{action.identity_count:,} identit{'y' if action.identity_count == 1 else 'ies'}"
+        text = f"{what} ({ns}) → {printable(action.target)}"
+        if action.remote_ids:
+            text += (
+                f" [{', '.join(action.remote_ids[:3])}{'…' if len(action.remote_ids) > 3 else ''}]"
+            )
+        return text
+    if action.type is ActionType.UPDATE:
+        return "; ".join(
+            f"{c.field}: {json.dumps(printable(c.before))} → {json.dumps(printable(c.after))}"
+            for c in action.changes
+        )
+    return printable(action.reason, 300)
+
+
+def text(plan: Plan) -> str:
+    lines = [headline(plan), ""]
+    width = max((len(a.name) for a in plan.actions), default=0)
+    for a in plan.actions:
+        if a.type is ActionType.NOOP:
+            continue
+        head = f"  {SYMBOL[a.type]} {a.type.value:<8} {a.kind.value:<13} {a.name:<{width}}"
+        lines.append(f"{head}  {_detail(a)}")
+        if a.type is ActionType.ADOPT:
+            lines.append(f"    {printable(a.reason, 300)}")
+    if not plan.has_changes and not plan.conflicts and not plan.count(ActionType.ORPHAN):
+        lines.append("  No changes. Adobe matches the requests.")
+    if plan.identities_to_submit:
+        lines += ["", f"Identities to submit: {plan.identities_to_submit:,}"]
+    return "\n".join(lines).rstrip()
+
+
+def _md(text: str) -> str:
+    return printable(text, 300).replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def markdown(plan: Plan) -> str:
+    lines = [f"### {headline(plan)}", ""]
+    shown = [a for a in plan.actions if a.type is not ActionType.NOOP]
+    if shown:
+        lines += ["| | Action | Kind | Request | Details |", "|---|---|---|---|---|"]
+        for a in shown:
+            lines.append(
+                f"| {SYMBOL[a.type]} | **{a.type.value}** | {a.kind.value} | `{a.name}` "
+                f"| {_md(_detail(a))} |"
+            )
+    else:
+        lines.append("No changes. Adobe matches the requests.")
+    if plan.identities_to_submit:
+        lines += ["", f"**Identities to submit:** {plan.identities_to_submit:,}"]
+    if plan.conflicts:
+        lines += [
+            "",
+            "> [!CAUTION]",
+            "> Requests in conflict will not be applied: an applied "
+            "request's immutable fields changed. Declare a new request instead.",
+        ]
+    alls = [a for a in shown if a.type is ActionType.CREATE and a.target == "dataset ALL"]
+    if alls:
+        lines += [
+            "",
+            "> [!WARNING]",
+            "> Deletes from **every dataset** of the sandbox: "
+            + ", ".join(f"`{a.name}`" for a in alls),
+        ]
+    return "\n".join(lines)
+
+
+def to_json(plan: Plan, salt: str = "", digest: str = "") -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "version": PLAN_VERSION,
+        "kind": "reconciler-plan",
+        "createdAt": utc_now(),
+        "online": plan.online,
+        "summary": summary(plan),
+        "actions": [a.to_json() for a in plan.actions],
+    }
+    if digest:
+        doc["inputs"] = {"salt": salt, "digest": digest}
+    return doc
+
+
+def as_json(plan: Plan) -> str:
+    return json.dumps(to_json(plan), indent=2, ensure_ascii=False)
+
+
+FORMATS = {"text": text, "markdown": markdown, "json": as_json}

@@ -1,0 +1,68 @@
+"""What every command that talks to Adobe starts from: settings, valid requests, ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+
+from reconciler.adobe import AdobeClient
+from reconciler.errors import ReconcilerError
+from reconciler.ledger import Ledger
+from reconciler.model import Request
+from reconciler.remote import adobe_config
+from reconciler.settings import Settings, load_settings
+from reconciler.validation import discover, load_requests
+
+SHOWN_FINDINGS = 5
+
+
+class InvalidRequestsError(ReconcilerError):
+    """Request files have findings: nothing is planned or sent until they are fixed."""
+
+
+@dataclass(frozen=True)
+class Workspace:
+    settings: Settings
+    requests: tuple[Request, ...]
+    ledger: Ledger
+
+    @property
+    def by_name(self) -> dict[str, Request]:
+        return {r.name: r for r in self.requests}
+
+    def client(self, env: Mapping[str, str]) -> AdobeClient:
+        return AdobeClient(adobe_config(self.settings, env))
+
+
+def open_workspace(root: Path, env: Mapping[str, str]) -> Workspace:
+    """Load and validate every request; refuse to go on when any file has a finding."""
+    settings = load_settings(root, env)
+    loaded = load_requests(discover([settings.requests_path]), settings)
+    if loaded.findings:
+        shown = "\n  ".join(
+            f"{f.path}:{f.line}:{f.column}: {f.message} ({f.rule})"
+            for f in loaded.findings[:SHOWN_FINDINGS]
+        )
+        more = len(loaded.findings) - SHOWN_FINDINGS
+        tail = f"\n  … and {more} more" if more > 0 else ""
+        raise InvalidRequestsError(
+            f"request files have {len(loaded.findings)} finding(s); nothing was planned or "
+            f"sent. Fix them (reconciler validate lists all):\n  {shown}{tail}"
+        )
+    ledger = Ledger.load(settings.ledger_path, settings.root)
+    return Workspace(settings, loaded.requests, ledger)
+
+
+def last_commit(root: Path, path: str) -> str | None:
+    """The commit that last changed ``path`` (relative to ``root``), if in git."""
+    try:
+        repo = git.Repo(root, search_parent_directories=True)
+        absolute = (root / path).resolve()
+        rel = absolute.relative_to(Path(repo.working_dir).resolve()).as_posix()
+        commit = next(repo.iter_commits(paths=rel, max_count=1), None)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError, git.GitCommandError, ValueError):
+        return None
+    return commit.hexsha if commit is not None else None
