@@ -203,8 +203,11 @@ def list_workorders(emulator: Emulator, request: Request, body: bytes) -> Respon
         updated = max(record.created_at, record.edited_at or 0.0)
         if matches(query, item, record.created_at, updated):
             items.append(item)
-    # Stable sort: ties keep creation order, reversed with the sort for "-field".
-    items.sort(key=lambda i: i[query.order_field], reverse=query.descending)
+    # Ties fall back to creation order, so "-createdAt" is newest first even within a millisecond.
+    order = sorted(
+        range(len(items)), key=lambda n: (items[n][query.order_field], n), reverse=query.descending
+    )
+    items = [items[n] for n in order]
     start = query.page * query.limit
     page = items[start : start + query.limit]
     return JSONResponse(
