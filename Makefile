@@ -18,6 +18,9 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# aepp (a third-party client the emulator is tested with) declares heavy plotting and
+	# data-frame dependencies its API modules never import: install it alone.
+	$(BIN)/python -m pip install --quiet --no-deps 'aepp>=0.6'
 	@touch $(STAMP)
 
 install: $(STAMP)

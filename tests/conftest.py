@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -107,3 +108,42 @@ def write(root: Path, rel: str, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def _shared_adobe() -> Iterator[Any]:
+    from reconciler.emulator.testing import running_emulator
+
+    with running_emulator() as emu:
+        yield emu
+
+
+@pytest.fixture
+def adobe(_shared_adobe: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The emulator, reset, with the environment pointing the tool at it."""
+    _shared_adobe.admin.reset()
+    for key, value in _shared_adobe.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("ADOBE_SANDBOX_NAME", "prod")
+    return _shared_adobe
+
+
+def tagged_counts(emu: Any) -> dict[str, int]:
+    """How many work orders the emulator holds per request name (from the tag)."""
+    from reconciler.tagging import untag
+
+    counts: dict[str, int] = {}
+    for order in emu.admin.workorders():
+        _, name = untag(order.get("description"))
+        if name:
+            counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def writes(emu: Any) -> list[tuple[str, str]]:
+    """The write calls (POST/PUT) the emulator has seen, as (method, path)."""
+    return [
+        (r["method"], r["path"])
+        for r in emu.admin.requests()
+        if r["method"] in ("POST", "PUT") and not r["path"].startswith("/ims/")
+    ]
