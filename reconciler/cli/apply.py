@@ -14,6 +14,7 @@ import click
 from reconciler.applier import Applier, ApplyRefused, ApplyResult, check_plan
 from reconciler.cli.plan import make_plan
 from reconciler.cli.progress import progress_bar
+from reconciler.gitops import commit_ledger, commit_message
 from reconciler.lock import repository_lock
 from reconciler.planner import ActionType, Plan, RemoteState, inputs_digest
 from reconciler.planview import PLAN_VERSION, printable, text
@@ -62,6 +63,19 @@ def _check_fresh(
         )
 
 
+def _short(result: ApplyResult) -> str:
+    parts = [
+        f"{result.count(t)} {t.value}d"
+        for t in (ActionType.CREATE, ActionType.UPDATE)
+        if result.count(t)
+    ]
+    if result.count(ActionType.ADOPT):
+        parts.append(f"{result.count(ActionType.ADOPT)} adopted")
+    if result.failed:
+        parts.append(f"{len(result.failed)} failed")
+    return ", ".join(parts) or "nothing changed"
+
+
 def _summary(result: ApplyResult) -> str:
     parts = [
         f"{result.count(ActionType.CREATE)} created",
@@ -78,13 +92,23 @@ def _summary(result: ApplyResult) -> str:
 @click.argument("planfile", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (for CI).")
 @click.option(
+    "--commit",
+    "commit",
+    is_flag=True,
+    help="Commit the ledger changes to git (bot identity, names and remote ids only).",
+)
+@click.option(
     "--max-identities",
     type=click.IntRange(min=0),
     help="Allow this run to submit up to N identities (default: limits.maxIdentitiesPerRun).",
 )
 @click.pass_context
 def command(
-    ctx: click.Context, planfile: Path | None, auto_approve: bool, max_identities: int | None
+    ctx: click.Context,
+    planfile: Path | None,
+    auto_approve: bool,
+    commit: bool,
+    max_identities: int | None,
 ) -> None:
     """Create what is missing at Adobe and update what differs.
 
@@ -143,6 +167,20 @@ def command(
         a = outcome.action
         click.echo(f"  {mark} {a.type.value:<6} {a.name}: {printable(outcome.message, 300)}")
     click.echo(_summary(result))
+    if commit:
+        lines = [
+            f"{o.action.type.value} {o.action.name}"
+            + (f" {', '.join(o.remote_ids[:5])}" if o.remote_ids else "")
+            + (f" (+{len(o.remote_ids) - 5} more)" if len(o.remote_ids) > 5 else "")
+            for o in result.outcomes
+            if o.ok
+        ]
+        sha = commit_ledger(
+            ws.settings, commit_message(f"reconciler apply: {_short(result)}", lines), os.environ
+        )
+        click.echo(
+            f"Ledger committed: {sha[:12]}" if sha else "Ledger unchanged: nothing to commit"
+        )
     if not result.success:
         click.echo(
             f"{len(result.failed)} action(s) failed; what succeeded is in the ledger. "

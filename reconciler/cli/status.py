@@ -11,6 +11,7 @@ import click
 
 from reconciler.cli.progress import progress_bar
 from reconciler.errors import UsageError
+from reconciler.gitops import commit_ledger, commit_message
 from reconciler.ledger import Ledger
 from reconciler.settings import load_settings
 from reconciler.status import Refreshed, refresh
@@ -76,6 +77,9 @@ def _json(rows: list[Refreshed]) -> str:
     default=None,
     help="Give up watching after this many seconds (exit 1).",
 )
+@click.option(
+    "--commit", "commit", is_flag=True, help="Commit status changes in the ledger to git."
+)
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -84,6 +88,7 @@ def command(
     watch: bool,
     interval: float,
     timeout: float | None,
+    commit: bool,
 ) -> None:
     """Refresh the status of applied requests from Adobe into the ledger.
 
@@ -122,5 +127,16 @@ def command(
             time.sleep(interval)
             wanted = [r.entry for r in rows]
     click.echo(_table(rows) if fmt == "table" else _json(rows))
+    if commit:
+        changed = [r for r in rows if r.changed]
+        lines = [
+            f"{r.entry.name} {', '.join(r.entry.remote_ids[:1])} → "
+            f"{r.entry.status.value if r.entry.status else '-'}"
+            for r in changed
+        ]
+        subject = f"reconciler status: {len(changed)} changed"
+        sha = commit_ledger(settings, commit_message(subject, lines), os.environ)
+        message = f"Ledger committed: {sha[:12]}" if sha else "Ledger unchanged: nothing to commit"
+        click.echo(message, err=fmt == "json")
     if any(r.error for r in rows):
         ctx.exit(1)

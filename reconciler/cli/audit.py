@@ -1,0 +1,121 @@
+"""``reconciler audit``: the history of requests, for people and for auditors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+import click
+
+from reconciler.audit import RequestAudit, audit_requests
+from reconciler.planview import printable
+from reconciler.settings import load_settings
+
+CSV_COLUMNS = ("request", "kind", "event", "date", "commit", "author", "email", "details")
+
+
+def _table(audits: list[RequestAudit]) -> str:
+    out = []
+    for a in audits:
+        ids = ", ".join(a.remote_ids[:3]) + ("…" if len(a.remote_ids) > 3 else "")
+        out.append(f"{a.name}  ({a.kind or '?'}, {a.path or 'file not in history'})")
+        if ids:
+            out.append(f"  remote: {ids}")
+        for e in a.events:
+            who = f"{e.author} <{e.email}>" if e.author else ""
+            sha = (e.commit or "")[:10]
+            out.append(
+                f"  {e.date[:19].replace('T', ' ')}  {e.event:<9} {sha:<10}  {who}"
+                f"\n      {printable(e.details, 200)}"
+            )
+        out.append("")
+    return "\n".join(out).rstrip()
+
+
+def _json(audits: list[RequestAudit]) -> str:
+    return json.dumps(
+        {
+            "version": 1,
+            "requests": [
+                {
+                    "name": a.name,
+                    "kind": a.kind,
+                    "path": a.path,
+                    "remoteIds": list(a.remote_ids),
+                    "events": [
+                        {
+                            "event": e.event,
+                            "date": e.date,
+                            "commit": e.commit,
+                            "author": e.author,
+                            "email": e.email,
+                            "details": e.details,
+                        }
+                        for e in a.events
+                    ],
+                }
+                for a in audits
+            ],
+        },
+        indent=2,
+        ensure_ascii=False,
+    )
+
+
+def _csv(audits: list[RequestAudit]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for a in audits:
+        for e in a.events:
+            writer.writerow(
+                [
+                    a.name,
+                    a.kind,
+                    e.event,
+                    e.date,
+                    e.commit or "",
+                    e.author or "",
+                    e.email or "",
+                    e.details,
+                ]
+            )
+    return buffer.getvalue().rstrip("\n")
+
+
+FORMATS = {"table": _table, "json": _json, "csv": _csv}
+
+
+@click.command("audit")
+@click.argument("names", nargs=-1)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(FORMATS)),
+    default="table",
+    show_default=True,
+    help="table for people; json and csv are stable, for auditors.",
+)
+@click.pass_context
+def command(ctx: click.Context, names: tuple[str, ...], fmt: str) -> None:
+    """Show who declared, changed, merged and applied each request, and its statuses.
+
+    From git history and the ledger; with no NAME, every request.
+
+    \b
+    Columns (csv) / fields (json), stable:
+      request, kind, event, date, commit, author, email, details
+    Events: declared, changed, removed, merged, applied, recovered, imported,
+    updated, status.
+
+    \b
+    Example:
+      reconciler audit jira-12345
+      reconciler audit --format csv > audit.csv
+    """
+    root: Path = ctx.obj["root"]
+    settings = load_settings(root, os.environ)
+    click.echo(FORMATS[fmt](audit_requests(settings, names)))
