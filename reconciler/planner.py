@@ -167,6 +167,12 @@ def _plan_declared(request: Request, entry: Entry | None, remote: RemoteState | 
 
     if entry is None:
         found = remote.by_name.get(request.name, ()) if remote is not None else ()
+        if not found and request.metadata.get("imported"):
+            return make(
+                ActionType.CONFLICT,
+                reason="imported request has no ledger entry and no tagged work order: it "
+                "cannot be created (its identities are unknown); run `reconciler import` again",
+            )
         if not found:
             return make(ActionType.CREATE, reason="not yet at Adobe")
         ids = tuple(o.remote_id for o in found)

@@ -1,0 +1,45 @@
+"""``reconciler import``: adopt work orders created outside this repository."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from reconciler.importer import import_work_orders
+from reconciler.ledger import Ledger
+from reconciler.settings import load_settings
+from reconciler.workspace import Workspace
+
+
+@click.command("import")
+@click.argument("workorder_ids", nargs=-1, required=True)
+@click.option(
+    "--dir",
+    "folder",
+    default="imported",
+    show_default=True,
+    help="Subfolder of the requests folder for the new files.",
+)
+@click.pass_context
+def command(ctx: click.Context, workorder_ids: tuple[str, ...], folder: str) -> None:
+    """Adopt work orders created elsewhere (Adobe's UI, a script).
+
+    Writes a request file and a ledger entry per work order, marked as
+    imported. Adobe never returns a work order's identities, so the file
+    has none and says so; its displayName and description are managed from
+    the file afterwards. Commit both with a pull request.
+
+    \b
+    Example:
+      reconciler import DI-1a2b3c4d-0000-4000-8000-123456789abc
+    """
+    root: Path = ctx.obj["root"]
+    settings = load_settings(root, os.environ)
+    ledger = Ledger.load(settings.ledger_path, settings.root)
+    with Workspace(settings, (), ledger).client(os.environ) as client:
+        done = import_work_orders(client, settings, ledger, list(workorder_ids), folder)
+    for item in done:
+        click.echo(f"imported {item.workorder_id} as {item.name}: {item.path}")
+    click.echo("Next: commit the files and ledger entries in a pull request.")
