@@ -53,7 +53,16 @@ def cli(ctx: click.Context, directory: Path | None) -> None:
 
 
 # One module per command, each exposing a click command named `command`.
-COMMAND_MODULES: tuple[str, ...] = ("validate", "plan", "apply", "status", "audit", "emulator")
+COMMAND_MODULES: tuple[str, ...] = (
+    "validate",
+    "plan",
+    "apply",
+    "status",
+    "audit",
+    "importer",
+    "demo",
+    "emulator",
+)
 
 
 def _register() -> None:

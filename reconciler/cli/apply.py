@@ -63,6 +63,19 @@ def _check_fresh(
         )
 
 
+def _run(ws: Workspace, plan: Plan) -> ApplyResult:
+    todo = sum(1 for a in plan.actions if a.is_change)
+    with ws.client(os.environ) as client, progress_bar(todo, "applying") as advance:
+        applier = Applier(
+            client,
+            ws.ledger,
+            ws.by_name,
+            today=lambda: datetime.now(UTC).date(),
+            declared_in=lambda r: last_commit(ws.settings.root, r.path),
+        )
+        return applier.apply(plan, on_outcome=lambda _: advance())
+
+
 def _short(result: ApplyResult) -> str:
     parts = [
         f"{result.count(t)} {t.value}d"
@@ -142,45 +155,37 @@ def command(
             else ws.settings.limits.max_identities_per_run,
         )
         click.echo(text(plan))
-        if not plan.has_changes:
-            ctx.exit(0)
-        if doc is None and not auto_approve:
-            if not sys.stdin.isatty():
-                raise ApplyRefused(
-                    "refusing to apply without confirmation: input is not a terminal. "
-                    "Pass --auto-approve, or apply a saved plan file"
-                )
-            click.confirm("\nApply these changes at Adobe?", abort=True)
-        todo = sum(1 for a in plan.actions if a.is_change)
-        with ws.client(os.environ) as client, progress_bar(todo, "applying") as advance:
-            applier = Applier(
-                client,
-                ws.ledger,
-                ws.by_name,
-                today=lambda: datetime.now(UTC).date(),
-                declared_in=lambda r: last_commit(ws.settings.root, r.path),
+        result = ApplyResult(())
+        if plan.has_changes:
+            if doc is None and not auto_approve:
+                if not sys.stdin.isatty():
+                    raise ApplyRefused(
+                        "refusing to apply without confirmation: input is not a terminal. "
+                        "Pass --auto-approve, or apply a saved plan file"
+                    )
+                click.confirm("\nApply these changes at Adobe?", abort=True)
+            result = _run(ws, plan)
+            click.echo("")
+            for outcome in result.outcomes:
+                mark = "✓" if outcome.ok else "✗"
+                a = outcome.action
+                message = printable(outcome.message, 300)
+                click.echo(f"  {mark} {a.type.value:<6} {a.name}: {message}")
+            click.echo(_summary(result))
+        if commit:
+            # Also commits entries a killed earlier run wrote but did not commit.
+            lines = [
+                f"{o.action.type.value} {o.action.name}"
+                + (f" {', '.join(o.remote_ids[:5])}" if o.remote_ids else "")
+                + (f" (+{len(o.remote_ids) - 5} more)" if len(o.remote_ids) > 5 else "")
+                for o in result.outcomes
+                if o.ok
+            ]
+            subject = f"reconciler apply: {_short(result)}"
+            sha = commit_ledger(ws.settings, commit_message(subject, lines), os.environ)
+            click.echo(
+                f"Ledger committed: {sha[:12]}" if sha else "Ledger unchanged: nothing to commit"
             )
-            result = applier.apply(plan, on_outcome=lambda _: advance())
-    click.echo("")
-    for outcome in result.outcomes:
-        mark = "✓" if outcome.ok else "✗"
-        a = outcome.action
-        click.echo(f"  {mark} {a.type.value:<6} {a.name}: {printable(outcome.message, 300)}")
-    click.echo(_summary(result))
-    if commit:
-        lines = [
-            f"{o.action.type.value} {o.action.name}"
-            + (f" {', '.join(o.remote_ids[:5])}" if o.remote_ids else "")
-            + (f" (+{len(o.remote_ids) - 5} more)" if len(o.remote_ids) > 5 else "")
-            for o in result.outcomes
-            if o.ok
-        ]
-        sha = commit_ledger(
-            ws.settings, commit_message(f"reconciler apply: {_short(result)}", lines), os.environ
-        )
-        click.echo(
-            f"Ledger committed: {sha[:12]}" if sha else "Ledger unchanged: nothing to commit"
-        )
     if not result.success:
         click.echo(
             f"{len(result.failed)} action(s) failed; what succeeded is in the ledger. "

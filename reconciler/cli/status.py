@@ -18,6 +18,16 @@ from reconciler.status import Refreshed, refresh
 from reconciler.workspace import Workspace
 
 
+def _products(row: Refreshed) -> str:
+    pairs = row.entry.status.products if row.entry.status else ()
+    if row.entry.jobs:  # one pair per job: count them by status
+        counts: dict[str, int] = {}
+        for _, state in pairs:
+            counts[state] = counts.get(state, 0) + 1
+        return f"{len(pairs)} job(s): " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    return ", ".join(f"{n}: {s}" for n, s in pairs)
+
+
 def _table(rows: list[Refreshed]) -> str:
     lines = [f"{'REQUEST':<32} {'KIND':<13} {'REMOTE ID':<42} {'STATUS':<12} PRODUCTS"]
     for r in rows:
@@ -28,7 +38,7 @@ def _table(rows: list[Refreshed]) -> str:
         status = e.status.value if e.status else "-"
         if r.error:
             status += " (refresh failed)"
-        products = ", ".join(f"{n}: {s}" for n, s in (e.status.products if e.status else ())[:4])
+        products = _products(r)
         lines.append(f"{e.name:<32} {e.kind.value:<13} {rid or '-':<42} {status:<12} {products}")
     return "\n".join(lines)
 
