@@ -28,6 +28,11 @@ install: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check reconciler tests bench
 	$(BIN)/ruff format --check reconciler tests bench
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	# Fails on high-severity findings only; --strict-collection also fails on schema errors,
+	# which checks the pre-commit hook definitions too.
+	$(BIN)/zizmor -q --offline --min-severity high --strict-collection \
+		.github/workflows .pre-commit-hooks.yaml
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

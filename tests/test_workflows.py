@@ -1,0 +1,548 @@
+"""The GitHub Actions workflows and the pre-commit hook definition.
+
+Their structure is asserted on the parsed YAML. The scripts of their steps are then run for
+real, as the runner would run them: the pull-request check in a repository with a base
+branch, apply and status against the emulator with the ledger pushed to a bare remote that
+moved meanwhile. The linters that `make lint` runs on them run here too, one file at a time,
+so that a failure names the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import CONSENT, RECORD_DELETE, git, write
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = ROOT / ".github" / "workflows"
+HOOKS = ROOT / ".pre-commit-hooks.yaml"
+PUSH_SCRIPT = ROOT / ".github" / "scripts" / "push-ledger.sh"
+PR, APPLY, STATUS = "pr-check.yml", "apply.yml", "status.yml"
+ADOBE_SECRETS = {
+    "ADOBE_CLIENT_ID",
+    "ADOBE_CLIENT_SECRET",
+    "ADOBE_ORG_ID",
+    "ADOBE_SANDBOX_NAME",
+    "RECONCILER_AGE_KEY",
+}
+PINNED_LINE = re.compile(r"uses: [\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
+EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+
+
+def load(name: str) -> dict[str, Any]:
+    doc = yaml.safe_load((WORKFLOWS / name).read_text(encoding="utf-8"))
+    assert isinstance(doc, dict)
+    return doc
+
+
+def triggers(workflow: dict[str, Any]) -> dict[str, Any]:
+    """The `on:` mapping; YAML 1.1 (PyYAML) reads the bare key `on` as the boolean True."""
+    value = workflow["on"] if "on" in workflow else workflow[True]
+    assert isinstance(value, dict)
+    return value
+
+
+def the_job(workflow: dict[str, Any]) -> dict[str, Any]:
+    (job,) = workflow["jobs"].values()
+    return job
+
+
+def step_running(job: dict[str, Any], command: str) -> dict[str, Any]:
+    (step,) = [s for s in job["steps"] if command in s.get("run", "")]
+    return step
+
+
+def steps_using(job: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    return [s for s in job["steps"] if s.get("uses", "").startswith(action + "@")]
+
+
+def all_workflows() -> list[str]:
+    return sorted(p.name for p in WORKFLOWS.glob("*.yml"))
+
+
+def test_the_three_workflows_exist() -> None:
+    assert all_workflows() == [APPLY, PR, STATUS]
+    assert not list(WORKFLOWS.glob("*.yaml")), "use .yml: `make lint` globs *.yml"
+
+
+# --- the pull-request check --------------------------------------------------------------
+
+
+def test_pr_check_runs_on_pull_requests_that_touch_requests() -> None:
+    on = triggers(load(PR))
+    assert set(on) == {"pull_request"}
+    assert {"requests/**", "reconciler.yaml", "ledger/**"} <= set(on["pull_request"]["paths"])
+
+
+def test_pr_check_reads_only_and_holds_no_secret() -> None:
+    workflow = load(PR)
+    assert workflow["permissions"] == {}
+    job = the_job(workflow)
+    assert job["permissions"] == {"contents": "read"}
+    text = (WORKFLOWS / PR).read_text(encoding="utf-8")
+    assert "secrets" not in text
+    assert "github.token" not in text
+    assert "environment" not in job
+    (checkout,) = steps_using(job, "actions/checkout")
+    assert checkout["with"]["persist-credentials"] is False
+    assert checkout["with"]["fetch-depth"] == 0, "--base needs the base branch's history"
+
+
+def test_pr_check_validates_against_the_base_and_plans_offline() -> None:
+    job = the_job(load(PR))
+    validate = step_running(job, "reconciler validate")
+    assert validate["run"] == 'reconciler validate --base "origin/${BASE_REF}" --format github'
+    assert validate["env"] == {"BASE_REF": "${{ github.base_ref }}"}
+    plan = step_running(job, "reconciler plan")
+    assert plan["run"] == ('reconciler plan --offline --format markdown >> "$GITHUB_STEP_SUMMARY"')
+    assert "env" not in plan
+    install = step_running(job, "pip install")
+    assert install["run"].split()[-1] == "."
+
+
+# --- apply and status ----------------------------------------------------------------------
+
+
+def test_apply_runs_on_pushes_to_main_and_by_hand() -> None:
+    on = triggers(load(APPLY))
+    assert set(on) == {"push", "workflow_dispatch"}
+    assert on["push"]["branches"] == ["main"]
+    assert set(on["push"]["paths"]) == {"requests/**", "reconciler.yaml", "ledger/**"}
+
+
+def test_status_runs_on_a_schedule_and_by_hand() -> None:
+    on = triggers(load(STATUS))
+    assert set(on) == {"schedule", "workflow_dispatch"}
+    (entry,) = on["schedule"]
+    minute, hour, *rest = entry["cron"].split()
+    assert minute.isdigit() and hour == "*/6" and rest == ["*", "*", "*"]
+
+
+def test_apply_and_status_share_one_uncancellable_concurrency_group() -> None:
+    for name in (APPLY, STATUS):
+        assert load(name)["concurrency"] == {
+            "group": "reconciler-apply",
+            "cancel-in-progress": False,
+        }, name
+
+
+@pytest.mark.parametrize("name", [APPLY, STATUS])
+def test_only_the_job_may_write_contents(name: str) -> None:
+    workflow = load(name)
+    assert workflow["permissions"] == {}
+    assert the_job(workflow)["permissions"] == {"contents": "write"}
+
+
+@pytest.mark.parametrize(
+    ("name", "command"),
+    [
+        pytest.param(APPLY, "reconciler apply --auto-approve --commit", id="apply"),
+        pytest.param(STATUS, "reconciler status --commit", id="status"),
+    ],
+)
+def test_secrets_reach_the_one_step_that_calls_adobe(name: str, command: str) -> None:
+    workflow = load(name)
+    job = the_job(workflow)
+    step = step_running(job, command)
+    assert step["run"] == command
+    assert step["env"] == {key: f"${{{{ secrets.{key} }}}}" for key in ADOBE_SECRETS}
+    others = [workflow.get("env"), job.get("env"), *(s for s in job["steps"] if s is not step)]
+    assert "secrets." not in yaml.safe_dump(others)
+
+
+@pytest.mark.parametrize("name", [APPLY, STATUS])
+def test_the_token_reaches_the_push_step_only(name: str) -> None:
+    job = the_job(load(name))
+    (checkout,) = steps_using(job, "actions/checkout")
+    assert checkout["with"] == {"ref": "main", "fetch-depth": 0, "persist-credentials": False}
+    push = step_running(job, "push-ledger.sh")
+    assert push["env"] == {"LEDGER_PUSH_TOKEN": "${{ github.token }}"}
+    assert push["if"] == "${{ !cancelled() }}", "what a partly failed run recorded must land"
+    names = [s.get("name") for s in job["steps"]]
+    assert names.index(push["name"]) > names.index(step_running(job, " --commit")["name"])
+    others = yaml.safe_dump([s for s in job["steps"] if s is not push])
+    assert "github.token" not in others
+
+
+def test_apply_comment_explains_why_it_does_not_trigger_itself() -> None:
+    text = (WORKFLOWS / APPLY).read_text(encoding="utf-8")
+    assert "GITHUB_TOKEN do not trigger new workflow runs" in text
+    assert "[skip ci]" in text
+
+
+# --- every workflow ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", all_workflows())
+def test_every_action_is_pinned_to_a_commit_with_its_version(name: str) -> None:
+    lines = [
+        line.strip().removeprefix("- ")
+        for line in (WORKFLOWS / name).read_text(encoding="utf-8").splitlines()
+        if line.strip().removeprefix("- ").startswith("uses:")
+    ]
+    assert lines, name
+    for line in lines:
+        assert PINNED_LINE.fullmatch(line), f"{name}: {line}"
+
+
+@pytest.mark.parametrize("name", all_workflows())
+def test_every_job_has_a_timeout_and_its_own_permissions(name: str) -> None:
+    workflow = load(name)
+    assert workflow["permissions"] == {}
+    for job_id, job in workflow["jobs"].items():
+        assert isinstance(job["timeout-minutes"], int), job_id
+        assert 0 < job["timeout-minutes"] <= 60, job_id
+        assert "permissions" in job, job_id
+        assert "write-all" not in str(job["permissions"]), job_id
+
+
+@pytest.mark.parametrize("name", all_workflows())
+def test_no_expression_is_expanded_inside_a_script(name: str) -> None:
+    """Expressions go through `env:`, so that no value can inject shell (template-injection)."""
+    for job in load(name)["jobs"].values():
+        for step in job["steps"]:
+            assert "${{" not in step.get("run", ""), f"{name}: {step.get('name')}"
+
+
+# --- the pre-commit hooks ------------------------------------------------------------------
+
+
+def test_pre_commit_hooks_run_validate() -> None:
+    hooks = {h["id"]: h for h in yaml.safe_load(HOOKS.read_text(encoding="utf-8"))}
+    assert set(hooks) == {"reconciler-validate", "reconciler-validate-all"}
+    for hook in hooks.values():
+        assert hook["entry"] == "reconciler validate"
+        assert hook["language"] == "python"
+        assert hook["name"]
+        pattern = re.compile(hook["files"])
+        assert pattern.search("requests/record-deletes/jira-12345.yaml")
+        assert pattern.search("requests/consent/a.yml")
+        assert not pattern.search("ledger/jira-12345.json")
+        assert not pattern.search("docs/requests/a.yaml")
+    assert hooks["reconciler-validate"]["pass_filenames"] is True
+    assert hooks["reconciler-validate-all"]["pass_filenames"] is False
+    assert hooks["reconciler-validate-all"]["always_run"] is False
+
+
+def test_pre_commit_hook_entry_checks_the_files_pre_commit_passes(tmp_path: Path) -> None:
+    """What `pass_filenames: true` runs: the entry, then paths relative to the root."""
+    write(tmp_path, "requests/req-a.yaml", RECORD_DELETE.format(name="req-a"))
+    write(tmp_path, "requests/req-b.yml", CONSENT.format(name="req-b"))
+    bad = RECORD_DELETE.format(name="req-c").replace("b@example.com", "not-an-email")
+    write(tmp_path, "requests/req-c.yaml", bad)
+    entry = yaml.safe_load(HOOKS.read_text(encoding="utf-8"))[0]["entry"].split()
+    assert entry[0] == "reconciler"
+
+    def hook(*files: str) -> subprocess.CompletedProcess[str]:
+        args = [sys.executable, "-m", "reconciler", *entry[1:], *files]
+        return subprocess.run(args, cwd=tmp_path, capture_output=True, text=True)
+
+    good = hook("requests/req-a.yaml", "requests/req-b.yml")
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "2 file(s) valid" in good.stdout
+    failed = hook("requests/req-a.yaml", "requests/req-c.yaml")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "requests/req-c.yaml:" in failed.stdout
+    assert "requests/req-a.yaml:" not in failed.stdout
+
+
+# --- the linters `make lint` runs ----------------------------------------------------------
+
+
+def tool(name: str) -> str:
+    """The executable installed next to this interpreter, else on PATH; skip if absent."""
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    if found is None:
+        pytest.skip(f"{name} is not installed (it comes with `pip install -e '.[dev]'`)")
+    return found
+
+
+def check(args: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("name", all_workflows())
+def test_check_jsonschema_accepts_the_workflow(name: str) -> None:
+    exe = tool("check-jsonschema")
+    for schema in ("vendor.github-workflows", "custom.github-workflows-require-timeout"):
+        result = check([exe, "--builtin-schema", schema, f".github/workflows/{name}"])
+        assert result.returncode == 0, f"{name} ({schema}):\n{result.stdout}{result.stderr}"
+
+
+@pytest.mark.parametrize("path", [f".github/workflows/{n}" for n in all_workflows()])
+def test_zizmor_finds_nothing_in_the_workflow(path: str) -> None:
+    """All severities, offline, regular persona: stricter than the gate in `make lint`."""
+    result = check([tool("zizmor"), "-q", "--offline", "--strict-collection", path])
+    assert result.returncode == 0, f"{path}:\n{result.stdout}{result.stderr}"
+
+
+def test_zizmor_checks_the_pre_commit_hook_definitions(tmp_path: Path) -> None:
+    exe = tool("zizmor")
+    ok = check([exe, "-q", "--offline", "--strict-collection", ".pre-commit-hooks.yaml"])
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    broken = tmp_path / ".pre-commit-hooks.yaml"
+    broken.write_text(HOOKS.read_text(encoding="utf-8").replace("entry:", "entryy:"))
+    result = check([exe, "-q", "--offline", "--strict-collection", str(broken)])
+    assert result.returncode != 0
+    assert "entry" in result.stdout + result.stderr
+
+
+BAD_WORKFLOW = """\
+name: t
+on: pull_request
+permissions: {}
+jobs:
+  t:
+    runs-on: ubuntu-latest
+    timeout-minutes: 5
+    permissions:
+      contents: read
+    steps:
+"""
+
+
+@pytest.mark.parametrize(
+    ("step", "fails"),
+    [
+        pytest.param(
+            '      - run: echo "${{ github.event.pull_request.title }}"\n',
+            True,
+            id="high-template-injection-fails",
+        ),
+        pytest.param(
+            "      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2\n",
+            False,
+            id="medium-artipacked-passes",
+        ),
+    ],
+)
+def test_the_zizmor_gate_fails_on_high_findings_only(
+    tmp_path: Path, step: str, fails: bool
+) -> None:
+    """The exact zizmor flags of `make lint`, on a workflow with one finding."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    flags = "-q --offline --min-severity high --strict-collection"
+    assert f"$(BIN)/zizmor {flags} " in makefile
+    workflow = tmp_path / "t.yml"
+    workflow.write_text(BAD_WORKFLOW + step, encoding="utf-8")
+    exe = tool("zizmor")
+    found = check([exe, "-q", "--offline", str(workflow)])
+    assert found.returncode != 0, "the sample must have a finding"
+    gated = check([exe, *flags.split(), str(workflow)])
+    assert (gated.returncode != 0) is fails, gated.stdout + gated.stderr
+
+
+# --- the steps, run for real ---------------------------------------------------------------
+
+
+def resolve(env: dict[str, str], context: dict[str, str]) -> dict[str, str]:
+    """A step's `env:` with each ${{ expression }} looked up in ``context``."""
+    return {key: EXPRESSION.sub(lambda m: context[m.group(1)], value) for key, value in env.items()}
+
+
+def run_step(
+    step: dict[str, Any], cwd: Path, context: dict[str, str] | None = None, **extra: str
+) -> subprocess.CompletedProcess[str]:
+    """Run a step's script as a runner with `shell: bash` does, in ``cwd``.
+
+    `reconciler` is this interpreter's `python -m reconciler`; the step's own `env:` is
+    resolved from ``context`` and replaces any inherited variable of the same name.
+    """
+    env = {**os.environ, **extra, **resolve(step.get("env", {}), context or {})}
+    prelude = f'reconciler() {{ "{sys.executable}" -m reconciler "$@"; }}\n'
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", prelude + step["run"]],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.fixture
+def pull_request(repo: Path, tmp_path: Path) -> Path:
+    """A clone checked out on a pull request's branch, with origin/main as its base."""
+    write(repo, "requests/req-a.yaml", RECORD_DELETE.format(name="req-a"))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "declare req-a")
+    git(tmp_path, "clone", "-q", "--bare", str(repo), "origin.git")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "origin.git", str(clone))
+    git(clone, "checkout", "-q", "-b", "feature")
+    write(clone, "requests/req-b.yaml", CONSENT.format(name="req-b"))
+    git(clone, "add", "-A")
+    git(clone, "commit", "-qm", "declare req-b")
+    return clone
+
+
+def test_pr_check_steps_pass_a_valid_pull_request(pull_request: Path, tmp_path: Path) -> None:
+    job = the_job(load(PR))
+    context = {"github.base_ref": "main"}
+    validate = run_step(step_running(job, "reconciler validate"), pull_request, context)
+    assert validate.returncode == 0, validate.stdout + validate.stderr
+    assert "::error" not in validate.stdout
+    summary = tmp_path / "summary.md"
+    plan = run_step(
+        step_running(job, "reconciler plan"), pull_request, GITHUB_STEP_SUMMARY=str(summary)
+    )
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith("### Plan")
+    assert "`req-a`" in text and "`req-b`" in text
+
+
+def test_pr_check_annotates_an_invalid_file(pull_request: Path) -> None:
+    bad = RECORD_DELETE.format(name="req-c").replace("b@example.com", "not-an-email")
+    write(pull_request, "requests/req-c.yaml", bad)
+    git(pull_request, "add", "-A")
+    git(pull_request, "commit", "-qm", "declare req-c")
+    step = step_running(the_job(load(PR)), "reconciler validate")
+    result = run_step(step, pull_request, {"github.base_ref": "main"})
+    assert result.returncode == 1, result.stdout + result.stderr
+    errors = [line for line in result.stdout.splitlines() if line.startswith("::error ")]
+    assert errors and all("file=requests/req-c.yaml,line=" in line for line in errors)
+    assert "not-an-email" not in result.stdout
+
+
+def test_pr_check_catches_a_change_to_a_request_on_the_base(pull_request: Path) -> None:
+    """--base works on the checkout the workflow makes: origin/<base_ref> is there."""
+    path = pull_request / "requests/req-a.yaml"
+    path.write_text(path.read_text().replace("a@example.com", "z@example.com"))
+    git(pull_request, "commit", "-qam", "edit req-a")
+    step = step_running(the_job(load(PR)), "reconciler validate")
+    result = run_step(step, pull_request, {"github.base_ref": "main"})
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "::error file=requests/req-a.yaml" in result.stdout
+
+
+@pytest.fixture
+def runner(repo: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """(origin, runner): a bare main with one request, and a full clone of it, as checked out."""
+    write(repo, "requests/req-a.yaml", RECORD_DELETE.format(name="req-a"))
+    write(repo, ".github/scripts/push-ledger.sh", PUSH_SCRIPT.read_text(encoding="utf-8"))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "declare req-a")
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "clone", "-q", "--bare", str(repo), str(origin))
+    git(repo, "remote", "add", "origin", str(origin))
+    checkout = tmp_path / "runner"
+    git(tmp_path, "clone", "-q", str(origin), str(checkout))
+    return origin, checkout
+
+
+def secrets_context(adobe: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The repository's secrets, pointing at the emulator; removed from the inherited env."""
+    env = adobe.env()
+    values = {
+        "ADOBE_CLIENT_ID": env["ADOBE_CLIENT_ID"],
+        "ADOBE_CLIENT_SECRET": env["ADOBE_CLIENT_SECRET"],
+        "ADOBE_ORG_ID": env["ADOBE_ORG_ID"],
+        "ADOBE_SANDBOX_NAME": "prod",
+        "RECONCILER_AGE_KEY": "",  # a secret that is not set reads as empty
+    }
+    for key in values:
+        monkeypatch.delenv(key, raising=False)
+    return {f"secrets.{key}": value for key, value in values.items()} | {
+        "github.token": "not-a-real-token"
+    }
+
+
+def test_apply_steps_create_commit_and_push_over_a_moved_main(
+    adobe: Any, monkeypatch: pytest.MonkeyPatch, repo: Path, runner: tuple[Path, Path]
+) -> None:
+    origin, checkout = runner
+    declared = git(origin, "rev-parse", "main").strip()
+    job = the_job(load(APPLY))
+    context = secrets_context(adobe, monkeypatch)
+
+    validate = run_step(step_running(job, "reconciler validate"), checkout, context)
+    assert validate.returncode == 0, validate.stdout + validate.stderr
+    apply = run_step(step_running(job, "reconciler apply"), checkout, context)
+    assert apply.returncode == 0, apply.stdout + apply.stderr
+    assert "Ledger committed" in apply.stdout
+
+    # A pull request merges while apply runs: main moves, the first push is rejected.
+    write(repo, "requests/req-b.yaml", CONSENT.format(name="req-b"))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "declare req-b")
+    git(repo, "push", "-q", "origin", "main")
+    merged = git(origin, "rev-parse", "main").strip()
+
+    push = run_step(step_running(job, "push-ledger.sh"), checkout, context)
+    assert push.returncode == 0, push.stdout + push.stderr
+    assert "rebasing" in push.stderr
+
+    subject, parent = git(origin, "log", "-1", "--format=%s%n%P", "main").splitlines()
+    assert parent == merged
+    assert subject.startswith("reconciler apply:") and subject.endswith("[skip ci]")
+    ledger = git(origin, "show", "main:ledger/req-a.json")
+    assert declared in ledger, "full history: the ledger names the commit that declared it"
+    assert "a@example.com" not in ledger
+    assert tagged_names(adobe) == ["req-a"]
+
+
+def tagged_names(adobe: Any) -> list[str]:
+    from reconciler.tagging import untag
+
+    return sorted(untag(o.get("description"))[1] or "" for o in adobe.admin.workorders())
+
+
+def test_status_steps_refresh_and_push_nothing_when_nothing_changed(
+    adobe: Any, monkeypatch: pytest.MonkeyPatch, runner: tuple[Path, Path], tmp_path: Path
+) -> None:
+    origin, checkout = runner
+    context = secrets_context(adobe, monkeypatch)
+    apply_job = the_job(load(APPLY))
+    for command in ("reconciler apply", "push-ledger.sh"):
+        done = run_step(step_running(apply_job, command), checkout, context)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    job = the_job(load(STATUS))
+    status = run_step(step_running(job, "reconciler status"), checkout, context)
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert "req-a" in status.stdout
+    push = run_step(step_running(job, "push-ledger.sh"), checkout, context)
+    assert push.returncode == 0, push.stdout + push.stderr
+    assert git(origin, "rev-parse", "main") == git(checkout, "rev-parse", "HEAD")
+
+    summary = tmp_path / "summary.md"
+    report = run_step(
+        step_running(job, "--detailed-exitcode"), checkout, GITHUB_STEP_SUMMARY=str(summary)
+    )
+    assert report.returncode == 0, report.stdout + report.stderr
+    assert "::warning" not in report.stdout
+
+
+def test_status_report_warns_of_requests_not_applied(
+    runner: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, checkout = runner
+    summary = tmp_path / "summary.md"
+    step = step_running(the_job(load(STATUS)), "--detailed-exitcode")
+    report = run_step(step, checkout, GITHUB_STEP_SUMMARY=str(summary))
+    assert report.returncode == 0, report.stdout + report.stderr
+    assert report.stdout.startswith("::warning title=Requests not applied::")
+    assert "`req-a`" in summary.read_text(encoding="utf-8")
+
+
+def test_push_script_pushes_a_ledger_commit_straight_when_main_did_not_move(
+    runner: tuple[Path, Path],
+) -> None:
+    origin, checkout = runner
+    write(checkout, "ledger/req-a.json", "{}\n")
+    git(checkout, "add", "-A")
+    git(checkout, "commit", "-qm", "ledger [skip ci]")
+    step = step_running(the_job(load(STATUS)), "push-ledger.sh")
+    push = run_step(step, checkout, {"github.token": "not-a-real-token"})
+    assert push.returncode == 0, push.stdout + push.stderr
+    assert "rebasing" not in push.stderr
+    assert git(origin, "rev-parse", "main") == git(checkout, "rev-parse", "HEAD")
