@@ -9,7 +9,12 @@ on the ledger commit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+import os
+import socket
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import git
@@ -64,3 +69,114 @@ def commit_ledger(settings: Settings, message: str, env: Mapping[str, str]) -> s
             "files are written, commit them by hand (git add ledger && git commit)"
         ) from None
     return repo.head.commit.hexsha
+
+
+# -- sharing one remote ---------------------------------------------------------------------
+
+LEASE_REF = "refs/reconciler/apply-lease"
+LEASE_TTL_SECONDS = 2 * 3600
+PUSH_ATTEMPTS = 3
+
+
+class LeaseHeldError(GitError):
+    """Another run, possibly on another machine, holds the lease on the remote."""
+
+
+def _git_error(e: git.GitCommandError) -> str:
+    lines = (e.stderr or "").strip().splitlines()
+    return lines[-1].strip() if lines else f"git exited {e.status}"
+
+
+def _lease_holder(repo: git.Repo, remote: str) -> tuple[str, dict[str, object]] | None:
+    line = str(repo.git.ls_remote(remote, LEASE_REF)).strip()
+    if not line:
+        return None
+    sha = line.split()[0]
+    try:
+        repo.git.fetch("-q", remote, f"+{LEASE_REF}:{LEASE_REF}")
+        info = json.loads(str(repo.commit(sha).message))
+    except (git.GitCommandError, ValueError):
+        info = {}
+    return sha, info if isinstance(info, dict) else {}
+
+
+@contextmanager
+def remote_lease(settings: Settings, remote: str, now: float | None = None) -> Iterator[str | None]:
+    """Hold the apply lease on ``remote``: a ref created only if absent (compare-and-swap).
+
+    Two runs in two clones of one repository cannot both hold it, so they never
+    apply at the same time. A lease older than two hours is taken over (its run
+    died), with a message.
+    """
+    repo = _repo(settings)
+    started = time.time() if now is None else now
+    note = json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "since": started})
+    empty_tree = repo.git.hash_object("-w", "-t", "tree", "/dev/null")
+    sha = repo.git.commit_tree(empty_tree, "-m", note)
+    message = None
+    try:
+        repo.git.push("-q", remote, f"--force-with-lease={LEASE_REF}:", f"{sha}:{LEASE_REF}")
+    except git.GitCommandError as e:
+        holder = _lease_holder(repo, remote)
+        if holder is None:
+            raise GitError(f"could not take the apply lease on {remote}: {_git_error(e)}") from None
+        their_sha, info = holder
+        since = info.get("since")
+        age = started - since if isinstance(since, int | float) else None
+        who = f"{info.get('host', '?')} pid {info.get('pid', '?')}"
+        if age is None or age < LEASE_TTL_SECONDS:
+            minutes = f", {int(age // 60)} min ago" if age is not None else ""
+            raise LeaseHeldError(
+                f"another apply holds the lease on {remote} ({who}{minutes}); it runs now on "
+                "another clone: wait for it to finish, then run again (nothing was applied)"
+            ) from None
+        try:
+            repo.git.push(
+                "-q", remote, f"--force-with-lease={LEASE_REF}:{their_sha}", f"{sha}:{LEASE_REF}"
+            )
+        except git.GitCommandError:
+            raise LeaseHeldError(f"another apply just took the lease on {remote}") from None
+        message = f"took over a lease on {remote} left {int(age // 3600)} h ago by {who}"
+    try:
+        yield message
+    finally:
+        try:
+            repo.git.push("-q", remote, f"--force-with-lease={LEASE_REF}:{sha}", f":{LEASE_REF}")
+        except git.GitCommandError:
+            pass  # taken over meanwhile; it is theirs now
+
+
+def _branch(repo: git.Repo) -> str:
+    if repo.head.is_detached:
+        raise GitError("HEAD is detached; check out the branch to apply from (e.g. main)")
+    return str(repo.head.reference.name)
+
+
+def pull(settings: Settings, remote: str) -> None:
+    """Bring the current branch up to date with ``remote`` (ledger commits of other runs)."""
+    repo = _repo(settings)
+    branch = _branch(repo)
+    try:
+        repo.git.pull("-q", "--rebase", "--autostash", remote, branch)
+    except git.GitCommandError as e:
+        raise GitError(f"could not update {branch} from {remote}: {_git_error(e)}") from None
+
+
+def push(settings: Settings, remote: str) -> None:
+    """Push the current branch; when the remote moved, rebase on it and try again.
+
+    Ledger files are one per request, so a rebase over other commits does not conflict.
+    """
+    repo = _repo(settings)
+    branch = _branch(repo)
+    for attempt in range(PUSH_ATTEMPTS):
+        try:
+            repo.git.push("-q", remote, f"HEAD:{branch}")
+            return
+        except git.GitCommandError as e:
+            if attempt == PUSH_ATTEMPTS - 1:
+                raise GitError(
+                    f"could not push the ledger to {remote}/{branch}: {_git_error(e)}; the "
+                    "ledger is committed locally: pull --rebase and push it by hand"
+                ) from None
+            pull(settings, remote)

@@ -15,15 +15,27 @@ import pytest
 from reconciler.adobe import AdobeClient, AdobeConfig
 from tests.conftest import CONSENT, RECORD_DELETE, git, tagged_counts, write, writes
 
-PRIYA = {"GIT_AUTHOR_NAME": "Priya", "GIT_AUTHOR_EMAIL": "priya@example.com",
-         "GIT_COMMITTER_NAME": "Priya", "GIT_COMMITTER_EMAIL": "priya@example.com"}
-RUI = {"GIT_AUTHOR_NAME": "Rui", "GIT_AUTHOR_EMAIL": "rui@example.com",
-       "GIT_COMMITTER_NAME": "Rui", "GIT_COMMITTER_EMAIL": "rui@example.com"}
+PRIYA = {
+    "GIT_AUTHOR_NAME": "Priya",
+    "GIT_AUTHOR_EMAIL": "priya@example.com",
+    "GIT_COMMITTER_NAME": "Priya",
+    "GIT_COMMITTER_EMAIL": "priya@example.com",
+}
+RUI = {
+    "GIT_AUTHOR_NAME": "Rui",
+    "GIT_AUTHOR_EMAIL": "rui@example.com",
+    "GIT_COMMITTER_NAME": "Rui",
+    "GIT_COMMITTER_EMAIL": "rui@example.com",
+}
 
 
 def as_(who: dict[str, str], cwd: Path, *args: str) -> str:
     return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True,
+        ["git", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
         env={**os.environ, **who},
     ).stdout.strip()
 
@@ -120,8 +132,16 @@ def test_the_whole_loop(run, adobe, clone: Path) -> None:
     assert events[5]["details"].startswith("spec.displayName")
     assert events[-1]["details"].startswith("completed")
     csv_rows = list(csv.reader(io.StringIO(run("-C", c, "audit", "--format", "csv").output)))
-    assert csv_rows[0] == ["request", "kind", "event", "date", "commit", "author", "email",
-                           "details"]
+    assert csv_rows[0] == [
+        "request",
+        "kind",
+        "event",
+        "date",
+        "commit",
+        "author",
+        "email",
+        "details",
+    ]
     assert {r[0] for r in csv_rows[1:]} == {"req-a", "req-b"}
 
 
@@ -168,7 +188,84 @@ def test_demo_runs_the_whole_story() -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
-    for needle in ("(email-format)", "Apply complete: 5 created", "No changes", "1 updated",
-                   "merged into main", "Done."):
+    for needle in (
+        "(email-format)",
+        "Apply complete: 5 created",
+        "No changes",
+        "1 updated",
+        "merged into main",
+        "Done.",
+    ):
         assert needle in out
     assert "margaret.cavendish@example.com" not in out and "m.cavendish@example.org" not in out
+
+
+def _env_for(adobe) -> dict[str, str]:
+    return {**os.environ, **adobe.env(), "ADOBE_SANDBOX_NAME": "prod"}
+
+
+def test_two_clones_race_no_duplicates_no_lost_entries(adobe, clone: Path, tmp_path: Path) -> None:
+    """Two applies with --push on two clones of one remote, started together."""
+    for i in range(6):
+        write(clone, f"requests/r{i}.yaml", RECORD_DELETE.format(name=f"r{i}"))
+    git(clone, "add", "-A")
+    git(clone, "commit", "-qm", "six requests")
+    git(clone, "push", "-q", "origin", "main")
+    other = tmp_path / "other"
+    subprocess.run(["git", "clone", "-q", str(tmp_path / "origin.git"), str(other)], check=True)
+    adobe.admin.set_faults({"latency_ms": 30})
+    cmd = [sys.executable, "-m", "reconciler", "-C"]
+    args = ["apply", "--auto-approve", "--push"]
+    procs = [
+        subprocess.Popen(
+            [*cmd, str(d), *args],
+            env=_env_for(adobe),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for d in (clone, other)
+    ]
+    results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+    adobe.admin.set_faults({})
+    codes = sorted(code for code, _, _ in results)
+    outputs = "\n".join(out + err for _, out, err in results)
+    assert codes in ([0, 0], [0, 1]), outputs
+    if codes == [0, 1]:
+        assert "another apply holds the lease on origin" in outputs
+    # Whoever lost runs again and finds nothing to do; the remote has every entry once.
+    for d in (clone, other):
+        again = subprocess.run(
+            [*cmd, str(d), *args], env=_env_for(adobe), capture_output=True, text=True, timeout=120
+        )
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "No changes" in again.stdout
+    assert tagged_counts(adobe) == {f"r{i}": 1 for i in range(6)}
+    check = tmp_path / "check"
+    subprocess.run(["git", "clone", "-q", str(tmp_path / "origin.git"), str(check)], check=True)
+    names = sorted(p.stem for p in (check / "ledger").glob("*.json"))
+    assert names == sorted(["req-b", *(f"r{i}" for i in range(6))])
+    assert git(check, "ls-remote", "origin", "refs/reconciler/apply-lease").strip() == ""
+
+
+def test_a_stale_lease_is_taken_over_with_a_message(run, adobe, clone: Path) -> None:
+    from reconciler.gitops import remote_lease
+    from reconciler.settings import load_settings
+
+    settings = load_settings(clone)
+    old = remote_lease(settings, "origin", now=0.0)  # a run that started in 1970 and died
+    old.__enter__()
+    held = run("-C", str(clone), "apply", "--auto-approve", "--push")
+    assert held.exit_code == 0, held.output
+    assert "took over a lease on origin" in held.output
+
+
+def test_a_held_lease_stops_another_clone_before_anything_is_sent(run, adobe, clone) -> None:
+    from reconciler.gitops import remote_lease
+    from reconciler.settings import load_settings
+
+    with remote_lease(load_settings(clone), "origin"):
+        held = run("-C", str(clone), "apply", "--auto-approve", "--push")
+    assert held.exit_code == 1
+    assert "another apply holds the lease on origin" in held.output
+    assert writes(adobe) == []

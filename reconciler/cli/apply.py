@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,12 @@ import click
 from reconciler.applier import Applier, ApplyRefused, ApplyResult, check_plan
 from reconciler.cli.plan import make_plan
 from reconciler.cli.progress import progress_bar
-from reconciler.gitops import commit_ledger, commit_message
+from reconciler.gitops import commit_ledger, commit_message, pull, remote_lease
+from reconciler.gitops import push as push_branch
 from reconciler.lock import repository_lock
 from reconciler.planner import ActionType, Plan, RemoteState, inputs_digest
 from reconciler.planview import PLAN_VERSION, printable, text
+from reconciler.settings import load_settings
 from reconciler.workspace import Workspace, last_commit, open_workspace
 
 
@@ -111,6 +114,13 @@ def _summary(result: ApplyResult) -> str:
     help="Commit the ledger changes to git (bot identity, names and remote ids only).",
 )
 @click.option(
+    "--push",
+    is_flag=True,
+    help="With --commit: hold a lease on the remote so no other clone applies at the same "
+    "time, pull first, and push the ledger commit.",
+)
+@click.option("--remote", default="origin", show_default=True, help="The remote for --push.")
+@click.option(
     "--max-identities",
     type=click.IntRange(min=0),
     help="Allow this run to submit up to N identities (default: limits.maxIdentitiesPerRun).",
@@ -121,6 +131,8 @@ def command(
     planfile: Path | None,
     auto_approve: bool,
     commit: bool,
+    push: bool,
+    remote: str,
     max_identities: int | None,
 ) -> None:
     """Create what is missing at Adobe and update what differs.
@@ -141,13 +153,19 @@ def command(
         if planfile
         else None
     )
-    with repository_lock(root) as takeover:
+    with repository_lock(root) as takeover, ExitStack() as stack:
         if takeover:
             click.echo(f"note: {takeover}", err=True)
+        if push:
+            settings = load_settings(root, os.environ)
+            taken = stack.enter_context(remote_lease(settings, remote))
+            if taken:
+                click.echo(f"note: {taken}", err=True)
+            pull(settings, remote)
         ws = open_workspace(root, os.environ)
-        plan, remote = make_plan(ws, offline=False)
+        plan, remote_state = make_plan(ws, offline=False)
         if doc is not None:
-            _check_fresh(doc, ws, plan, remote)
+            _check_fresh(doc, ws, plan, remote_state)
         check_plan(
             plan,
             max_identities
@@ -172,7 +190,7 @@ def command(
                 message = printable(outcome.message, 300)
                 click.echo(f"  {mark} {a.type.value:<6} {a.name}: {message}")
             click.echo(_summary(result))
-        if commit:
+        if commit or push:
             # Also commits entries a killed earlier run wrote but did not commit.
             lines = [
                 f"{o.action.type.value} {o.action.name}"
@@ -186,6 +204,9 @@ def command(
             click.echo(
                 f"Ledger committed: {sha[:12]}" if sha else "Ledger unchanged: nothing to commit"
             )
+        if push:
+            push_branch(ws.settings, remote)
+            click.echo(f"Ledger pushed to {remote}")
     if not result.success:
         click.echo(
             f"{len(result.failed)} action(s) failed; what succeeded is in the ledger. "
