@@ -15,7 +15,8 @@ ADOBE_ORG_ID          ``DEMO0000000000000000000@AdobeOrg``   IMS organisation
 A YAML file replaces the defaults it names::
 
     clients:
-      - {client_id: a, client_secret: s, org_id: ORG1@AdobeOrg, name: Team A}
+      - {client_id: a, client_secret: s, org_id: ORG1@AdobeOrg, name: Team A,
+         sandboxes: [prod, dev]}   # Data Hygiene calls naming another sandbox: 403
     datasets:
       - {id: c48b51623ec641a2949d339bad69cb15, name: Consumers, namespace: email}
     quotas: {daily_identities: 1000000, monthly_identities: 2000000}
@@ -59,6 +60,8 @@ class ClientConfig:
     client_secret: str
     org_id: str
     name: str = ""
+    # The organisation's sandboxes; a call naming another one is refused.
+    sandboxes: tuple[str, ...] = ("prod", "dev")
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,7 @@ def parse_config(raw: Mapping[str, Any]) -> EmulatorConfig:
                 client_secret=str(c["client_secret"]),
                 org_id=str(c["org_id"]),
                 name=str(c.get("name", "")),
+                sandboxes=tuple(str(x) for x in c.get("sandboxes", ("prod", "dev"))),
             )
             for c in raw["clients"]
         )

@@ -80,6 +80,9 @@ def authenticate(emulator: Emulator, request: Request, *, sandbox_required: bool
     sandbox = request.headers.get("x-sandbox-name") or None
     if sandbox_required and sandbox is None:
         raise error(400, "400003", "Missing header")
+    if sandbox is not None and sandbox_required and sandbox not in client.sandboxes:
+        # Adobe documents no code for an unknown sandbox; this one is the emulator's own.
+        raise error(403, "403027", f"Sandbox {sandbox[:64]!r} is not valid for this organisation")
     return Caller(record.client_id, org_id, sandbox, created_by(client.client_id, client.name))
 
 
