@@ -177,6 +177,40 @@ def unique_products(request: Request, settings: Settings) -> Iterator[Finding]:
         seen.add(product.lower())
 
 
+# Characters that make text read differently from what it is (Trojan Source, CVE-2021-42574)
+# or hide it: bidirectional controls, zero-width characters, other control characters.
+_UNSAFE = re.compile(
+    "[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u2069\ufeff]"
+)
+
+
+def _texts(request: Request) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    for key in ("displayName", "description"):
+        if isinstance(request.spec.get(key), str):
+            yield ("spec", key), request.spec[key]
+    for key in ("ticket", "requestedBy"):
+        if isinstance(request.metadata.get(key), str):
+            yield ("metadata", key), request.metadata[key]
+    for key, value in (request.metadata.get("labels") or {}).items():
+        yield ("metadata", "labels", key), f"{key}{value}"
+
+
+def safe_text(request: Request, settings: Settings) -> Iterator[Finding]:
+    """Names and descriptions hold no control, bidirectional or invisible characters."""
+    for path, text in _texts(request):
+        match = _UNSAFE.search(text)
+        if match:
+            yield _finding(
+                request,
+                path,
+                "unsafe-text",
+                f"{'.'.join(str(p) for p in path)} contains the invisible or control character "
+                f"U+{ord(match.group()):04X}, which can make text read differently from what "
+                "it is; remove it",
+            )
+
+
 RULES: tuple[Rule, ...] = (
     name_matches_file,
     all_datasets_opt_in,
@@ -186,6 +220,7 @@ RULES: tuple[Rule, ...] = (
     identity_limits,
     unique_user_keys,
     unique_products,
+    safe_text,
 )
 
 

@@ -95,6 +95,22 @@ CASES = [
         6,
         "schema",
     ),
+    (
+        "bidi-in-display-name",
+        RECORD_DELETE.format(name="req-a").replace(
+            "displayName: Example", "displayName: Ex\u202eelpma"
+        ),
+        7,
+        "unsafe-text",
+    ),
+    (
+        "zero-width-in-ticket",
+        RECORD_DELETE.format(name="req-a").replace(
+            "  name: req-a\n", "  name: req-a\n  ticket: 'T\u200b-1'\n"
+        ),
+        5,
+        "unsafe-text",
+    ),
     ("empty", "", 1, "empty-file"),
     ("not-a-mapping", "- a\n- b\n", 1, "schema"),
     ("unknown-kind", "apiVersion: reconciler/v1\nkind: Nope\n", 2, "schema"),
