@@ -57,7 +57,8 @@ def converge(client: AdobeClient, declared: list[Request], ledger: Ledger) -> An
 
 def check_convergence(emu, before, after, drift, lost) -> None:
     emu.admin.reset()
-    config = AdobeConfig.from_env({**emu.env(), "ADOBE_SANDBOX_NAME": "prod"})
+    env = {**emu.env(), "ADOBE_SANDBOX_NAME": "prod"}
+    config = AdobeConfig.from_env(env, requests_per_second=1000.0)
     with tempfile.TemporaryDirectory() as tmp, AdobeClient(config) as client:
         ledger = Ledger.load(Path(tmp) / "ledger")
         converge(client, [make(n, *v) for n, v in sorted(before.items())], ledger)
@@ -92,7 +93,7 @@ scenario = given(
     lost=st.sets(st.sampled_from(NAMES)),
 )
 quick = settings(
-    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 thorough = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

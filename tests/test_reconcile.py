@@ -168,7 +168,7 @@ def test_lost_ledger_does_not_duplicate(run, adobe, repo3: Path) -> None:
 
 
 def test_retry_after_is_honoured(run, adobe, repo3: Path) -> None:
-    write(repo3, "reconciler.yaml", "client:\n  maxConcurrency: 1\n")
+    write(repo3, "reconciler.yaml", "client:\n  maxConcurrency: 1\n  requestsPerSecond: 1000\n")
     adobe.admin.set_faults({"write": {"throttle_rate": 0.4, "retry_after": 1}, "seed": 2})
     result = apply(run, repo3)
     assert result.exit_code == 0, result.output
