@@ -61,6 +61,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "audit",
     "importer",
     "demo",
+    "new",
     "emulator",
 )
 

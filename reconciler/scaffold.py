@@ -1,0 +1,845 @@
+"""Scaffolding of request files for ``reconciler new``.
+
+Options and identities in, a plan of files out: each planned file has its
+path, its YAML text and its counts. Nothing here prints. A CSV of identities
+is read from bytes (:func:`read_csv`); :func:`plan_files` builds the
+documents, splitting them to stay within Adobe's and the repository's limits,
+and checks each one with the same code as ``reconciler validate``;
+:func:`check_targets` refuses to overwrite files or reuse names;
+:func:`write_files` is the only function that writes.
+
+Identity values enter a document only through :func:`identity_value`.
+
+Exception tree::
+
+    ReconcilerError
+    ├── UsageError          a flag is missing, malformed or does not apply to the kind (exit 2)
+    └── ScaffoldError       the request cannot be scaffolded as asked (exit 1)
+        └── CsvError        bad rows in the CSV, each as ``FILE:LINE: message``
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reconciler.errors import ReconcilerError, UsageError
+from reconciler.ledger import atomic_write
+from reconciler.masking import mask
+from reconciler.model import API_VERSION, Kind
+from reconciler.rules import _ECID, _EMAIL, check_request
+from reconciler.schemas import KIND_SCHEMAS, validator
+from reconciler.settings import (
+    ADOBE_MAX_IDENTITIES_PER_WORK_ORDER,
+    ADOBE_MAX_USERS_PER_JOB,
+    Settings,
+)
+from reconciler.validation import YAML_SUFFIXES, display_path, document_findings
+from reconciler.yamlfile import parse_document
+
+try:  # libyaml's emitter when present: several times faster on big requests.
+    from yaml import CSafeDumper as _SafeDumper
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeDumper as _SafeDumper  # type: ignore[assignment]
+
+ALL_DATASETS = "ALL"
+# Privacy Service products of Experience Platform: data lake, identity graph, profile store.
+DEFAULT_INCLUDE = ("aepDataLake", "identity", "profileService")
+DEFAULT_ACTIONS = ("delete",)
+DEFAULT_NAMESPACE = "email"
+DEFAULT_FOLDERS = {
+    Kind.RECORD_DELETE: "record-deletes",
+    Kind.PRIVACY_JOB: "privacy-jobs",
+    Kind.CONSENT_OPT_OUT: "consent",
+}
+# Placeholders pass validation but can never match a person: `.invalid` is a
+# reserved top-level domain (RFC 2606), and no ECID is all zeros.
+PLACEHOLDERS = {"email": "replace-me@example.invalid", "ecid": "0" * 38}
+PLACEHOLDER = "REPLACE-ME"
+MAX_USER_IDS = 9  # userIDs per privacy job user (privacy-job.schema.json)
+MAX_CONSENT_VALUES = 1_000  # values per namespace in one consent request (its schema)
+MAX_PROBLEMS = 100
+PAIRS_HEADER = ["namespace", "value"]
+_NAMESPACE = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+# Strings that some YAML reader (1.1 or 1.2) would take for a number, boolean or null.
+_NUMBER_LIKE = re.compile(
+    r"^[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?$"
+    r"|^[-+]?0([xX][0-9a-fA-F_]+|[oO][0-7_]+|[bB][01_]+)$"
+    r"|^[-+]?\.(inf|Inf|INF)$|^\.(nan|NaN|NAN)$|^[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$"
+    r"|^(y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF"
+    r"|null|Null|NULL|~)$"
+)
+
+
+class ScaffoldError(ReconcilerError):
+    """The request cannot be scaffolded as asked."""
+
+
+class CsvError(ScaffoldError):
+    """Rows of a CSV that cannot be used, each as ``FILE:LINE: message`` (masked)."""
+
+    def __init__(self, problems: Sequence[str], total: int) -> None:
+        more = f" (and {total - 1} more)" if total > 1 else ""
+        super().__init__(f"{problems[0]}{more}")
+        self.problems = tuple(problems)
+        self.total = total
+
+
+@dataclass(frozen=True)
+class CsvIdentity:
+    namespace: str
+    value: str
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    """The identities of one CSV row (one user for a privacy job) and its line."""
+
+    line: int
+    identities: tuple[CsvIdentity, ...]
+
+
+@dataclass(frozen=True)
+class CsvIdentities:
+    """What a CSV holds: its non-blank rows in file order; ``source`` names it in messages."""
+
+    source: str
+    rows: tuple[CsvRow, ...]
+
+
+@dataclass(frozen=True)
+class Options:
+    """The request asked for on the command line; ``None`` means not given."""
+
+    kind: Kind
+    name: str
+    dataset: str | None = None
+    display_name: str | None = None
+    description: str | None = None
+    ticket: str | None = None
+    regulation: str | None = None
+    include: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()
+    namespace: str | None = None
+    folder: str | None = None
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """One request file to write, and what it holds (counts and namespaces, never values)."""
+
+    path: Path
+    name: str
+    text: str
+    identities: int
+    namespaces: tuple[tuple[str, int], ...]
+    users: int = 0
+
+
+@dataclass(frozen=True)
+class Scaffold:
+    """The files to write and what happened on the way."""
+
+    files: tuple[PlannedFile, ...]
+    placeholder: bool = False
+    identities_read: int = 0
+    duplicates: int = 0
+    limits: str = ""
+
+
+# -- options -------------------------------------------------------------------------------
+
+
+def _spec_schema(kind: Kind) -> dict[str, Any]:
+    schema: dict[str, Any] = validator(KIND_SCHEMAS[kind.value]).schema  # type: ignore[assignment]
+    return schema
+
+
+def regulations() -> tuple[str, ...]:
+    """Adobe's regulation codes, as the privacy job schema lists them."""
+    spec = _spec_schema(Kind.PRIVACY_JOB)["properties"]["spec"]
+    return tuple(spec["properties"]["regulation"]["enum"])
+
+
+def products() -> tuple[str, ...]:
+    """Privacy Service product codes, as the privacy job schema lists them."""
+    spec = _spec_schema(Kind.PRIVACY_JOB)["properties"]["spec"]
+    return tuple(spec["properties"]["include"]["items"]["enum"])
+
+
+def parse_kind(text: str) -> Kind:
+    """``RecordDelete``, ``record-delete``, ``record_delete``, ``recorddelete`` … → a Kind."""
+    wanted = re.sub(r"[-_\s]", "", text).lower()
+    for kind in Kind:
+        if kind.value.lower() == wanted:
+            return kind
+    kinds = ", ".join(k.value for k in Kind)
+    raise UsageError(f"unknown kind {text!r}; use one of {kinds} (or kebab-case, record-delete)")
+
+
+def _check_name(name: str) -> None:
+    rule = _spec_schema(Kind.RECORD_DELETE)["properties"]["metadata"]["properties"]["name"]
+    if not re.fullmatch(rule["pattern"], name) or len(name) > rule["maxLength"]:
+        raise UsageError(f"--name {name!r} {rule['x-message']}")
+
+
+def _only_for(kind: Kind, options: Options) -> None:
+    given: dict[Kind, dict[str, str | tuple[str, ...] | None]] = {
+        Kind.RECORD_DELETE: {
+            "--dataset": options.dataset,
+            "--display-name": options.display_name,
+            "--description": options.description,
+        },
+        Kind.PRIVACY_JOB: {
+            "--regulation": options.regulation,
+            "--include": options.include,
+            "--action": options.actions,
+        },
+    }
+    for owner, flags in given.items():
+        if owner is not kind:
+            for flag, value in flags.items():
+                if value:
+                    raise UsageError(f"{flag} applies to {owner.value} requests only")
+
+
+def _check_length(flag: str, value: str | None, limit: int) -> None:
+    if value is not None and len(value) > limit:
+        raise UsageError(f"{flag} is longer than {limit} characters")
+
+
+def check_options(options: Options) -> Options:
+    """Refuse flags that are missing, malformed or meant for another kind; fill in defaults."""
+    kind = options.kind
+    _check_name(options.name)
+    _only_for(kind, options)
+    _check_length("--display-name", options.display_name, 256)
+    _check_length("--description", options.description, 1024)
+    _check_length("--ticket", options.ticket, 200)
+    if options.ticket is not None and not options.ticket.isprintable():
+        raise UsageError("--ticket must be one line of printable text")
+    if options.display_name is not None and not options.display_name.strip():
+        raise UsageError("--display-name must not be empty")
+    if options.namespace is not None and not _NAMESPACE.match(options.namespace):
+        raise UsageError("--namespace must be a namespace code of letters, digits, '_', '.', '-'")
+    if options.folder is not None:
+        folder = Path(options.folder)
+        if folder.is_absolute() or ".." in folder.parts:
+            raise UsageError("--dir must be a folder inside the requests folder, e.g. 2026/q4")
+    dataset = options.dataset
+    regulation = options.regulation
+    include = tuple(dict.fromkeys(options.include))
+    actions = tuple(dict.fromkeys(options.actions))
+    if kind is Kind.RECORD_DELETE:
+        if dataset is None:
+            raise UsageError(
+                "RecordDelete needs --dataset ID (the dataset to delete from) or --dataset ALL"
+            )
+        dataset = ALL_DATASETS if dataset.upper() == ALL_DATASETS else dataset
+        if not re.fullmatch(r"ALL|[A-Za-z0-9]{1,64}", dataset):
+            raise UsageError("--dataset must be a dataset id (letters and digits) or ALL")
+    if kind is Kind.PRIVACY_JOB:
+        codes = regulations()
+        if regulation is None:
+            raise UsageError("PrivacyJob needs --regulation, e.g. gdpr or ccpa")
+        if regulation.lower() not in codes:
+            raise UsageError(f"--regulation must be one of: {', '.join(codes)}")
+        regulation = regulation.lower()
+        known = products()
+        unknown = [p for p in include if p not in known]
+        if unknown:
+            raise UsageError(f"--include {unknown[0]!r} is not a product code: {', '.join(known)}")
+        lowered = [p.lower() for p in include]
+        if len(set(lowered)) != len(lowered):
+            raise UsageError("--include names a product twice (Adobe ignores case)")
+        include = include or DEFAULT_INCLUDE
+        actions = actions or DEFAULT_ACTIONS
+    return Options(
+        kind=kind,
+        name=options.name,
+        dataset=dataset,
+        display_name=options.display_name,
+        description=options.description,
+        ticket=options.ticket,
+        regulation=regulation,
+        include=include,
+        actions=actions,
+        namespace=options.namespace,
+        folder=options.folder,
+    )
+
+
+# -- CSV -----------------------------------------------------------------------------------
+
+
+class _Problems:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.kept: list[str] = []
+        self.total = 0
+
+    def add(self, line: int, message: str) -> None:
+        self.total += 1
+        if len(self.kept) < MAX_PROBLEMS:
+            self.kept.append(f"{self.source}:{line}: {message}")
+
+    def raise_any(self) -> None:
+        if self.total:
+            raise CsvError(self.kept, self.total)
+
+
+def _decode(source: str, raw: bytes) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text"
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8-sig"
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise CsvError(
+            [f"{source}:{line}: not UTF-8 text; save the file as CSV UTF-8"], 1
+        ) from None
+
+
+def _namespace_problem(code: str) -> str | None:
+    # A header cell that is not a code may be an identity (a file without a header): mask it.
+    if not _NAMESPACE.match(code) or not any(ch.isalpha() for ch in code):
+        return f"{mask(code)!r} is not a namespace code"
+    return None
+
+
+def _value_problem(namespace: str, value: str) -> str | None:
+    """Why ``value`` cannot be written, in the words ``validate`` would use; None if it can."""
+    if not value.isprintable():
+        return f"{mask(value)} contains a control character or line break"
+    if len(value) > 1024:
+        return f"{mask(value)} is longer than 1,024 characters"
+    # The patterns validate uses, so that a row accepted here is a row validate accepts.
+    if namespace.lower() == "email" and not _EMAIL.match(value):
+        return f"{mask(value)} is not a well-formed email address"
+    if namespace.lower() == "ecid" and not _ECID.match(value):
+        return f"{mask(value)} is not a well-formed ECID (up to 38 digits)"
+    return None
+
+
+def _trim(cells: list[str]) -> list[str]:
+    cells = [c.strip() for c in cells]
+    while cells and not cells[-1]:
+        cells.pop()
+    return cells
+
+
+def _header(cells: list[str], line: int, problems: _Problems) -> tuple[str, ...] | None:
+    """The namespaces of a column-per-namespace header, or None for ``namespace,value``."""
+    if [c.lower() for c in cells] == PAIRS_HEADER:
+        return None
+    seen: set[str] = set()
+    for column, code in enumerate(cells, start=1):
+        problem = _namespace_problem(code) if code else "is empty"
+        if problem is None and code.lower() in seen:
+            problem = f"{code!r} is named twice"
+        if problem is not None:
+            problems.add(
+                line,
+                f"header column {column}: {problem}; the first row names the namespaces "
+                "(e.g. email,ECID) or reads namespace,value",
+            )
+        seen.add(code.lower())
+    return tuple(cells)
+
+
+def _row(
+    cells: list[str], line: int, namespaces: tuple[str, ...] | None, problems: _Problems
+) -> CsvRow | None:
+    pairs: list[tuple[str, str]] = []
+    if namespaces is None:
+        if len(cells) != 2:
+            problems.add(line, f"expected 2 cells (namespace,value), found {len(cells)}")
+            return None
+        namespace, value = cells
+        problem = _namespace_problem(namespace) if namespace else "namespace is empty"
+        if problem is not None and namespace:
+            problem += " (the columns are namespace,value)"
+        if problem is None and not value:
+            problem = "value is empty"
+        if problem is not None:
+            problems.add(line, problem)
+            return None
+        pairs.append((namespace, value))
+    else:
+        if len(cells) > len(namespaces):
+            problems.add(
+                line, f"{len(cells)} cells, but the header names {len(namespaces)} namespaces"
+            )
+            return None
+        pairs.extend((ns, value) for ns, value in zip(namespaces, cells, strict=False) if value)
+    bad = [p for p in (_value_problem(ns, v) for ns, v in pairs) if p]
+    for problem in bad:
+        problems.add(line, problem)
+    return None if bad else CsvRow(line, tuple(CsvIdentity(ns, v) for ns, v in pairs))
+
+
+def read_csv(source: str, raw: bytes) -> CsvIdentities:
+    """Read identities from a CSV, in one of two shapes told apart by the header row.
+
+    ``email,ECID``: a column per namespace, one row per person, empty cells skipped.
+    ``namespace,value``: one identity per row. A UTF-8 (or UTF-16) byte order mark,
+    blank lines and whitespace around cells are ignored; ``;`` or tab separators
+    are recognised from the header. Every bad row is reported, masked.
+    """
+    text = _decode(source, raw).lstrip("\ufeff")
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    delimiter = next((d for d in (",", ";", "\t") if d in first), ",")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    problems = _Problems(source)
+    rows: list[CsvRow] = []
+    header_seen = False
+    namespaces: tuple[str, ...] | None = None
+    try:
+        while True:
+            line = reader.line_num + 1
+            try:
+                cells = _trim(next(reader))
+            except StopIteration:
+                break
+            if not cells:
+                continue
+            if not header_seen:
+                header_seen = True
+                namespaces = _header(cells, line, problems)
+                if problems.total:
+                    break
+                continue
+            row = _row(cells, line, namespaces, problems)
+            if row is not None and row.identities:
+                rows.append(row)
+    except csv.Error as e:
+        problems.add(reader.line_num, f"cannot read the CSV: {e}")
+    problems.raise_any()
+    if not rows:
+        what = "no rows after the header" if header_seen else "nothing in it"
+        raise CsvError([f"{source}:1: {what}; it holds no identities"], 1)
+    return CsvIdentities(source, tuple(rows))
+
+
+def _key(identity: CsvIdentity) -> tuple[str, str]:
+    # The key validate's duplicate-identity rule uses: emails compare without case.
+    ns = identity.namespace.lower()
+    return ns, identity.value.lower() if ns == "email" else identity.value
+
+
+def _unique_identities(rows: Iterable[CsvRow]) -> tuple[list[CsvRow], int]:
+    """One unit per identity, duplicates dropped (and counted)."""
+    seen: set[tuple[str, str]] = set()
+    units: list[CsvRow] = []
+    dropped = 0
+    for row in rows:
+        for identity in row.identities:
+            key = _key(identity)
+            if key in seen:
+                dropped += 1
+            else:
+                seen.add(key)
+                units.append(CsvRow(row.line, (identity,)))
+    return units, dropped
+
+
+def _unique_users(source: str, rows: Iterable[CsvRow]) -> tuple[list[CsvRow], int]:
+    """One unit per user (row); a repeated row is dropped, a partly repeated one refused."""
+    users: set[frozenset[tuple[str, str]]] = set()
+    owner: dict[tuple[str, str], int] = {}
+    units: list[CsvRow] = []
+    dropped = 0
+    problems = _Problems(source)
+    for row in rows:
+        keys = [_key(i) for i in row.identities]
+        if frozenset(keys) in users:
+            dropped += 1
+            continue
+        shared = [(k, i) for k, i in zip(keys, row.identities, strict=True) if k in owner]
+        if shared:
+            key, identity = shared[0]
+            problems.add(
+                row.line,
+                f"{mask(identity.value)} also belongs to the user on line {owner[key]}; "
+                "merge the two rows or remove one",
+            )
+            continue
+        if len(row.identities) > MAX_USER_IDS:
+            problems.add(row.line, f"a user has at most {MAX_USER_IDS} identities")
+            continue
+        users.add(frozenset(keys))
+        owner.update((k, row.line) for k in keys)
+        units.append(row)
+    problems.raise_any()
+    return units, dropped
+
+
+def _select(identities: CsvIdentities, namespace: str | None) -> list[CsvRow]:
+    """The rows, keeping only identities of ``namespace`` when one is given."""
+    if namespace is None:
+        return list(identities.rows)
+    wanted = namespace.lower()
+    rows = [
+        CsvRow(r.line, tuple(i for i in r.identities if i.namespace.lower() == wanted))
+        for r in identities.rows
+    ]
+    rows = [r for r in rows if r.identities]
+    if not rows:
+        present = sorted({i.namespace for r in identities.rows for i in r.identities})
+        raise ScaffoldError(
+            f"{identities.source} has no identities in namespace {namespace!r}; "
+            f"it has: {', '.join(present)}"
+        )
+    return rows
+
+
+# -- documents -----------------------------------------------------------------------------
+
+
+class _Quoted(str):
+    """A string written in double quotes."""
+
+
+class _Dumper(_SafeDumper):
+    pass
+
+
+def _represent_quoted(dumper: _Dumper, data: _Quoted) -> yaml.Node:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", str(data), style='"')
+
+
+_Dumper.add_representer(_Quoted, _represent_quoted)
+
+
+def identity_value(identity: CsvIdentity) -> str:
+    """The one place an identity value enters a request document.
+
+    Values are written in clear; encryption for configured age recipients
+    belongs here. A value that a YAML reader could take for a number
+    (``443636576799758681021090721276``) is double-quoted.
+    """
+    value = identity.value
+    return _Quoted(value) if _NUMBER_LIKE.match(value) else value
+
+
+def _grouped(units: Sequence[CsvRow]) -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = {}
+    for unit in units:
+        for identity in unit.identities:
+            groups.setdefault(identity.namespace, []).append(identity_value(identity))
+    return groups
+
+
+def _spec(options: Options, units: Sequence[CsvRow], first_user: int, part: str) -> dict[str, Any]:
+    if options.kind is Kind.RECORD_DELETE:
+        display = options.display_name or options.ticket or options.name
+        spec: dict[str, Any] = {
+            "datasetId": options.dataset,
+            "displayName": display[: 256 - len(part)] + part,
+        }
+        if options.description:
+            spec["description"] = options.description
+        spec["namespacesIdentities"] = [
+            {"namespace": {"code": ns}, "ids": ids} for ns, ids in _grouped(units).items()
+        ]
+        return spec
+    if options.kind is Kind.PRIVACY_JOB:
+        users = [
+            {
+                "key": f"{options.name}-u{first_user + n}",
+                "action": list(options.actions),
+                "userIDs": [
+                    {"namespace": i.namespace, "value": identity_value(i), "type": "standard"}
+                    for i in unit.identities
+                ],
+            }
+            for n, unit in enumerate(units)
+        ]
+        return {"regulation": options.regulation, "include": list(options.include), "users": users}
+    entities = [{"nameSpace": ns, "values": values} for ns, values in _grouped(units).items()]
+    return {"optOutOfSale": True, "entities": entities}
+
+
+def _header_comment(options: Options, schema: str, part: str, template: bool) -> list[str]:
+    lines = [f"# yaml-language-server: $schema={schema}"]
+    lines.append(f"# Written by `reconciler new`{part.replace(' (', ': ').rstrip(')')}.")
+    if template:
+        lines.append(
+            "# TEMPLATE: replace the placeholder identity (marked below) with the real ones"
+        )
+        lines.append("# before opening a pull request.")
+    if options.kind is Kind.RECORD_DELETE:
+        where = (
+            "EVERY dataset in the sandbox"
+            if options.dataset == ALL_DATASETS
+            else f"dataset {options.dataset}"
+        )
+        lines.append("# Once merged, the records of these identities are deleted from")
+        lines.append(f"# {where}; this cannot be undone.")
+        lines.append("# Optional: spec.targetServices (default: all of them).")
+    elif options.kind is Kind.PRIVACY_JOB:
+        lines.append(
+            f"# Once merged, Privacy Service runs {' and '.join(options.actions)} jobs under "
+            f"{options.regulation}"
+        )
+        lines.append("# for each user and each product in `include`.")
+        lines.append("# userIDs are `type: standard`; use `custom` for a custom namespace.")
+    else:
+        lines.append("# Once merged, these identities are opted out of the sale of their data.")
+    return lines
+
+
+def _render(document: dict[str, Any], header: list[str], placeholder: str | None) -> str:
+    body = yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1 << 20)
+    lines = body.splitlines()
+    for i, line in enumerate(lines):
+        if line == "  allowAllDatasets: true":
+            lines[i] = line + "  # deletes from every dataset: reviewer, confirm this is intended"
+        elif placeholder is not None and placeholder in line:
+            lines[i] = line + "  # PLACEHOLDER: replace"
+    return "\n".join([*header, *lines]) + "\n"
+
+
+def _self_check(settings: Settings, shown: str, text: str) -> None:
+    """Run the file through validate's own checks: a finding here is a bug in this module."""
+    document = parse_document(shown, text)
+    request, findings = document_findings(document)
+    if request is not None:
+        findings = check_request(request, settings)
+    if findings:
+        f = findings[0]
+        raise RuntimeError(f"scaffolded {f.path}:{f.line} fails validation: {f.message}")
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """How much one request may hold."""
+
+    identities: int
+    users: int | None = None
+    per_namespace: int | None = None
+
+    @classmethod
+    def of(cls, kind: Kind, settings: Settings) -> _Limits:
+        per_request = settings.limits.max_identities_per_request
+        if kind is Kind.RECORD_DELETE:
+            return cls(min(per_request, ADOBE_MAX_IDENTITIES_PER_WORK_ORDER))
+        if kind is Kind.PRIVACY_JOB:
+            return cls(per_request, users=ADOBE_MAX_USERS_PER_JOB)
+        return cls(per_request, per_namespace=MAX_CONSENT_VALUES)
+
+    def words(self) -> str:
+        text = f"at most {self.identities:,} identities per request"
+        if self.users is not None:
+            text += f" and {self.users:,} users per job"
+        if self.per_namespace is not None:
+            text += f", {self.per_namespace:,} per namespace"
+        return text
+
+
+def _split(source: str, units: Sequence[CsvRow], limits: _Limits) -> list[list[CsvRow]]:
+    """Consecutive parts, in file order, each as large as the limits allow."""
+    parts: list[list[CsvRow]] = []
+    current: list[CsvRow] = []
+    total = 0
+    counts: Counter[str] = Counter()
+    for unit in units:
+        size = len(unit.identities)
+        if size > limits.identities:
+            raise ScaffoldError(
+                f"{source}:{unit.line}: this user has {size} identities, but a request holds "
+                f"{limits.words()}; raise limits.maxIdentitiesPerRequest in reconciler.yaml"
+            )
+        added = Counter(i.namespace for i in unit.identities)
+        full = (
+            total + size > limits.identities
+            or (limits.users is not None and len(current) >= limits.users)
+            or (
+                limits.per_namespace is not None
+                and any(counts[ns] + n > limits.per_namespace for ns, n in added.items())
+            )
+        )
+        if current and full:
+            parts.append(current)
+            current, total, counts = [], 0, Counter()
+        current.append(unit)
+        total += size
+        counts.update(added)
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _units(
+    settings: Settings, options: Options, identities: CsvIdentities
+) -> tuple[list[CsvRow], int, int]:
+    """The units to place in requests (identities, or users for a privacy job), the
+    number of identities read and the number of duplicates dropped."""
+    if not settings.allow_cleartext_identities:
+        raise ScaffoldError(
+            "this repository requires encrypted identities (policy.allowCleartextIdentities: "
+            "false in reconciler.yaml); `reconciler new` cannot encrypt them yet"
+        )
+    rows = _select(identities, options.namespace)
+    read = sum(len(r.identities) for r in rows)
+    if options.kind is Kind.PRIVACY_JOB:
+        units, dropped = _unique_users(identities.source, rows)
+    else:
+        units, dropped = _unique_identities(rows)
+    if options.kind is Kind.RECORD_DELETE and options.dataset != ALL_DATASETS:
+        namespaces = list(dict.fromkeys(u.identities[0].namespace for u in units))
+        if len(namespaces) > 1:
+            raise ScaffoldError(
+                f"{identities.source} holds identities in {len(namespaces)} namespaces "
+                f"({', '.join(namespaces)}), but a request for one dataset uses only that "
+                "dataset's primary identity namespace: pick one with --namespace NS "
+                "(one file per namespace), or delete from every dataset with --dataset ALL"
+            )
+    return units, read, dropped
+
+
+def _folder(settings: Settings, options: Options) -> Path:
+    folder = settings.requests_path / (options.folder or DEFAULT_FOLDERS[options.kind])
+    if not folder.resolve().is_relative_to(settings.requests_path.resolve()):
+        raise UsageError("--dir must be a folder inside the requests folder")
+    return folder
+
+
+def plan_files(
+    settings: Settings, options: Options, identities: CsvIdentities | None = None
+) -> Scaffold:
+    """The request files for ``options``: a template without ``identities``, or the
+    identities split into as many requests as the limits require."""
+    options = check_options(options)
+    folder = _folder(settings, options)
+    placeholder: str | None = None
+    read = dropped = 0
+    if identities is None:
+        namespace = options.namespace or DEFAULT_NAMESPACE
+        placeholder = PLACEHOLDERS.get(namespace.lower(), PLACEHOLDER)
+        units = [CsvRow(0, (CsvIdentity(namespace, placeholder),))]
+        source = "template"
+    else:
+        units, read, dropped = _units(settings, options, identities)
+        source = identities.source
+    limits = _Limits.of(options.kind, settings)
+    parts = _split(source, units, limits)
+    count = len(parts)
+    names = [options.name] if count == 1 else [f"{options.name}-{i}" for i in range(1, count + 1)]
+    if len(names[-1]) > 63:
+        raise UsageError(
+            f"--name is too long to number {count} requests: "
+            f"use at most {63 - len(str(count)) - 1} characters"
+        )
+    schema = settings.root / "schemas" / "request.schema.json"
+    files: list[PlannedFile] = []
+    first_user = 1
+    for number, (name, part) in enumerate(zip(names, parts, strict=True), start=1):
+        suffix = f" (part {number} of {count})" if count > 1 else ""
+        path = folder / f"{name}.yaml"
+        metadata: dict[str, Any] = {"name": name}
+        if options.dataset == ALL_DATASETS:
+            metadata["allowAllDatasets"] = True
+        if options.ticket:
+            metadata["ticket"] = options.ticket
+        document = {
+            "apiVersion": API_VERSION,
+            "kind": options.kind.value,
+            "metadata": metadata,
+            "spec": _spec(options, part, first_user, suffix),
+        }
+        relative = Path(os.path.relpath(schema, path.parent)).as_posix()
+        header = _header_comment(options, relative, suffix, placeholder is not None)
+        text = _render(document, header, placeholder)
+        _self_check(settings, display_path(path, settings.root), text)
+        namespaces = Counter(i.namespace for unit in part for i in unit.identities)
+        files.append(
+            PlannedFile(
+                path=path,
+                name=name,
+                text=text,
+                identities=sum(namespaces.values()),
+                namespaces=tuple(namespaces.items()),
+                users=len(part) if options.kind is Kind.PRIVACY_JOB else 0,
+            )
+        )
+        first_user += len(part)
+    return Scaffold(
+        files=tuple(files),
+        placeholder=placeholder is not None,
+        identities_read=read,
+        duplicates=dropped,
+        limits=limits.words() if count > 1 else "",
+    )
+
+
+# -- files ---------------------------------------------------------------------------------
+
+
+def _request_files(settings: Settings) -> dict[str, list[Path]]:
+    found: dict[str, list[Path]] = {}
+    if settings.requests_path.is_dir():
+        for path in settings.requests_path.rglob("*"):
+            if path.suffix in YAML_SUFFIXES and path.is_file():
+                found.setdefault(path.stem, []).append(path)
+    return found
+
+
+def check_targets(
+    settings: Settings, scaffold: Scaffold, base_name: str, force: bool
+) -> tuple[Path, ...]:
+    """Refuse to overwrite a file (unless ``force``) or to reuse a name anywhere in the
+    repository or the ledger. Returns files of an earlier run that ``force`` leaves behind."""
+    existing = _request_files(settings)
+    replaced = False
+    for planned in scaffold.files:
+        shown = display_path(planned.path, settings.root)
+        entry = settings.ledger_path / f"{planned.name}.json"
+        if entry.exists():
+            raise ScaffoldError(
+                f"name {planned.name!r} was applied before "
+                f"({display_path(entry, settings.root)}); names are never reused: "
+                "pick another --name"
+            )
+        others = [p for p in existing.get(planned.name, ()) if p != planned.path]
+        if others:
+            raise ScaffoldError(
+                f"name {planned.name!r} is already used by "
+                f"{display_path(others[0], settings.root)}; names are unique in the "
+                "repository: pick another --name"
+            )
+        if planned.path.is_dir() or (planned.path.exists() and not force):
+            raise ScaffoldError(
+                f"{shown} already exists; pick another --name, or pass --force to replace it"
+            )
+        replaced = replaced or planned.path.exists()
+    if not replaced:
+        return ()
+    ours = re.compile(rf"{re.escape(base_name)}(-[0-9]+)?")
+    planned_paths = {p.path for p in scaffold.files}
+    return tuple(
+        sorted(
+            path
+            for stem, paths in existing.items()
+            if ours.fullmatch(stem)
+            for path in paths
+            if path not in planned_paths and path.parent in {p.path.parent for p in scaffold.files}
+        )
+    )
+
+
+def write_files(files: Iterable[PlannedFile]) -> None:
+    """Write each file atomically (temporary file, then rename)."""
+    for planned in files:
+        atomic_write(planned.path, planned.text)
