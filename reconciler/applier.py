@@ -17,6 +17,7 @@ only record.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -35,6 +36,8 @@ from reconciler.model import Kind, Request
 from reconciler.planner import Action, ActionType, Plan, RemoteObject
 from reconciler.remote import tagged_jobs, tagged_work_orders, work_order_object
 from reconciler.tagging import job_key, tagged
+
+log = logging.getLogger("reconciler.apply")
 
 # After an unknown outcome, how often (and how long apart) to look for the tag.
 RECOVERY_LOOKUPS = 3
@@ -132,6 +135,7 @@ class Applier:
 
     def _run(self, action: Action) -> Outcome:
         request = self.requests[action.name]
+        log.info("%s %s %s", action.type.value, request.kind.value, request.name)
         try:
             if action.type is ActionType.UPDATE:
                 return self._update(action, request)
@@ -148,6 +152,7 @@ class Applier:
     def _record(self, entry: Entry) -> None:
         with self._lock:
             self.ledger.put(entry)
+        log.info("%s recorded in the ledger (%s)", entry.name, ", ".join(entry.remote_ids) or "-")
 
     def _new_entry(self, request: Request, **remote: object) -> Entry:
         return Entry(
@@ -207,6 +212,7 @@ class Applier:
         try:
             order = self.client.hygiene.create_work_order(**kwargs)  # type: ignore[arg-type]
         except OutcomeUnknownError:
+            log.info("%s: outcome of the create unknown; looking for its tag", request.name)
             for attempt in range(RECOVERY_LOOKUPS):
                 existing = self._find_order(request)
                 if existing is not None:
@@ -267,6 +273,7 @@ class Applier:
                 merge_policy_id=spec.get("mergePolicyId"),
             )
         except OutcomeUnknownError:
+            log.info("%s: outcome of the job request unknown; looking for it", request.name)
             for attempt in range(RECOVERY_LOOKUPS):
                 found = self._find_jobs(request)
                 if found:
