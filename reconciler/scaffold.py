@@ -571,9 +571,13 @@ def _spec(options: Options, units: Sequence[CsvRow], first_user: int, part: str)
     return {"optOutOfSale": True, "entities": entities}
 
 
-def _header_comment(options: Options, schema: str, part: str, template: bool) -> list[str]:
+def _header_comment(
+    options: Options, schema: str, number: int, count: int, template: bool
+) -> list[str]:
+    """The comment above the document: the schema for editors, and what merging it does."""
     lines = [f"# yaml-language-server: $schema={schema}"]
-    lines.append(f"# Written by `reconciler new`{part.replace(' (', ': ').rstrip(')')}.")
+    of = f": part {number} of {count}" if count > 1 else ""
+    lines.append(f"# Written by `reconciler new`{of}.")
     if template:
         lines.append(
             "# TEMPLATE: replace the placeholder identity (marked below) with the real ones"
@@ -602,11 +606,13 @@ def _header_comment(options: Options, schema: str, part: str, template: bool) ->
 
 def _render(document: dict[str, Any], header: list[str], placeholder: str | None) -> str:
     body = yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1 << 20)
+    marked = re.compile(rf'(- |value: )"?{re.escape(placeholder)}"?') if placeholder else None
     lines = body.splitlines()
     for i, line in enumerate(lines):
+        # metadata comes first and starts with the name: this line can only be the flag.
         if line == "  allowAllDatasets: true":
             lines[i] = line + "  # deletes from every dataset: reviewer, confirm this is intended"
-        elif placeholder is not None and placeholder in line:
+        elif marked is not None and marked.search(line):
             lines[i] = line + "  # PLACEHOLDER: replace"
     return "\n".join([*header, *lines]) + "\n"
 
@@ -760,7 +766,7 @@ def plan_files(
             "spec": _spec(options, part, first_user, suffix),
         }
         relative = Path(os.path.relpath(schema, path.parent)).as_posix()
-        header = _header_comment(options, relative, suffix, placeholder is not None)
+        header = _header_comment(options, relative, number, count, placeholder is not None)
         text = _render(document, header, placeholder)
         _self_check(settings, display_path(path, settings.root), text)
         namespaces = Counter(i.namespace for unit in part for i in unit.identities)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -575,10 +574,19 @@ def test_as_a_subprocess_from_stdin(repo: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
-    assert proc.stdout.splitlines()[0] == (
-        "wrote requests/record-deletes/sub.yaml: 3 identities (email)"
-    )
-    for value in EMAILS:
-        assert value not in proc.stdout
+    assert proc.stdout.splitlines() == [
+        "read 3 identities from <stdin>",
+        "wrote requests/record-deletes/sub.yaml: 3 identities (email)",
+        "next: open a pull request; `reconciler validate` checks it",
+    ]
     assert identities(requests_in(repo)["sub"]) == [("email", e) for e in EMAILS[:3]]
-    assert Counter(n for n, _ in identities(requests_in(repo)["sub"])) == {"email": 3}
+
+
+def test_privacy_job_user_of_more_than_nine_identities_refused(run, repo: Path) -> None:
+    header = ",".join(f"ns{n}" for n in range(10))
+    write(repo, "ids.csv", f"{header}\n" + ",".join(f"v{n}x" for n in range(10)) + "\n")
+    result = new(
+        run, repo, "privacy-job", "--name", "p", "--regulation", "gdpr", "--csv", "ids.csv"
+    )
+    assert result.exit_code == 1
+    assert "ids.csv:2: a user has at most 9 identities" in result.stderr

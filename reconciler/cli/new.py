@@ -30,16 +30,20 @@ def _read_csv(root: Path, path: Path) -> scaffold.CsvIdentities:
     return scaffold.read_csv(source, raw)
 
 
+_IDENTITY = ("identity", "identities")
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
+
+
 def _describe(planned: scaffold.PlannedFile) -> str:
     """Counts and namespaces of one file: never a value."""
-    noun = "identity" if planned.identities == 1 else "identities"
     namespaces = ", ".join(
         ns if len(planned.namespaces) == 1 else f"{ns} {n:,}" for ns, n in planned.namespaces
     )
-    users = ""
-    if planned.users:
-        users = f"{planned.users:,} user{'s' if planned.users != 1 else ''}, "
-    return f"{users}{planned.identities:,} {noun} ({namespaces})"
+    users = _count(planned.users, "user", "users") + ", " if planned.users else ""
+    return f"{users}{_count(planned.identities, *_IDENTITY)} ({namespaces})"
 
 
 @click.command("new")
@@ -108,8 +112,10 @@ def command(
     folder: str | None,
     force: bool,
 ) -> None:
-    """Write a new request file: KIND is RecordDelete, PrivacyJob or ConsentOptOut
-    (any case, or record-delete, privacy-job, consent-opt-out).
+    """Scaffold request files from a template or a CSV of identities.
+
+    KIND is RecordDelete, PrivacyJob or ConsentOptOut (any case, or
+    record-delete, privacy-job, consent-opt-out).
 
     Without --csv, the file is a template holding one placeholder identity to
     replace. With --csv, the identities are deduplicated and split into requests
@@ -128,18 +134,20 @@ def command(
     """
     root: Path = ctx.obj["root"]
     settings = load_settings(root, os.environ)
-    options = scaffold.Options(
-        kind=scaffold.parse_kind(kind),
-        name=name,
-        dataset=dataset,
-        display_name=display_name,
-        description=description,
-        ticket=ticket,
-        regulation=regulation,
-        include=tuple(p.strip() for value in include for p in value.split(",") if p.strip()),
-        actions=actions,
-        namespace=namespace,
-        folder=folder,
+    options = scaffold.check_options(
+        scaffold.Options(
+            kind=scaffold.parse_kind(kind),
+            name=name,
+            dataset=dataset,
+            display_name=display_name,
+            description=description,
+            ticket=ticket,
+            regulation=regulation,
+            include=tuple(p.strip() for value in include for p in value.split(",") if p.strip()),
+            actions=actions,
+            namespace=namespace,
+            folder=folder,
+        )
     )
     try:
         identities = _read_csv(root, csv_path) if csv_path is not None else None
@@ -154,19 +162,15 @@ def command(
         ctx.exit(1)
     stale = scaffold.check_targets(settings, plan, options.name, force)
     scaffold.write_files(plan.files)
-    for planned in plan.files:
-        click.echo(f"wrote {display_path(planned.path, root)}: {_describe(planned)}")
     if identities is not None:
         dropped = ""
         if plan.duplicates:
-            what = "user" if options.kind is Kind.PRIVACY_JOB else "identit"
-            what += (
-                ("s" if plan.duplicates > 1 else "")
-                if what == "user"
-                else ("ies" if plan.duplicates > 1 else "y")
-            )
-            dropped = f"; dropped {plan.duplicates:,} duplicate {what}"
-        click.echo(f"read {plan.identities_read:,} identities from {identities.source}{dropped}")
+            unit = ("user", "users") if options.kind is Kind.PRIVACY_JOB else _IDENTITY
+            dropped = f"; dropped {_count(plan.duplicates, *unit).replace(' ', ' duplicate ', 1)}"
+        read = _count(plan.identities_read, *_IDENTITY)
+        click.echo(f"read {read} from {identities.source}{dropped}")
+    for planned in plan.files:
+        click.echo(f"wrote {display_path(planned.path, root)}: {_describe(planned)}")
     if plan.limits:
         click.echo(f"split into {len(plan.files)} requests: {plan.limits}")
     for path in stale:
