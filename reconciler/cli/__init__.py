@@ -9,6 +9,7 @@ exits 3 with a traceback.
 
 from __future__ import annotations
 
+import logging
 import sys
 import traceback
 from pathlib import Path
@@ -42,12 +43,25 @@ class _Group(click.Group):
     default=None,
     help="Run as if started in DIR (like git -C).",
 )
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Log to stderr: -v for progress, -vv for every HTTP call (never bodies or secrets).",
+)
 @click.pass_context
-def cli(ctx: click.Context, directory: Path | None) -> None:
+def cli(ctx: click.Context, directory: Path | None, verbose: int) -> None:
     """Privacy requests as code for Adobe Experience Platform.
 
     Request files live in requests/, the record of what was applied in ledger/.
     """
+    if verbose:
+        logging.basicConfig(
+            level=logging.DEBUG if verbose > 1 else logging.INFO,
+            format="%(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+            force=True,
+        )
     ctx.ensure_object(dict)
     ctx.obj["root"] = (directory or Path.cwd()).resolve()
 
