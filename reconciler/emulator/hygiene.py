@@ -83,10 +83,11 @@ def _consumed(emulator: Emulator, org_id: str, now: float) -> tuple[int, int]:
     """Identities used today and this month; failed (rejected) work orders do not count."""
     day_start, month_start = day_and_month_start(now)
     steps = emulator.config.workorder_steps
-    daily = monthly = 0
-    for record in emulator.store.list_workorders(org_id):
-        if record.created_at < month_start:
-            continue
+    # Only a work order on an unknown dataset can fail (``workorder_state``): the others are
+    # summed by SQLite, and only those few are looked at one by one.
+    daily = emulator.store.identity_sum(org_id, day_start, dataset_known=True)
+    monthly = emulator.store.identity_sum(org_id, month_start, dataset_known=True)
+    for record in emulator.store.list_workorders(org_id, since=month_start, dataset_known=False):
         if workorder_state(record, now, steps).status == "failed":
             continue
         monthly += record.identity_count
@@ -198,7 +199,8 @@ def list_workorders(emulator: Emulator, request: Request, body: bytes) -> Respon
     query = parse_list_query(request.query_params, caller.sandbox or "")
     now = emulator.clock.now()
     items = []
-    for record in emulator.store.list_workorders(caller.org_id, query.sandbox):
+    records = emulator.store.list_workorders(caller.org_id, query.sandbox, search=query.search)
+    for record in records:
         item = render(emulator, record, now)
         updated = max(record.created_at, record.edited_at or 0.0)
         if matches(query, item, record.created_at, updated):

@@ -116,6 +116,12 @@ def _workorder(row: sqlite3.Row) -> WorkOrderRecord:
     )
 
 
+def _contains_folded(needle: str, *texts: str) -> bool:
+    """Whether any text contains ``needle``, ignoring case as Python's ``str.lower`` does."""
+    folded = needle.lower()
+    return any(folded in text.lower() for text in texts)
+
+
 def _job(row: sqlite3.Row) -> JobRecord:
     return JobRecord(**{key: row[key] for key in row.keys()})
 
@@ -128,6 +134,7 @@ class Store:
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
+        self._db.create_function("contains_folded", -1, _contains_folded, deterministic=True)
         if self.path != ":memory:":
             # WAL keeps a reader from blocking on a writer and survives a killed process.
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -233,22 +240,56 @@ class Store:
         return None if row is None else _workorder(row)
 
     def list_workorders(
-        self, org_id: str | None = None, sandbox: str | None = None
+        self,
+        org_id: str | None = None,
+        sandbox: str | None = None,
+        *,
+        search: str | None = None,
+        since: float | None = None,
+        dataset_known: bool | None = None,
     ) -> list[WorkOrderRecord]:
-        """Work orders oldest first, optionally of one org and sandbox."""
-        clauses, args = [], []
+        """Work orders oldest first, optionally of one org and sandbox.
+
+        ``search`` keeps those whose id is ``search`` or whose author, name, description or
+        dataset name contains it, ignoring case (``GET /workorder?search=``); ``since`` those
+        created at or after it. Filtering here spares decoding every row of a large store.
+        """
+        clauses: list[str] = []
+        args: list[object] = []
         if org_id is not None:
             clauses.append("org_id = ?")
             args.append(org_id)
         if sandbox is not None:
             clauses.append("sandbox = ?")
             args.append(sandbox)
+        if search is not None:
+            clauses.append(
+                "(workorder_id = ? OR contains_folded(?, created_by, display_name, description, "
+                "coalesce(dataset_name, '')))"
+            )
+            args.extend((search, search))
+        if since is not None:
+            clauses.append("created_at >= ?")
+            args.append(since)
+        if dataset_known is not None:
+            clauses.append("dataset_known = ?")
+            args.append(int(dataset_known))
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         with self._lock:
             rows = self._db.execute(
                 f"SELECT {_WO_COLUMNS} FROM workorders {where} ORDER BY seq", args
             ).fetchall()
         return [_workorder(row) for row in rows]
+
+    def identity_sum(self, org_id: str, since: float, *, dataset_known: bool) -> int:
+        """Identities in the org's work orders created at or after ``since``."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT coalesce(sum(identity_count), 0) AS n FROM workorders "
+                "WHERE org_id = ? AND created_at >= ? AND dataset_known = ?",
+                (org_id, since, int(dataset_known)),
+            ).fetchone()
+        return int(row["n"])
 
     def update_workorder(
         self, workorder_id: str, display_name: str, description: str, edited_at: float
