@@ -9,6 +9,7 @@ exits 3 with a traceback.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 import traceback
@@ -21,7 +22,26 @@ from reconciler.errors import ReconcilerError
 
 
 class _Group(click.Group):
-    """Maps expected failures to exit codes, for the console script and CliRunner alike."""
+    """Maps expected failures to exit codes, for the console script and CliRunner alike.
+
+    Commands are imported when used, so `reconciler validate` does not pay for the
+    emulator's web server or the Adobe client (click's documented lazy-group pattern).
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | {_command_name(m) for m in COMMAND_MODULES})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        known = super().get_command(ctx, cmd_name)
+        if known is not None:
+            return known
+        for module_name in COMMAND_MODULES:
+            if _command_name(module_name) == cmd_name:
+                module = importlib.import_module(f"reconciler.cli.{module_name}")
+                command: click.Command = module.command
+                self.add_command(command, cmd_name)
+                return command
+        return None
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -80,16 +100,12 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
-def _register() -> None:
-    # Imported late so that command modules can import helpers from this package.
-    import importlib
-
-    for name in COMMAND_MODULES:
-        module = importlib.import_module(f"reconciler.cli.{name}")
-        cli.add_command(module.command)
+# Modules whose command has another name (`import` is a Python keyword).
+_RENAMED = {"importer": "import"}
 
 
-_register()
+def _command_name(module_name: str) -> str:
+    return _RENAMED.get(module_name, module_name)
 
 
 def main(argv: list[str] | None = None) -> None:
