@@ -13,6 +13,10 @@ Consent opt-outs have no remote id (Adobe answers 202 without a body), so
 step 1 is impossible: an unknown outcome is retried once, which is safe
 because opting out twice has the same effect as once. The ledger is their
 only record.
+
+Identity values are read from the requests decrypted in memory (validation
+decrypts them with the key from the environment); a plan that would send a
+request whose values are still encrypted is refused before anything is sent.
 """
 
 from __future__ import annotations
@@ -114,6 +118,8 @@ class Applier:
 
     def apply(self, plan: Plan, on_outcome: Callable[[Outcome], None] | None = None) -> ApplyResult:
         todo = [a for a in plan.actions if a.is_change]
+        for action in todo:  # never send a ciphertext to Adobe: refuse before any call
+            self.requests[action.name].require_plaintext()
 
         def one(action: Action) -> Outcome:
             outcome = self._run(action)
@@ -256,7 +262,7 @@ class Applier:
         found = self._find_jobs(request)
         if found:
             return self._record_jobs(action, request, found, recovered=True)
-        spec = request.spec
+        spec = request.plain_spec()
         users = [
             PrivacyUser.from_spec({**u, "key": job_key(request.name, u["key"])})
             for u in spec["users"]
@@ -298,7 +304,7 @@ class Applier:
 
     def _submit_consent(self, action: Action, request: Request) -> Outcome:
         entities: dict[str, list[str]] = {}
-        for e in request.spec["entities"]:
+        for e in request.plain_spec()["entities"]:
             entities.setdefault(e["nameSpace"], []).extend(e["values"])
         opt_out = bool(request.spec["optOutOfSale"])
         try:

@@ -5,12 +5,21 @@ cannot change a work order's identities or dataset afterwards: only
 ``displayName``, ``description`` and ``metadata`` other than ``name`` may
 change. Removing or renaming a request cancels nothing at Adobe, so both are
 errors that say what to do instead.
+
+Encrypted identity values are compared decrypted when the key is in the
+environment and decrypts both sides. Otherwise (the pull-request job has no
+key, or the base was encrypted for keys since rotated) identity values are
+left out of the comparison: namespaces, counts and every other immutable
+field are still compared, so re-encrypting a file is not a change, and a
+changed value inside a ciphertext is caught where the key is, by the plan's
+fingerprint check.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
+from typing import Any
 
 import git
 from gitdb.exc import BadName
@@ -51,15 +60,29 @@ def requests_at(settings: Settings, ref: str) -> dict[str, Request]:
         shown = blob_path if prefix == "." else str(PurePosixPath(blob_path).relative_to(prefix))
         request = load_bytes(shown, item.data_stream.read())
         if request is not None:
+            if request.sealed and settings.keyring.available:
+                request, _ = request.decrypt(settings.keyring)  # what fails stays encrypted
             found.setdefault(request.name, request)
     return found
+
+
+def _comparable(old: Request, new: Request) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Both sides' immutable fields, identity values masked unless both are readable."""
+    masked = old.locked or new.locked
+    return old.immutable_fields(masked=masked), new.immutable_fields(masked=masked)
 
 
 def _changed_fields(old: Request, new: Request) -> list[tuple[str, ...]]:
     if old.kind is not new.kind:
         return [("kind",)]
-    a, b = old.immutable_fields()["spec"], new.immutable_fields()["spec"]
+    before, after = _comparable(old, new)
+    a, b = before["spec"], after["spec"]
     return [("spec", k) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+
+
+def _same(old: Request, new: Request) -> bool:
+    before, after = _comparable(old, new)
+    return before == after
 
 
 def check_against_base(
@@ -78,11 +101,7 @@ def check_against_base(
             if old.path in present:
                 continue  # still there but invalid now: its own findings say why
             twin = next(
-                (
-                    r
-                    for r in now.values()
-                    if r.name not in before and r.immutable_fields() == old.immutable_fields()
-                ),
+                (r for r in now.values() if r.name not in before and _same(old, r)),
                 None,
             )
             if twin is not None:

@@ -3,17 +3,27 @@
 A *request* is one YAML file's object (``RecordDelete``, ``PrivacyJob`` or
 ``ConsentOptOut``); ``spec`` keeps Adobe's field names and is sent almost as
 is. Every value can be located in its file through :meth:`Request.where`.
+
+Identity values may be stored encrypted (``ENC[age:…]``, see
+:mod:`reconciler.crypto`). ``spec`` always holds them as stored; a request
+decrypted with :meth:`Request.decrypt` also holds their plaintext, in memory
+only, and :meth:`Request.identities`, :meth:`Request.plain_spec` and the
+fingerprint use it. A request whose values are still encrypted has no
+fingerprint: comparing one with the ledger needs the key.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
+from reconciler.crypto import CryptoError, KeyMissingError, Keyring, is_encrypted
 from reconciler.yamlfile import Document, Mark, PathKey
 
 API_VERSION = "reconciler/v1"
@@ -30,13 +40,40 @@ class Kind(StrEnum):
     CONSENT_OPT_OUT = "ConsentOptOut"
 
 
+# What stands for an identity value when values cannot be compared (see ``immutable_fields``).
+MASKED = "*"
+
+
 @dataclass(frozen=True)
 class Identity:
-    """One identity value of a request and where it is written."""
+    """One identity value of a request and where it is written.
+
+    ``stored`` is the value as the file holds it; ``value`` is the same, or its
+    plaintext when the request was decrypted.
+    """
 
     namespace: str
     value: str
     path: PathKey
+    stored: str = ""
+
+    @property
+    def sealed(self) -> bool:
+        """Stored encrypted in the file."""
+        return is_encrypted(self.stored or self.value)
+
+    @property
+    def encrypted(self) -> bool:
+        """Still ciphertext here: the request was not decrypted."""
+        return is_encrypted(self.value)
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """An encrypted value that could not be decrypted, and why (never the value)."""
+
+    path: PathKey
+    reason: str
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,6 +85,7 @@ class Request:
     metadata: Mapping[str, Any]
     spec: Mapping[str, Any]
     document: Document
+    plaintext: Mapping[PathKey, str] = field(default_factory=dict, repr=False)
 
     @property
     def path(self) -> str:
@@ -65,41 +103,129 @@ class Request:
         """Line and column of a value (or its key) in the request's file."""
         return self.document.locate(tuple(path), key=key)
 
-    def identities(self) -> Iterator[Identity]:
-        """Every identity value the request names, in file order."""
+    def _stored_identities(self) -> Iterator[tuple[str, str, PathKey]]:
         spec = self.spec
         if self.kind is Kind.RECORD_DELETE:
             for i, item in enumerate(spec.get("identities") or ()):
-                yield Identity(
-                    item["namespace"]["code"], item["id"], ("spec", "identities", i, "id")
-                )
+                yield item["namespace"]["code"], item["id"], ("spec", "identities", i, "id")
             for i, group in enumerate(spec.get("namespacesIdentities") or ()):
                 code = group["namespace"]["code"]
                 for j, value in enumerate(group["ids"]):
-                    yield Identity(code, value, ("spec", "namespacesIdentities", i, "ids", j))
+                    yield code, value, ("spec", "namespacesIdentities", i, "ids", j)
         elif self.kind is Kind.PRIVACY_JOB:
             for i, user in enumerate(spec["users"]):
                 for j, uid in enumerate(user["userIDs"]):
-                    path = ("spec", "users", i, "userIDs", j, "value")
-                    yield Identity(uid["namespace"], uid["value"], path)
+                    yield (
+                        uid["namespace"],
+                        uid["value"],
+                        ("spec", "users", i, "userIDs", j, "value"),
+                    )
         else:
             for i, entity in enumerate(spec["entities"]):
                 for j, value in enumerate(entity["values"]):
-                    yield Identity(entity["nameSpace"], value, ("spec", "entities", i, "values", j))
+                    yield entity["nameSpace"], value, ("spec", "entities", i, "values", j)
+
+    def identities(self) -> Iterator[Identity]:
+        """Every identity value the request names, in file order (decrypted if it was)."""
+        plain = self.plaintext
+        for namespace, stored, path in self._stored_identities():
+            yield Identity(namespace, plain.get(path, stored), path, stored)
 
     def identity_count(self) -> int:
-        return sum(1 for _ in self.identities())
+        return sum(1 for _ in self._stored_identities())
 
-    def immutable_fields(self) -> dict[str, Any]:
-        """What cannot change once applied: kind and spec minus the mutable fields."""
-        spec = {k: v for k, v in self.spec.items() if k not in MUTABLE_SPEC_FIELDS}
+    @cached_property
+    def locked(self) -> bool:
+        """Some identity values are encrypted and were not decrypted: the key is needed."""
+        return any(i.encrypted for i in self.identities())
+
+    @cached_property
+    def sealed(self) -> bool:
+        """Some identity values are stored encrypted in the file."""
+        return any(i.sealed for i in self.identities())
+
+    def first_encrypted(self) -> Mark:
+        """Where the first value that is still encrypted is written."""
+        path = next((i.path for i in self.identities() if i.encrypted), ("spec",))
+        return self.where(*path)
+
+    def require_plaintext(self) -> None:
+        """Raise :class:`KeyMissingError` when identity values are still encrypted."""
+        if self.locked:
+            mark = self.first_encrypted()
+            raise KeyMissingError(
+                f"{self.path}:{mark.line}:{mark.column}: identities are encrypted and no key "
+                "decrypted them; set RECONCILER_AGE_KEY (or RECONCILER_AGE_KEY_FILE) to the "
+                "age secret key. Nothing was sent"
+            )
+
+    def decrypt(self, keyring: Keyring) -> tuple[Request, tuple[Unreadable, ...]]:
+        """This request with its encrypted values decrypted in memory, and those that
+        would not decrypt (they stay encrypted)."""
+        plain: dict[PathKey, str] = {}
+        failed: list[Unreadable] = []
+        for identity in self.identities():
+            if identity.encrypted:
+                try:
+                    plain[identity.path] = keyring.decrypt(identity.value)
+                except KeyMissingError:
+                    raise
+                except CryptoError as e:
+                    failed.append(Unreadable(identity.path, str(e)))
+        if not plain:
+            return self, tuple(failed)
+        return replace(self, plaintext={**self.plaintext, **plain}), tuple(failed)
+
+    def plain_spec(self) -> Mapping[str, Any]:
+        """``spec`` with decrypted values in place of ciphertexts: what is sent to Adobe."""
+        return self._plain_spec
+
+    @cached_property
+    def _plain_spec(self) -> Mapping[str, Any]:
+        if not self.plaintext:
+            return self.spec
+        spec = copy.deepcopy(dict(self.spec))
+        for path, value in self.plaintext.items():
+            node: Any = spec
+            for part in path[1:-1]:
+                node = node[part]
+            node[path[-1]] = value
+        return spec
+
+    def immutable_fields(self, *, masked: bool = False) -> dict[str, Any]:
+        """What cannot change once applied: kind and spec minus the mutable fields.
+
+        ``masked`` replaces every identity value by :data:`MASKED`: what can be
+        compared when values are encrypted and cannot be decrypted (namespaces,
+        counts and every other field)."""
+        source = self.plain_spec()
+        if masked:
+            source = copy.deepcopy(dict(self.spec))
+            for _, _, path in self._stored_identities():
+                node: Any = source
+                for part in path[1:-1]:
+                    node = node[part]
+                node[path[-1]] = MASKED
+        spec = {k: v for k, v in source.items() if k not in MUTABLE_SPEC_FIELDS}
         return {"kind": self.kind.value, "spec": spec}
 
     def fingerprint(self, key: bytes) -> str:
-        """A keyed hash of the immutable fields: comparable, but reveals no identity."""
-        canonical = json.dumps(self.immutable_fields(), sort_keys=True, separators=(",", ":"))
-        digest = hashlib.blake2b(canonical.encode("utf-8"), key=key[:64], digest_size=32)
-        return "blake2b:" + digest.hexdigest()
+        """A keyed hash of the immutable fields with identities in clear: comparable,
+        but reveals no identity, and the same however the file encrypts them."""
+        self.require_plaintext()
+        return _digest(self.immutable_fields(), key)
+
+    def stored_fingerprint(self, key: bytes) -> str:
+        """A keyed hash of the immutable fields as the file stores them (ciphertexts
+        included): changes whenever the file's values do."""
+        spec = {k: v for k, v in self.spec.items() if k not in MUTABLE_SPEC_FIELDS}
+        return _digest({"kind": self.kind.value, "spec": spec}, key)
+
+
+def _digest(fields: Mapping[str, Any], key: bytes) -> str:
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+    digest = hashlib.blake2b(canonical.encode("utf-8"), key=key[:64], digest_size=32)
+    return "blake2b:" + digest.hexdigest()
 
 
 def build_request(document: Document) -> Request:

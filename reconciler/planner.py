@@ -11,6 +11,13 @@ by planning again and comparing. Actions:
 * ``noop``     applied and unchanged;
 * ``conflict`` applied, but an immutable field changed since: needs a new request;
 * ``orphan``   in the ledger, file gone: nothing can be undone remotely.
+
+Fingerprints are computed on decrypted identity values, so re-encrypting a
+file (new recipients, a rotated key) changes nothing here. Offline and
+without the key, an applied request with encrypted values cannot be
+fingerprinted: its kind and identity count are compared with the ledger,
+and the action says the rest was not checked. Online planning needs every
+value decrypted (:class:`~reconciler.crypto.KeyMissingError` otherwise).
 """
 
 from __future__ import annotations
@@ -37,6 +44,11 @@ class ActionType(StrEnum):
 
 
 CHANGES = (ActionType.CREATE, ActionType.ADOPT, ActionType.UPDATE)
+# The reason of an offline action whose encrypted identities could not be compared.
+UNCHECKED = (
+    "identities are encrypted and no key was given: compared with the ledger by kind and "
+    "count only; the values are checked where the key is (apply)"
+)
 
 
 @dataclass(frozen=True)
@@ -185,7 +197,15 @@ def _plan_declared(request: Request, entry: Entry | None, remote: RemoteState | 
         if len(found) > 1 and request.kind is Kind.RECORD_DELETE:
             why += f" ({len(found)} tagged work orders exist; the oldest is recorded)"
         return make(ActionType.ADOPT, reason=why, changes=changes, remote_ids=ids)
-    if entry.kind is not request.kind or not entry.fingerprint.matches(request):
+    note = ""
+    if request.locked:  # offline, without the key
+        changed = entry.kind is not request.kind or (
+            entry.identity_count > 0 and entry.identity_count != count
+        )
+        note = UNCHECKED
+    else:
+        changed = entry.kind is not request.kind or not entry.fingerprint.matches(request)
+    if changed:
         what = "kind" if entry.kind is not request.kind else "identities or other immutable fields"
         return make(
             ActionType.CONFLICT,
@@ -205,17 +225,26 @@ def _plan_declared(request: Request, entry: Entry | None, remote: RemoteState | 
     if changes:
         return make(
             ActionType.UPDATE,
-            reason="displayName/description differ from Adobe"
-            if remote is not None
-            else "displayName/description differ from what was applied",
+            reason=(
+                "displayName/description differ from Adobe"
+                if remote is not None
+                else "displayName/description differ from what was applied"
+            )
+            + (f"; {note}" if note else ""),
             changes=changes,
             remote_ids=entry.remote_ids,
         )
-    return make(ActionType.NOOP, remote_ids=entry.remote_ids)
+    return make(ActionType.NOOP, reason=note, remote_ids=entry.remote_ids)
 
 
 def plan_changes(requests: Sequence[Request], ledger: Ledger, remote: RemoteState | None) -> Plan:
-    """Compare declared requests with the ledger and (when given) Adobe's state."""
+    """Compare declared requests with the ledger and (when given) Adobe's state.
+
+    Online (``remote`` given), every request must be decrypted: what is planned
+    against Adobe is applied, and applying needs the values."""
+    if remote is not None:
+        for request in requests:
+            request.require_plaintext()
     actions = [_plan_declared(r, ledger.get(r.name), remote) for r in requests]
     declared = {r.name for r in requests}
     for entry in ledger:
@@ -241,12 +270,15 @@ def inputs_digest(
 ) -> str:
     """A digest of everything a plan depends on, so a stale plan file can be refused.
 
-    Requests enter through their salted fingerprints (no identity in the plan file);
-    remote objects through ids and mutable fields only, since statuses move on their own.
+    Requests enter through their salted fingerprints (no identity in the plan file), or,
+    encrypted and not decrypted (an offline plan without the key), through a salted hash
+    of their values as stored; remote objects through ids and mutable fields only,
+    since statuses move on their own.
     """
     h = hashlib.sha256(salt)
     for r in sorted(requests, key=lambda r: r.name):
-        h.update(json.dumps([r.name, r.fingerprint(salt), r.display_name, r.description]).encode())
+        fingerprint = r.stored_fingerprint(salt) if r.locked else r.fingerprint(salt)
+        h.update(json.dumps([r.name, fingerprint, r.display_name, r.description]).encode())
     for e in ledger:
         h.update(
             json.dumps(

@@ -2,6 +2,10 @@
 
 Each rule is a function ``(request, settings) -> Iterable[Finding]``; its id
 is what users see at the end of a finding and may look up in the README.
+
+Rules about identity values see them decrypted when the request was
+(validation decrypts when the key is in the environment); values still
+encrypted are checked for their form only (:func:`ciphertext_form`).
 """
 
 from __future__ import annotations
@@ -10,15 +14,16 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import PurePosixPath
 
+from reconciler.crypto import MAX_PLAINTEXT_BYTES, CiphertextError, inspect
 from reconciler.findings import Finding
 from reconciler.masking import mask
 from reconciler.model import Kind, Request
 from reconciler.settings import ADOBE_MAX_IDENTITIES_PER_WORK_ORDER, Settings
 
 # Deliberately simple: one @, no spaces, a dot in the domain, RFC 5321 lengths.
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$")
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$")
 # Adobe's examples show ECIDs of 30 and 38 digits: digits only, at most 38.
-_ECID = re.compile(r"^[0-9]{10,38}$")
+ECID_RE = re.compile(r"^[0-9]{10,38}$")
 
 Rule = Callable[[Request, Settings], Iterable[Finding]]
 
@@ -79,17 +84,28 @@ def single_namespace(request: Request, settings: Settings) -> Iterator[Finding]:
 
 
 def identity_formats(request: Request, settings: Settings) -> Iterator[Finding]:
-    """Emails and ECIDs are well formed."""
+    """Emails and ECIDs are well formed; a decrypted value is as long as the schema allows."""
     for identity in request.identities():
+        if identity.encrypted:
+            continue  # checked once decrypted, with the key
+        if identity.sealed and not 1 <= len(identity.value) <= 1024:
+            yield _finding(
+                request,
+                identity.path,
+                "identity-length",
+                f"the encrypted value decrypts to {len(identity.value):,} characters; "
+                "identity values are 1 to 1,024 characters",
+            )
+            continue
         ns = identity.namespace.lower()
-        if ns == "email" and not _EMAIL.match(identity.value):
+        if ns == "email" and not EMAIL_RE.match(identity.value):
             yield _finding(
                 request,
                 identity.path,
                 "email-format",
                 f"{mask(identity.value)} is not a well-formed email address",
             )
-        elif ns == "ecid" and not _ECID.match(identity.value):
+        elif ns == "ecid" and not ECID_RE.match(identity.value):
             yield _finding(
                 request,
                 identity.path,
@@ -99,9 +115,11 @@ def identity_formats(request: Request, settings: Settings) -> Iterator[Finding]:
 
 
 def duplicate_identities(request: Request, settings: Settings) -> Iterator[Finding]:
-    """No identity is named twice in one request."""
+    """No identity is named twice in one request (encrypted values: once decrypted)."""
     seen: dict[tuple[str, str], tuple[str | int, ...]] = {}
     for identity in request.identities():
+        if identity.encrypted:
+            continue  # ciphertexts differ even for equal values
         ns = identity.namespace.lower()
         value = identity.value.lower() if ns == "email" else identity.value
         key = (ns, value)
@@ -115,6 +133,72 @@ def duplicate_identities(request: Request, settings: Settings) -> Iterator[Findi
             )
         else:
             seen[key] = identity.path
+
+
+def cleartext_identities(request: Request, settings: Settings) -> Iterator[Finding]:
+    """With ``policy.allowCleartextIdentities: false``, every value is stored encrypted."""
+    if settings.allow_cleartext_identities:
+        return
+    for identity in request.identities():
+        if not identity.sealed:
+            yield _finding(
+                request,
+                identity.path,
+                "cleartext-identity",
+                "identity value in clear, but this repository requires encrypted identities "
+                "(policy.allowCleartextIdentities: false in reconciler.yaml); encrypt it with "
+                f"`reconciler encrypt {request.path}`",
+            )
+
+
+def ciphertext_form(request: Request, settings: Settings) -> Iterator[Finding]:
+    """Encrypted values are age ciphertexts for as many X25519 recipients as configured.
+
+    Without the key this is all that can be known of them: age's X25519 stanzas
+    do not name their recipient, so a value encrypted to the right *number* of
+    other keys passes here and fails to decrypt where the key is."""
+    wanted = len(settings.recipients)
+    mismatched: list[tuple[tuple[str | int, ...], int]] = []
+    for identity in request.identities():
+        if not identity.sealed:
+            continue
+        try:
+            info = inspect(identity.stored)
+        except CiphertextError as e:
+            yield _finding(
+                request,
+                identity.path,
+                "ciphertext-format",
+                f"encrypted value is not a well-formed age ciphertext: {e}; "
+                "encrypt values with `reconciler encrypt`",
+            )
+            continue
+        if not 1 <= info.plaintext_bytes <= MAX_PLAINTEXT_BYTES:
+            yield _finding(
+                request,
+                identity.path,
+                "ciphertext-format",
+                f"encrypted value holds {info.plaintext_bytes:,} bytes; identity values are "
+                "1 to 1,024 characters",
+            )
+        if info.x25519_stanzas != wanted:
+            mismatched.append((identity.path, info.x25519_stanzas))
+    if mismatched:
+        path, count = mismatched[0]
+        more = f" (and {len(mismatched) - 1} more value(s))" if len(mismatched) > 1 else ""
+        if not wanted:
+            why = "reconciler.yaml lists no encryption.recipients: list the public keys"
+        else:
+            why = (
+                f"reconciler.yaml lists {wanted}: re-encrypt for the current recipients "
+                "with `reconciler rekey` (it needs the key)"
+            )
+        yield _finding(
+            request,
+            path,
+            "encryption-recipients",
+            f"value encrypted for {count} recipient(s){more}, but {why}",
+        )
 
 
 def identity_limits(request: Request, settings: Settings) -> Iterator[Finding]:
@@ -217,6 +301,8 @@ RULES: tuple[Rule, ...] = (
     single_namespace,
     identity_formats,
     duplicate_identities,
+    cleartext_identities,
+    ciphertext_form,
     identity_limits,
     unique_user_keys,
     unique_products,

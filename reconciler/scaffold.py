@@ -2,26 +2,24 @@
 
 Options and identities in, a plan of files out: each planned file has its
 path, its YAML text and its counts. Nothing here prints. A CSV of identities
-is read from bytes (:func:`read_csv`); :func:`plan_files` builds the
+is read by :mod:`reconciler.csvids`; :func:`plan_files` builds the
 documents, splitting them to stay within Adobe's and the repository's limits,
 and checks each one with the same code as ``reconciler validate``;
 :func:`check_targets` refuses to overwrite files or reuse names;
 :func:`write_files` is the only function that writes.
 
-Identity values enter a document only through :func:`identity_value`.
+Identity values enter a document only through :func:`identity_value`, which
+encrypts them when ``reconciler.yaml`` lists ``encryption.recipients``.
 
 Exception tree::
 
     ReconcilerError
     ├── UsageError          a flag is missing, malformed or does not apply to the kind (exit 2)
     └── ScaffoldError       the request cannot be scaffolded as asked (exit 1)
-        └── CsvError        bad rows in the CSV, each as ``FILE:LINE: message``
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import re
 from collections import Counter
@@ -31,12 +29,21 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pyrage import x25519
 
+from reconciler.crypto import encrypt
+from reconciler.csvids import (
+    NAMESPACE_RE,
+    CsvIdentities,
+    CsvIdentity,
+    CsvRow,
+    unique_identities,
+    unique_users,
+)
 from reconciler.errors import ReconcilerError, UsageError
 from reconciler.ledger import atomic_write
-from reconciler.masking import mask
 from reconciler.model import API_VERSION, Kind
-from reconciler.rules import _ECID, _EMAIL, check_request
+from reconciler.rules import check_request
 from reconciler.schemas import KIND_SCHEMAS, validator
 from reconciler.settings import (
     ADOBE_MAX_IDENTITIES_PER_WORK_ORDER,
@@ -44,7 +51,7 @@ from reconciler.settings import (
     Settings,
 )
 from reconciler.validation import YAML_SUFFIXES, display_path, document_findings
-from reconciler.yamlfile import parse_document
+from reconciler.yamlfile import MAX_BYTES, parse_document
 
 try:  # libyaml's emitter when present: several times faster on big requests.
     from yaml import CSafeDumper as _SafeDumper
@@ -65,11 +72,11 @@ DEFAULT_FOLDERS = {
 # reserved top-level domain (RFC 2606), and no ECID is all zeros.
 PLACEHOLDERS = {"email": "replace-me@example.invalid", "ecid": "0" * 38}
 PLACEHOLDER = "REPLACE-ME"
-MAX_USER_IDS = 9  # userIDs per privacy job user (privacy-job.schema.json)
 MAX_CONSENT_VALUES = 1_000  # values per namespace in one consent request (its schema)
-MAX_PROBLEMS = 100
-PAIRS_HEADER = ["namespace", "value"]
-_NAMESPACE = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+# Encrypted values are long (about 450 characters for one recipient): files holding them are
+# also split by size, to stay under the loader's limit with room for what surrounds values.
+MAX_ENCRYPTED_FILE_BYTES = MAX_BYTES - 512 * 1024
+_LINE_BYTES = 64  # indentation, keys and quotes around one value, at most
 # Strings that some YAML reader (1.1 or 1.2) would take for a number, boolean or null.
 _NUMBER_LIKE = re.compile(
     r"^[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?$"
@@ -82,38 +89,6 @@ _NUMBER_LIKE = re.compile(
 
 class ScaffoldError(ReconcilerError):
     """The request cannot be scaffolded as asked."""
-
-
-class CsvError(ScaffoldError):
-    """Rows of a CSV that cannot be used, each as ``FILE:LINE: message`` (masked)."""
-
-    def __init__(self, problems: Sequence[str], total: int) -> None:
-        more = f" (and {total - 1} more)" if total > 1 else ""
-        super().__init__(f"{problems[0]}{more}")
-        self.problems = tuple(problems)
-        self.total = total
-
-
-@dataclass(frozen=True)
-class CsvIdentity:
-    namespace: str
-    value: str
-
-
-@dataclass(frozen=True)
-class CsvRow:
-    """The identities of one CSV row (one user for a privacy job) and its line."""
-
-    line: int
-    identities: tuple[CsvIdentity, ...]
-
-
-@dataclass(frozen=True)
-class CsvIdentities:
-    """What a CSV holds: its non-blank rows in file order; ``source`` names it in messages."""
-
-    source: str
-    rows: tuple[CsvRow, ...]
 
 
 @dataclass(frozen=True)
@@ -154,6 +129,7 @@ class Scaffold:
     identities_read: int = 0
     duplicates: int = 0
     limits: str = ""
+    recipients: int = 0  # the values are encrypted for this many recipients (0: in clear)
 
 
 # -- options -------------------------------------------------------------------------------
@@ -229,7 +205,7 @@ def check_options(options: Options) -> Options:
         raise UsageError("--ticket must be one line of printable text")
     if options.display_name is not None and not options.display_name.strip():
         raise UsageError("--display-name must not be empty")
-    if options.namespace is not None and not _NAMESPACE.match(options.namespace):
+    if options.namespace is not None and not NAMESPACE_RE.match(options.namespace):
         raise UsageError("--namespace must be a namespace code of letters, digits, '_', '.', '-'")
     if options.folder is not None:
         folder = Path(options.folder)
@@ -278,213 +254,6 @@ def check_options(options: Options) -> Options:
     )
 
 
-# -- CSV -----------------------------------------------------------------------------------
-
-
-class _Problems:
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.kept: list[str] = []
-        self.total = 0
-
-    def add(self, line: int, message: str) -> None:
-        self.total += 1
-        if len(self.kept) < MAX_PROBLEMS:
-            self.kept.append(f"{self.source}:{line}: {message}")
-
-    def raise_any(self) -> None:
-        if self.total:
-            raise CsvError(self.kept, self.total)
-
-
-def _decode(source: str, raw: bytes) -> str:
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text"
-        encoding = "utf-16"
-    else:
-        encoding = "utf-8-sig"
-    try:
-        return raw.decode(encoding)
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        raise CsvError(
-            [f"{source}:{line}: not UTF-8 text; save the file as CSV UTF-8"], 1
-        ) from None
-
-
-def _namespace_problem(code: str) -> str | None:
-    # A header cell that is not a code may be an identity (a file without a header): mask it.
-    if not _NAMESPACE.match(code) or not any(ch.isalpha() for ch in code):
-        return f"{mask(code)!r} is not a namespace code"
-    return None
-
-
-def _value_problem(namespace: str, value: str) -> str | None:
-    """Why ``value`` cannot be written, in the words ``validate`` would use; None if it can."""
-    if not value.isprintable():
-        return f"{mask(value)} contains a control character or line break"
-    if len(value) > 1024:
-        return f"{mask(value)} is longer than 1,024 characters"
-    # The patterns validate uses, so that a row accepted here is a row validate accepts.
-    if namespace.lower() == "email" and not _EMAIL.match(value):
-        return f"{mask(value)} is not a well-formed email address"
-    if namespace.lower() == "ecid" and not _ECID.match(value):
-        return f"{mask(value)} is not a well-formed ECID (up to 38 digits)"
-    return None
-
-
-def _trim(cells: list[str]) -> list[str]:
-    cells = [c.strip() for c in cells]
-    while cells and not cells[-1]:
-        cells.pop()
-    return cells
-
-
-def _header(cells: list[str], line: int, problems: _Problems) -> tuple[str, ...] | None:
-    """The namespaces of a column-per-namespace header, or None for ``namespace,value``."""
-    if [c.lower() for c in cells] == PAIRS_HEADER:
-        return None
-    seen: set[str] = set()
-    for column, code in enumerate(cells, start=1):
-        problem = _namespace_problem(code) if code else "is empty"
-        if problem is None and code.lower() in seen:
-            problem = f"{code!r} is named twice"
-        if problem is not None:
-            problems.add(
-                line,
-                f"header column {column}: {problem}; the first row names the namespaces "
-                "(e.g. email,ECID) or reads namespace,value",
-            )
-        seen.add(code.lower())
-    return tuple(cells)
-
-
-def _row(
-    cells: list[str], line: int, namespaces: tuple[str, ...] | None, problems: _Problems
-) -> CsvRow | None:
-    pairs: list[tuple[str, str]] = []
-    if namespaces is None:
-        if len(cells) != 2:
-            problems.add(line, f"expected 2 cells (namespace,value), found {len(cells)}")
-            return None
-        namespace, value = cells
-        problem = _namespace_problem(namespace) if namespace else "namespace is empty"
-        if problem is not None and namespace:
-            problem += " (the columns are namespace,value)"
-        if problem is None and not value:
-            problem = "value is empty"
-        if problem is not None:
-            problems.add(line, problem)
-            return None
-        pairs.append((namespace, value))
-    else:
-        if len(cells) > len(namespaces):
-            problems.add(
-                line, f"{len(cells)} cells, but the header names {len(namespaces)} namespaces"
-            )
-            return None
-        pairs.extend((ns, value) for ns, value in zip(namespaces, cells, strict=False) if value)
-    bad = [p for p in (_value_problem(ns, v) for ns, v in pairs) if p]
-    for problem in bad:
-        problems.add(line, problem)
-    return None if bad else CsvRow(line, tuple(CsvIdentity(ns, v) for ns, v in pairs))
-
-
-def read_csv(source: str, raw: bytes) -> CsvIdentities:
-    """Read identities from a CSV, in one of two shapes told apart by the header row.
-
-    ``email,ECID``: a column per namespace, one row per person, empty cells skipped.
-    ``namespace,value``: one identity per row. A UTF-8 (or UTF-16) byte order mark,
-    blank lines and whitespace around cells are ignored; ``;`` or tab separators
-    are recognised from the header. Every bad row is reported, masked.
-    """
-    text = _decode(source, raw).lstrip("\ufeff")
-    first = next((ln for ln in text.splitlines() if ln.strip()), "")
-    delimiter = next((d for d in (",", ";", "\t") if d in first), ",")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    problems = _Problems(source)
-    rows: list[CsvRow] = []
-    header_seen = False
-    namespaces: tuple[str, ...] | None = None
-    try:
-        while True:
-            line = reader.line_num + 1
-            try:
-                cells = _trim(next(reader))
-            except StopIteration:
-                break
-            if not cells:
-                continue
-            if not header_seen:
-                header_seen = True
-                namespaces = _header(cells, line, problems)
-                if problems.total:
-                    break
-                continue
-            row = _row(cells, line, namespaces, problems)
-            if row is not None and row.identities:
-                rows.append(row)
-    except csv.Error as e:
-        problems.add(reader.line_num, f"cannot read the CSV: {e}")
-    problems.raise_any()
-    if not rows:
-        what = "no rows after the header" if header_seen else "nothing in it"
-        raise CsvError([f"{source}:1: {what}; it holds no identities"], 1)
-    return CsvIdentities(source, tuple(rows))
-
-
-def _key(identity: CsvIdentity) -> tuple[str, str]:
-    # The key validate's duplicate-identity rule uses: emails compare without case.
-    ns = identity.namespace.lower()
-    return ns, identity.value.lower() if ns == "email" else identity.value
-
-
-def _unique_identities(rows: Iterable[CsvRow]) -> tuple[list[CsvRow], int]:
-    """One unit per identity, duplicates dropped (and counted)."""
-    seen: set[tuple[str, str]] = set()
-    units: list[CsvRow] = []
-    dropped = 0
-    for row in rows:
-        for identity in row.identities:
-            key = _key(identity)
-            if key in seen:
-                dropped += 1
-            else:
-                seen.add(key)
-                units.append(CsvRow(row.line, (identity,)))
-    return units, dropped
-
-
-def _unique_users(source: str, rows: Iterable[CsvRow]) -> tuple[list[CsvRow], int]:
-    """One unit per user (row); a repeated row is dropped, a partly repeated one refused."""
-    users: set[frozenset[tuple[str, str]]] = set()
-    owner: dict[tuple[str, str], int] = {}
-    units: list[CsvRow] = []
-    dropped = 0
-    problems = _Problems(source)
-    for row in rows:
-        keys = [_key(i) for i in row.identities]
-        if frozenset(keys) in users:
-            dropped += 1
-            continue
-        shared = [(k, i) for k, i in zip(keys, row.identities, strict=True) if k in owner]
-        if shared:
-            key, identity = shared[0]
-            problems.add(
-                row.line,
-                f"{mask(identity.value)} also belongs to the user on line {owner[key]}; "
-                "merge the two rows or remove one",
-            )
-            continue
-        if len(row.identities) > MAX_USER_IDS:
-            problems.add(row.line, f"a user has at most {MAX_USER_IDS} identities")
-            continue
-        users.add(frozenset(keys))
-        owner.update((k, row.line) for k in keys)
-        units.append(row)
-    problems.raise_any()
-    return units, dropped
-
-
 def _select(identities: CsvIdentities, namespace: str | None) -> list[CsvRow]:
     """The rows, keeping only identities of ``namespace`` when one is given."""
     if namespace is None:
@@ -522,22 +291,36 @@ def _represent_quoted(dumper: _Dumper, data: _Quoted) -> yaml.Node:
 _Dumper.add_representer(_Quoted, _represent_quoted)
 
 
-def identity_value(identity: CsvIdentity) -> str:
+def identity_value(identity: CsvIdentity, recipients: Sequence[x25519.Recipient] = ()) -> str:
     """The one place an identity value enters a request document.
 
-    Values are written in clear; encryption for configured age recipients
-    belongs here. A value that a YAML reader could take for a number
-    (``443636576799758681021090721276``) is double-quoted.
+    With ``recipients`` (``encryption.recipients`` in reconciler.yaml), the value
+    is written encrypted for all of them (``ENC[age:…]``); otherwise in clear,
+    double-quoted when a YAML reader could take it for a number
+    (``443636576799758681021090721276``).
     """
     value = identity.value
+    if recipients:
+        return encrypt(value, recipients)
     return _Quoted(value) if _NUMBER_LIKE.match(value) else value
+
+
+def _written(units: Sequence[CsvRow], recipients: Sequence[x25519.Recipient]) -> list[CsvRow]:
+    """The units with each value as the file will hold it."""
+    return [
+        CsvRow(
+            unit.line,
+            tuple(CsvIdentity(i.namespace, identity_value(i, recipients)) for i in unit.identities),
+        )
+        for unit in units
+    ]
 
 
 def _grouped(units: Sequence[CsvRow]) -> dict[str, list[str]]:
     groups: dict[str, list[str]] = {}
     for unit in units:
         for identity in unit.identities:
-            groups.setdefault(identity.namespace, []).append(identity_value(identity))
+            groups.setdefault(identity.namespace, []).append(identity.value)
     return groups
 
 
@@ -560,7 +343,7 @@ def _spec(options: Options, units: Sequence[CsvRow], first_user: int, part: str)
                 "key": f"{options.name}-u{first_user + n}",
                 "action": list(options.actions),
                 "userIDs": [
-                    {"namespace": i.namespace, "value": identity_value(i), "type": "standard"}
+                    {"namespace": i.namespace, "value": i.value, "type": "standard"}
                     for i in unit.identities
                 ],
             }
@@ -617,12 +400,17 @@ def _render(document: dict[str, Any], header: list[str], placeholder: str | None
     return "\n".join([*header, *lines]) + "\n"
 
 
-def _self_check(settings: Settings, shown: str, text: str) -> None:
-    """Run the file through validate's own checks: a finding here is a bug in this module."""
+def _self_check(settings: Settings, shown: str, text: str, template: bool) -> None:
+    """Run the file through validate's own checks: a finding here is a bug in this module.
+
+    A template's placeholder is in clear even where the policy forbids it: it is no
+    one's identity, and the real values replacing it are encrypted afterwards."""
     document = parse_document(shown, text)
     request, findings = document_findings(document)
     if request is not None:
         findings = check_request(request, settings)
+    if template:
+        findings = [f for f in findings if f.rule != "cleartext-identity"]
     if findings:
         f = findings[0]
         raise RuntimeError(f"scaffolded {f.path}:{f.line} fails validation: {f.message}")
@@ -635,15 +423,17 @@ class _Limits:
     identities: int
     users: int | None = None
     per_namespace: int | None = None
+    size: int | None = None
 
     @classmethod
     def of(cls, kind: Kind, settings: Settings) -> _Limits:
         per_request = settings.limits.max_identities_per_request
+        size = MAX_ENCRYPTED_FILE_BYTES if settings.age_recipients else None
         if kind is Kind.RECORD_DELETE:
-            return cls(min(per_request, ADOBE_MAX_IDENTITIES_PER_WORK_ORDER))
+            return cls(min(per_request, ADOBE_MAX_IDENTITIES_PER_WORK_ORDER), size=size)
         if kind is Kind.PRIVACY_JOB:
-            return cls(per_request, users=ADOBE_MAX_USERS_PER_JOB)
-        return cls(per_request, per_namespace=MAX_CONSENT_VALUES)
+            return cls(per_request, users=ADOBE_MAX_USERS_PER_JOB, size=size)
+        return cls(per_request, per_namespace=MAX_CONSENT_VALUES, size=size)
 
     def words(self) -> str:
         text = f"at most {self.identities:,} identities per request"
@@ -651,6 +441,8 @@ class _Limits:
             text += f" and {self.users:,} users per job"
         if self.per_namespace is not None:
             text += f", {self.per_namespace:,} per namespace"
+        if self.size is not None:
+            text += f", files under {MAX_BYTES // (1024 * 1024)} MiB once encrypted"
         return text
 
 
@@ -658,10 +450,11 @@ def _split(source: str, units: Sequence[CsvRow], limits: _Limits) -> list[list[C
     """Consecutive parts, in file order, each as large as the limits allow."""
     parts: list[list[CsvRow]] = []
     current: list[CsvRow] = []
-    total = 0
+    total = used = 0
     counts: Counter[str] = Counter()
     for unit in units:
         size = len(unit.identities)
+        weight = sum(len(i.value) + _LINE_BYTES for i in unit.identities)
         if size > limits.identities:
             raise ScaffoldError(
                 f"{source}:{unit.line}: this user has {size} identities, but a request holds "
@@ -671,6 +464,7 @@ def _split(source: str, units: Sequence[CsvRow], limits: _Limits) -> list[list[C
         full = (
             total + size > limits.identities
             or (limits.users is not None and len(current) >= limits.users)
+            or (limits.size is not None and used + weight > limits.size)
             or (
                 limits.per_namespace is not None
                 and any(counts[ns] + n > limits.per_namespace for ns, n in added.items())
@@ -678,9 +472,10 @@ def _split(source: str, units: Sequence[CsvRow], limits: _Limits) -> list[list[C
         )
         if current and full:
             parts.append(current)
-            current, total, counts = [], 0, Counter()
+            current, total, used, counts = [], 0, 0, Counter()
         current.append(unit)
         total += size
+        used += weight
         counts.update(added)
     if current:
         parts.append(current)
@@ -692,17 +487,18 @@ def _units(
 ) -> tuple[list[CsvRow], int, int]:
     """The units to place in requests (identities, or users for a privacy job), the
     number of identities read and the number of duplicates dropped."""
-    if not settings.allow_cleartext_identities:
+    if not settings.allow_cleartext_identities and not settings.age_recipients:
         raise ScaffoldError(
             "this repository requires encrypted identities (policy.allowCleartextIdentities: "
-            "false in reconciler.yaml); `reconciler new` cannot encrypt them yet"
+            "false in reconciler.yaml), but lists no encryption.recipients to encrypt them "
+            "for; add the public keys (age1…) there"
         )
     rows = _select(identities, options.namespace)
     read = sum(len(r.identities) for r in rows)
     if options.kind is Kind.PRIVACY_JOB:
-        units, dropped = _unique_users(identities.source, rows)
+        units, dropped = unique_users(identities.source, rows)
     else:
-        units, dropped = _unique_identities(rows)
+        units, dropped = unique_identities(rows)
     if options.kind is Kind.RECORD_DELETE and options.dataset != ALL_DATASETS:
         namespaces = list(dict.fromkeys(u.identities[0].namespace for u in units))
         if len(namespaces) > 1:
@@ -734,10 +530,11 @@ def plan_files(
     if identities is None:
         namespace = options.namespace or DEFAULT_NAMESPACE
         placeholder = PLACEHOLDERS.get(namespace.lower(), PLACEHOLDER)
-        units = [CsvRow(0, (CsvIdentity(namespace, placeholder),))]
+        units = _written([CsvRow(0, (CsvIdentity(namespace, placeholder),))], ())
         source = "template"
     else:
         units, read, dropped = _units(settings, options, identities)
+        units = _written(units, settings.age_recipients)
         source = identities.source
     limits = _Limits.of(options.kind, settings)
     parts = _split(source, units, limits)
@@ -768,7 +565,7 @@ def plan_files(
         relative = Path(os.path.relpath(schema, path.parent)).as_posix()
         header = _header_comment(options, relative, number, count, placeholder is not None)
         text = _render(document, header, placeholder)
-        _self_check(settings, display_path(path, settings.root), text)
+        _self_check(settings, display_path(path, settings.root), text, placeholder is not None)
         namespaces = Counter(i.namespace for unit in part for i in unit.identities)
         files.append(
             PlannedFile(
@@ -787,6 +584,7 @@ def plan_files(
         identities_read=read,
         duplicates=dropped,
         limits=limits.words() if count > 1 else "",
+        recipients=len(settings.age_recipients) if identities is not None else 0,
     )
 
 

@@ -1,7 +1,10 @@
 """Repository settings: ``reconciler.yaml`` at the root, overridden by the environment.
 
 Without a ``reconciler.yaml`` every setting has its default (requests in
-``requests/``, ledger in ``ledger/``). Secrets are never read from the file.
+``requests/``, ledger in ``ledger/``). Secrets are never read from the file:
+the age key that decrypts identities comes from the environment
+(:class:`reconciler.crypto.Keyring`), the public keys to encrypt them for from
+``encryption.recipients``.
 """
 
 from __future__ import annotations
@@ -11,9 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pyrage import x25519
+
+from reconciler.crypto import NO_KEYS, CryptoError, Keyring, parse_recipients
 from reconciler.errors import SettingsError
 from reconciler.schemas import check
-from reconciler.yamlfile import ParseError, load_document
+from reconciler.yamlfile import Document, Mark, ParseError, load_document
 
 SETTINGS_FILE = "reconciler.yaml"
 ADOBE_IMS_URL = "https://ims-na1.adobelogin.com"
@@ -58,6 +64,9 @@ class Settings:
     adobe: AdobeSettings = field(default_factory=AdobeSettings)
     allow_cleartext_identities: bool = True
     source: Path | None = None
+    recipients: tuple[str, ...] = ()
+    age_recipients: tuple[x25519.Recipient, ...] = field(default=(), repr=False, compare=False)
+    keyring: Keyring = NO_KEYS
 
     @property
     def requests_path(self) -> Path:
@@ -80,6 +89,7 @@ def load_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:
     env = {} if env is None else env
     path = root / SETTINGS_FILE
     data: dict[str, Any] = {}
+    doc: Document | None = None
     if path.is_file():
         try:
             doc = load_document(path, SETTINGS_FILE)
@@ -101,6 +111,17 @@ def load_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:
     client = data.get("client", {})
     adobe = data.get("adobe", {})
     policy = data.get("policy", {})
+    recipients = tuple(data.get("encryption", {}).get("recipients", ()))
+    age_recipients: list[x25519.Recipient] = []
+    for i, text in enumerate(recipients):
+        try:
+            age_recipients.extend(parse_recipients([text]))
+        except CryptoError:
+            mark = doc.locate(("encryption", "recipients", i)) if doc else Mark(1, 1)
+            raise SettingsError(
+                f"{SETTINGS_FILE}:{mark.line}:{mark.column}: encryption.recipients[{i}] is not "
+                "an age public key; list the public keys age-keygen prints (age1…)"
+            ) from None
     where = f"{SETTINGS_FILE}"
     return Settings(
         root=root,
@@ -126,4 +147,7 @@ def load_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:
         ),
         allow_cleartext_identities=policy.get("allowCleartextIdentities", True),
         source=path if path.is_file() else None,
+        recipients=recipients,
+        age_recipients=tuple(age_recipients),
+        keyring=Keyring.from_env(env),
     )

@@ -2,6 +2,12 @@
 
 This is the pull-request check and also the gate in front of ``plan`` and
 ``apply``: nothing is sent to Adobe that did not pass it.
+
+Encrypted identity values are decrypted here, in memory, when the key is in
+the environment (``settings.keyring``): the rules then check the plaintext, a
+value that does not decrypt is a finding (``decrypt-failed``), and the
+requests handed on carry their plaintext. Without the key, they carry
+ciphertexts and the rules check their form only.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler.crypto import CiphertextError, inspect
 from reconciler.findings import Finding, Report
 from reconciler.model import API_VERSION, Kind, Request, build_request
 from reconciler.rules import check_request
@@ -95,6 +102,32 @@ def load_bytes(shown: str, raw: bytes) -> Request | None:
     return request if not findings else None
 
 
+def decrypt_request(request: Request, settings: Settings) -> tuple[Request, list[Finding]]:
+    """Decrypt ``request``'s encrypted values when the environment holds a key."""
+    if not request.sealed or not settings.keyring.available:
+        return request, []
+    decrypted, failed = request.decrypt(settings.keyring)
+    findings = []
+    stored = {i.path: i.stored for i in request.identities()} if failed else {}
+    for unreadable in failed:
+        try:
+            inspect(stored[unreadable.path])
+        except CiphertextError:
+            continue  # malformed: the ciphertext-form rule says how
+        mark = request.where(*unreadable.path)
+        findings.append(
+            Finding(
+                request.path,
+                mark.line,
+                mark.column,
+                "decrypt-failed",
+                f"encrypted value {unreadable.reason}; re-encrypt it for the configured "
+                "recipients (reconciler rekey, with a key that decrypts it)",
+            )
+        )
+    return decrypted, findings
+
+
 def _duplicate_names(requests: Sequence[Request]) -> list[Finding]:
     first: dict[str, Request] = {}
     out: list[Finding] = []
@@ -123,7 +156,8 @@ def load_requests(files: Sequence[Path], settings: Settings) -> Loaded:
     for path in files:
         request, file_findings = load_file(path, settings.root)
         if request is not None:
-            file_findings = check_request(request, settings)
+            request, file_findings = decrypt_request(request, settings)
+            file_findings += check_request(request, settings)
         if len(file_findings) > MAX_FINDINGS_PER_FILE:
             extra = len(file_findings) - MAX_FINDINGS_PER_FILE
             file_findings = file_findings[:MAX_FINDINGS_PER_FILE]

@@ -97,6 +97,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "demo",
     "new",
     "emulator",
+    "encrypt",
+    "decrypt",
+    "rekey",
 )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from reconciler import scaffold
+from reconciler import csvids, scaffold
 from reconciler.errors import ReconcilerError
 from reconciler.model import Kind
 from reconciler.settings import load_settings
@@ -17,7 +17,7 @@ from reconciler.validation import display_path
 MAX_PROBLEMS_SHOWN = 20
 
 
-def _read_csv(root: Path, path: Path) -> scaffold.CsvIdentities:
+def _read_csv(root: Path, path: Path) -> csvids.CsvIdentities:
     if str(path) == "-":
         raw, source = sys.stdin.buffer.read(), "<stdin>"
     else:
@@ -27,7 +27,7 @@ def _read_csv(root: Path, path: Path) -> scaffold.CsvIdentities:
             raw = resolved.read_bytes()
         except OSError as e:
             raise ReconcilerError(f"cannot read {source}: {e.strerror or e}") from None
-    return scaffold.read_csv(source, raw)
+    return csvids.read_csv(source, raw)
 
 
 _IDENTITY = ("identity", "identities")
@@ -120,7 +120,9 @@ def command(
     Without --csv, the file is a template holding one placeholder identity to
     replace. With --csv, the identities are deduplicated and split into requests
     NAME-1, NAME-2, … when they exceed Adobe's limits or the repository's
-    (limits.maxIdentitiesPerRequest). Every file written passes
+    (limits.maxIdentitiesPerRequest). When reconciler.yaml lists
+    encryption.recipients, the identities are written encrypted for them.
+    Every file written passes
     `reconciler validate`; existing files and names are never replaced
     unless --force (and names in the ledger, never).
 
@@ -152,7 +154,7 @@ def command(
     try:
         identities = _read_csv(root, csv_path) if csv_path is not None else None
         plan = scaffold.plan_files(settings, options, identities)
-    except scaffold.CsvError as e:
+    except csvids.CsvError as e:
         # Every bad row at once (up to a screenful), so one edit of the CSV fixes them all.
         for problem in e.problems[:MAX_PROBLEMS_SHOWN]:
             click.echo(f"error: {problem}", err=True)
@@ -171,6 +173,11 @@ def command(
         click.echo(f"read {read} from {identities.source}{dropped}")
     for planned in plan.files:
         click.echo(f"wrote {display_path(planned.path, root)}: {_describe(planned)}")
+    if plan.recipients:
+        click.echo(
+            f"identities encrypted for {_count(plan.recipients, 'recipient', 'recipients')} "
+            "(encryption.recipients in reconciler.yaml)"
+        )
     if plan.limits:
         click.echo(f"split into {len(plan.files)} requests: {plan.limits}")
     for path in stale:
@@ -180,5 +187,7 @@ def command(
         )
     if plan.placeholder:
         click.echo("edit: replace the placeholder identity (marked PLACEHOLDER) with real ones")
+        if settings.age_recipients or not settings.allow_cleartext_identities:
+            click.echo("then: encrypt them with `reconciler encrypt`")
     click.echo("next: open a pull request; `reconciler validate` checks it")
     ctx.exit(0)
