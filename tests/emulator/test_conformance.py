@@ -94,6 +94,8 @@ def test_spec_request_examples_are_accepted(
 def test_seed_request_examples_are_accepted(
     emulator: RunningEmulator, http: httpx.Client, headers: dict[str, str]
 ) -> None:
+    if not SEED_DIR.is_dir():
+        pytest.skip(f"the seed pages are not found at {SEED_DIR}")
     order = http.post(f"{HYGIENE}/workorder", json=workorder_body(), headers=headers).json()
     examples = seed_examples()
     assert examples, "no examples in the seeds"
