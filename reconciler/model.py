@@ -162,14 +162,13 @@ class Request:
     def decrypt(self, keyring: Keyring) -> tuple[Request, tuple[Unreadable, ...]]:
         """This request with its encrypted values decrypted in memory, and those that
         would not decrypt (they stay encrypted)."""
+        keyring.identities()  # no key, or an unreadable one: an error of its own
         plain: dict[PathKey, str] = {}
         failed: list[Unreadable] = []
         for identity in self.identities():
             if identity.encrypted:
                 try:
                     plain[identity.path] = keyring.decrypt(identity.value)
-                except KeyMissingError:
-                    raise
                 except CryptoError as e:
                     failed.append(Unreadable(identity.path, str(e)))
         if not plain:

@@ -426,9 +426,9 @@ class _Limits:
     size: int | None = None
 
     @classmethod
-    def of(cls, kind: Kind, settings: Settings) -> _Limits:
+    def of(cls, kind: Kind, settings: Settings, max_file_bytes: int) -> _Limits:
         per_request = settings.limits.max_identities_per_request
-        size = MAX_ENCRYPTED_FILE_BYTES if settings.age_recipients else None
+        size = max_file_bytes if settings.age_recipients else None
         if kind is Kind.RECORD_DELETE:
             return cls(min(per_request, ADOBE_MAX_IDENTITIES_PER_WORK_ORDER), size=size)
         if kind is Kind.PRIVACY_JOB:
@@ -519,10 +519,15 @@ def _folder(settings: Settings, options: Options) -> Path:
 
 
 def plan_files(
-    settings: Settings, options: Options, identities: CsvIdentities | None = None
+    settings: Settings,
+    options: Options,
+    identities: CsvIdentities | None = None,
+    *,
+    max_file_bytes: int = MAX_ENCRYPTED_FILE_BYTES,
 ) -> Scaffold:
     """The request files for ``options``: a template without ``identities``, or the
-    identities split into as many requests as the limits require."""
+    identities split into as many requests as the limits require (and, encrypted,
+    into files of at most ``max_file_bytes``)."""
     options = check_options(options)
     folder = _folder(settings, options)
     placeholder: str | None = None
@@ -536,7 +541,7 @@ def plan_files(
         units, read, dropped = _units(settings, options, identities)
         units = _written(units, settings.age_recipients)
         source = identities.source
-    limits = _Limits.of(options.kind, settings)
+    limits = _Limits.of(options.kind, settings, max_file_bytes)
     parts = _split(source, units, limits)
     count = len(parts)
     names = [options.name] if count == 1 else [f"{options.name}-{i}" for i in range(1, count + 1)]
