@@ -14,6 +14,13 @@ FINAL = {s.value for s in WorkOrderStatus if s.is_final} | {
 }
 
 
+def is_final(entry: Entry) -> bool:
+    """Whether the entry's last observed status can no longer change."""
+    return entry.kind is Kind.CONSENT_OPT_OUT or (
+        entry.status is not None and entry.status.value in FINAL
+    )
+
+
 @dataclass(frozen=True)
 class Refreshed:
     entry: Entry
@@ -22,9 +29,7 @@ class Refreshed:
 
     @property
     def final(self) -> bool:
-        return self.entry.kind is Kind.CONSENT_OPT_OUT or (
-            self.entry.status is not None and self.entry.status.value in FINAL
-        )
+        return is_final(self.entry)
 
 
 def _job_summary(statuses: list[str]) -> str:

@@ -243,3 +243,18 @@ def test_missing_credentials_are_named_not_shown(run, adobe, repo3: Path, monkey
     assert "ADOBE_CLIENT_SECRET" in result.output
     offline = run("-C", str(repo3), "plan", "--offline")
     assert offline.exit_code == 0 and "3 to create" in offline.output
+
+
+def test_status_skips_final_requests_unless_asked(run, adobe, repo3: Path) -> None:
+    apply(run, repo3)
+    adobe.admin.advance(30 * 24 * 3600)
+    assert run("-C", str(repo3), "status").exit_code == 0
+
+    def reads() -> int:
+        return sum(1 for r in adobe.admin.requests() if r["method"] == "GET")
+
+    before = reads()
+    assert run("-C", str(repo3), "status").exit_code == 0
+    assert reads() == before  # everything is final: nothing to ask Adobe
+    assert run("-C", str(repo3), "status", "--all").exit_code == 0
+    assert reads() > before

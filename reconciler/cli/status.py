@@ -14,7 +14,7 @@ from reconciler.errors import UsageError
 from reconciler.gitops import commit_ledger, commit_message
 from reconciler.ledger import Ledger
 from reconciler.settings import load_settings
-from reconciler.status import Refreshed, refresh
+from reconciler.status import Refreshed, is_final, refresh
 from reconciler.workspace import Workspace
 
 
@@ -88,6 +88,12 @@ def _json(rows: list[Refreshed]) -> str:
     help="Give up watching after this many seconds (exit 1).",
 )
 @click.option(
+    "--all",
+    "refresh_all",
+    is_flag=True,
+    help="Also refresh requests whose last status is final (completed, failed, complete, error).",
+)
+@click.option(
     "--commit", "commit", is_flag=True, help="Commit status changes in the ledger to git."
 )
 @click.pass_context
@@ -98,6 +104,7 @@ def command(
     watch: bool,
     interval: float,
     timeout: float | None,
+    refresh_all: bool,
     commit: bool,
 ) -> None:
     """Refresh the status of applied requests from Adobe into the ledger.
@@ -119,7 +126,11 @@ def command(
             f"not in the ledger: {', '.join(unknown)} (only applied requests have a status)"
         )
     ws = Workspace(settings, (), ledger)
-    wanted = [e for e in ledger if not names or e.name in names]
+    # A final status never changes again: skip those unless asked by name or with --all.
+    if names:
+        wanted = [e for e in ledger if e.name in names]
+    else:
+        wanted = [e for e in ledger if refresh_all or not is_final(e)]
     started = time.monotonic()
     with ws.client(os.environ) as client:
         while True:
