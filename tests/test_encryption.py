@@ -411,6 +411,7 @@ def test_apply_without_the_key_or_with_a_wrong_one_sends_nothing(
         missing.output
     )
     assert run("-C", str(repo), "plan").exit_code == 1
+    assert adobe.admin.requests() == []  # the missing key stopped both before any call
     monkeypatch.setenv("RECONCILER_AGE_KEY", other.secret)
     wrong = run("-C", str(repo), "apply", "--auto-approve")
     assert wrong.exit_code == 1

@@ -21,6 +21,8 @@ def make_plan(ws: Workspace, offline: bool) -> tuple[Plan, RemoteState | None]:
     """Plan against Adobe, or from the ledger alone when ``offline``."""
     if offline:
         return plan_changes(ws.requests, ws.ledger, None), None
+    for request in ws.requests:  # a missing key is an error before any call to Adobe
+        request.require_plaintext()
     with ws.client(os.environ) as client:
         remote = fetch_remote_state(client, ws.requests, ws.ledger, datetime.now(UTC).date())
     return plan_changes(ws.requests, ws.ledger, remote), remote
