@@ -300,7 +300,9 @@ def describe(kinds: Counter[str]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--requests", type=int, default=1_000, help="new requests to apply")
-    parser.add_argument("--plan-requests", type=int, default=10_000, help="requests to plan")
+    parser.add_argument(
+        "--plan-requests", type=int, default=10_000, help="requests to plan (0: skip (c))"
+    )
     parser.add_argument("--concurrency", type=int, default=8, help="maxConcurrency for (b)")
     parser.add_argument("--latency-ms", type=float, default=20.0, help="latency per API call")
     parser.add_argument("--emulator", choices=("subprocess", "thread"), default="subprocess")
@@ -326,6 +328,8 @@ def main() -> None:
         print("  calls of the sequential apply, by method and route:")
         print_breakdown(runs[0].by_route, n)
 
+        if args.plan_requests <= 0:
+            return
         big = root / "big"
         kinds = make_repo(big, args.plan_requests, "old")
         print(f"(c) plan {args.plan_requests:,} applied requests ({describe(kinds)})")
