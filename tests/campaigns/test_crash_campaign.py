@@ -14,6 +14,7 @@ run that takes over a killed run's lock says so on stderr.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -50,7 +51,7 @@ class Attempt:
     code: int
     stdout: str
     stderr: str
-    note_left: bool  # the lock's holder note was there after the process ended
+    note_left: bool  # a whole holder note of the lock was there after the process ended
 
 
 def ledger_count(ledger: Path) -> int:
@@ -85,8 +86,16 @@ def killed_run(repo: Path, rng: random.Random) -> Attempt:
         if proc.poll() is None:  # only if something above failed
             proc.kill()
             proc.wait(timeout=10)
-    note = lock_path(repo).with_suffix(".holder")
-    return Attempt(mode, killed, proc.returncode, stdout, stderr, note.exists())
+    return Attempt(mode, killed, proc.returncode, stdout, stderr, holder_note_left(repo))
+
+
+def holder_note_left(repo: Path) -> bool:
+    """Whether a whole holder note is there (a kill may land while it is being written)."""
+    try:
+        note = json.loads(lock_path(repo).with_suffix(".holder").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(note, dict) and isinstance(note.get("pid"), int)
 
 
 def check_after(previous: Attempt | None, attempt: Attempt) -> bool:

@@ -54,7 +54,7 @@ def race(repo: Path) -> list[tuple[int, str, str]]:
 
 def race_campaign(adobe, repo: Path, rounds: int, seed: int) -> dict[str, Any]:
     started = time.monotonic()
-    adobe.admin.set_faults({"latency_ms": 60, "seed": seed})
+    adobe.admin.set_faults({"latency_ms": 100, "seed": seed})
     configure(repo, maxConcurrency=2, requestsPerSecond=1000)
     declared: dict[str, str] = {}
     for round_ in range(rounds):
