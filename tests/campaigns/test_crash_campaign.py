@@ -78,10 +78,10 @@ def killed_run(repo: Path, rng: random.Random) -> Attempt:
             if mode == "after-writes" and ledger_count(ledger) >= before + writes:
                 break
             time.sleep(POLL_S)
-        killed = proc.poll() is None
-        if killed:
+        if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
         stdout, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
+        killed = proc.returncode == -signal.SIGKILL  # not if it exited just before
     finally:
         if proc.poll() is None:  # only if something above failed
             proc.kill()
