@@ -2,9 +2,9 @@
 
 Run it on demand (it is not part of the test suite)::
 
-    .venv/bin/python bench/apply_bench.py                       # the figures of the report
+    .venv/bin/python bench/apply_bench.py                       # all of it (~15 min)
     .venv/bin/python bench/apply_bench.py --requests 200 --plan-requests 1000   # quicker
-    .venv/bin/python bench/apply_bench.py --emulator thread     # emulator in this process
+    .venv/bin/python bench/apply_bench.py --emulator thread --plan-requests 0  # (a), (b) only
 
 The emulator runs as its own process by default (``reconciler emulator --port 0``), so
 it does not share a GIL with anything; ``--emulator thread`` runs it in a thread of the
@@ -22,7 +22,9 @@ PrivacyJob and ConsentOptOut, a few identities each):
     time and the HTTP calls the plan made.
 
 HTTP calls are counted from the emulator's request log (its sequence numbers, so a log
-longer than the emulator keeps still counts right).
+longer than the emulator keeps still counts right). Each time comes with the CPU seconds
+the CLI used (with the git processes it ran) and, when it is a process, the emulator: when
+their sum nears the wall time, the run was bound by CPU, not by latency.
 """
 
 from __future__ import annotations
