@@ -4,6 +4,8 @@ Exactly once, for work orders and privacy jobs:
 
 1. Before creating, look for the request's tag at Adobe; if found, record it
    (a previous run's response was lost, or the ledger was) instead of creating.
+   For privacy jobs, which Adobe can only list by regulation, the plan's listing,
+   made in the same run under the lock, is that look.
 2. Create; write the ledger entry at once (atomically), before the next action.
 3. If the create's outcome is unknown (connection lost after sending, 5xx),
    look for the tag again. Found: record it. Not found: do not send again in
@@ -259,9 +261,9 @@ class Applier:
         )
 
     def _create_jobs(self, action: Action, request: Request) -> Outcome:
-        found = self._find_jobs(request)
-        if found:
-            return self._record_jobs(action, request, found, recovered=True)
+        # Adobe cannot search jobs by user key, only list a regulation's jobs: the plan made
+        # that listing moments ago, under the lock, and would have adopted what it found.
+        # Listing again per create would grow with the organisation's history of jobs.
         spec = request.plain_spec()
         users = [
             PrivacyUser.from_spec({**u, "key": job_key(request.name, u["key"])})

@@ -56,13 +56,21 @@ def open_workspace(root: Path, env: Mapping[str, str]) -> Workspace:
     return Workspace(settings, loaded.requests, ledger)
 
 
-def last_commit(root: Path, path: str) -> str | None:
-    """The commit that last changed ``path`` (relative to ``root``), if in git."""
+def last_commits(root: Path, folder: Path) -> dict[str, str]:
+    """The commit that last changed each file under ``folder``, by path relative to
+    ``root``: one pass over history instead of one git call per file."""
     try:
         repo = git.Repo(root, search_parent_directories=True)
-        absolute = (root / path).resolve()
-        rel = absolute.relative_to(Path(repo.working_dir).resolve()).as_posix()
-        commit = next(repo.iter_commits(paths=rel, max_count=1), None)
+        top = Path(repo.working_dir).resolve()
+        rel = folder.resolve().relative_to(top).as_posix()
+        out = repo.git.log("--format=%x00%H", "--name-only", "--", rel)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError, git.GitCommandError, ValueError):
-        return None
-    return commit.hexsha if commit is not None else None
+        return {}
+    prefix = root.resolve().relative_to(top).as_posix()
+    found: dict[str, str] = {}
+    for chunk in out.split("\x00")[1:]:
+        sha, _, names = chunk.partition("\n")
+        for name in names.split():
+            shown = name if prefix == "." else str(Path(name).relative_to(prefix).as_posix())
+            found.setdefault(shown, sha.strip())
+    return found

@@ -21,7 +21,7 @@ from reconciler.lock import repository_lock
 from reconciler.planner import ActionType, Plan, RemoteState, inputs_digest
 from reconciler.planview import PLAN_VERSION, printable, text
 from reconciler.settings import load_settings
-from reconciler.workspace import Workspace, last_commit, open_workspace
+from reconciler.workspace import Workspace, last_commits, open_workspace
 
 
 def _read_plan_file(path: Path) -> dict[str, Any]:
@@ -68,13 +68,14 @@ def _check_fresh(
 
 def _run(ws: Workspace, plan: Plan) -> ApplyResult:
     todo = sum(1 for a in plan.actions if a.is_change)
+    commits = last_commits(ws.settings.root, ws.settings.requests_path)
     with ws.client(os.environ) as client, progress_bar(todo, "applying") as advance:
         applier = Applier(
             client,
             ws.ledger,
             ws.by_name,
             today=lambda: datetime.now(UTC).date(),
-            declared_in=lambda r: last_commit(ws.settings.root, r.path),
+            declared_in=lambda r: commits.get(r.path),
         )
         return applier.apply(plan, on_outcome=lambda _: advance())
 
@@ -93,11 +94,14 @@ def _short(result: ApplyResult) -> str:
 
 
 def _summary(result: ApplyResult) -> str:
+    recovered = sum(1 for o in result.outcomes if o.ok and o.recovered)
+    found_instead = sum(
+        1 for o in result.outcomes if o.ok and o.recovered and o.action.type is ActionType.CREATE
+    )
     parts = [
-        f"{result.count(ActionType.CREATE)} created",
+        f"{result.count(ActionType.CREATE) - found_instead} created",
         f"{result.count(ActionType.UPDATE)} updated",
     ]
-    recovered = sum(1 for o in result.outcomes if o.ok and o.recovered)
     if recovered:
         parts.append(f"{recovered} found at Adobe and recorded")
     parts.append(f"{len(result.failed)} failed")
