@@ -38,7 +38,8 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/pytest -m "not chaos" $(PYTEST_ARGS)
+	# One worker per core: the suite is mostly waiting on subprocesses, git and sockets.
+	$(BIN)/pytest -n auto -m "not chaos" $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
@@ -50,6 +51,7 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/validate_bench.py
+	$(BIN)/python bench/apply_bench.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build dist
