@@ -1,15 +1,14 @@
-"""Scaffolding of request files for ``reconciler new``.
+"""Scaffolding of request files for ``reconciler new``: planning, splitting, writing.
 
 Options and identities in, a plan of files out: each planned file has its
-path, its YAML text and its counts. Nothing here prints. A CSV of identities
-is read by :mod:`reconciler.csvids`; :func:`plan_files` builds the
-documents, splitting them to stay within Adobe's and the repository's limits,
-and checks each one with the same code as ``reconciler validate``;
-:func:`check_targets` refuses to overwrite files or reuse names;
-:func:`write_files` is the only function that writes.
-
-Identity values enter a document only through :func:`identity_value`, which
-encrypts them when ``reconciler.yaml`` lists ``encryption.recipients``.
+path, its YAML text and its counts. Nothing here prints. The options are
+checked by :mod:`reconciler.newoptions`, a CSV of identities is read by
+:mod:`reconciler.csvids`, and each document's text comes from
+:mod:`reconciler.requestyaml`. :func:`plan_files` builds the documents,
+splitting them to stay within Adobe's and the repository's limits, and checks
+each one with the same code as ``reconciler validate``; :func:`check_targets`
+refuses to overwrite files or reuse names; :func:`write_files` is the only
+function that writes.
 
 Exception tree::
 
@@ -26,14 +25,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import yaml
 from pyrage import x25519
 
-from reconciler.crypto import encrypt
 from reconciler.csvids import (
-    NAMESPACE_RE,
     CsvIdentities,
     CsvIdentity,
     CsvRow,
@@ -42,9 +37,10 @@ from reconciler.csvids import (
 )
 from reconciler.errors import ReconcilerError, UsageError
 from reconciler.ledger import atomic_write
-from reconciler.model import API_VERSION, Kind
+from reconciler.model import Kind
+from reconciler.newoptions import ALL_DATASETS, Options, check_options
+from reconciler.requestyaml import build_document, header_comment, identity_value, render
 from reconciler.rules import check_request
-from reconciler.schemas import KIND_SCHEMAS, validator
 from reconciler.settings import (
     ADOBE_MAX_IDENTITIES_PER_WORK_ORDER,
     ADOBE_MAX_USERS_PER_JOB,
@@ -53,15 +49,6 @@ from reconciler.settings import (
 from reconciler.validation import YAML_SUFFIXES, display_path, document_findings
 from reconciler.yamlfile import MAX_BYTES, parse_document
 
-try:  # libyaml's emitter when present: several times faster on big requests.
-    from yaml import CSafeDumper as _SafeDumper
-except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeDumper as _SafeDumper  # type: ignore[assignment]
-
-ALL_DATASETS = "ALL"
-# Privacy Service products of Experience Platform: data lake, identity graph, profile store.
-DEFAULT_INCLUDE = ("aepDataLake", "identity", "profileService")
-DEFAULT_ACTIONS = ("delete",)
 DEFAULT_NAMESPACE = "email"
 DEFAULT_FOLDERS = {
     Kind.RECORD_DELETE: "record-deletes",
@@ -77,35 +64,10 @@ MAX_CONSENT_VALUES = 1_000  # values per namespace in one consent request (its s
 # also split by size, to stay under the loader's limit with room for what surrounds values.
 MAX_ENCRYPTED_FILE_BYTES = MAX_BYTES - 512 * 1024
 _LINE_BYTES = 64  # indentation, keys and quotes around one value, at most
-# Strings that some YAML reader (1.1 or 1.2) would take for a number, boolean or null.
-_NUMBER_LIKE = re.compile(
-    r"^[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?$"
-    r"|^[-+]?0([xX][0-9a-fA-F_]+|[oO][0-7_]+|[bB][01_]+)$"
-    r"|^[-+]?\.(inf|Inf|INF)$|^\.(nan|NaN|NAN)$|^[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$"
-    r"|^(y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF"
-    r"|null|Null|NULL|~)$"
-)
 
 
 class ScaffoldError(ReconcilerError):
     """The request cannot be scaffolded as asked."""
-
-
-@dataclass(frozen=True)
-class Options:
-    """The request asked for on the command line; ``None`` means not given."""
-
-    kind: Kind
-    name: str
-    dataset: str | None = None
-    display_name: str | None = None
-    description: str | None = None
-    ticket: str | None = None
-    regulation: str | None = None
-    include: tuple[str, ...] = ()
-    actions: tuple[str, ...] = ()
-    namespace: str | None = None
-    folder: str | None = None
 
 
 @dataclass(frozen=True)
@@ -132,128 +94,6 @@ class Scaffold:
     recipients: int = 0  # the values are encrypted for this many recipients (0: in clear)
 
 
-# -- options -------------------------------------------------------------------------------
-
-
-def _spec_schema(kind: Kind) -> dict[str, Any]:
-    schema: dict[str, Any] = validator(KIND_SCHEMAS[kind.value]).schema  # type: ignore[assignment]
-    return schema
-
-
-def regulations() -> tuple[str, ...]:
-    """Adobe's regulation codes, as the privacy job schema lists them."""
-    spec = _spec_schema(Kind.PRIVACY_JOB)["properties"]["spec"]
-    return tuple(spec["properties"]["regulation"]["enum"])
-
-
-def products() -> tuple[str, ...]:
-    """Privacy Service product codes, as the privacy job schema lists them."""
-    spec = _spec_schema(Kind.PRIVACY_JOB)["properties"]["spec"]
-    return tuple(spec["properties"]["include"]["items"]["enum"])
-
-
-def parse_kind(text: str) -> Kind:
-    """``RecordDelete``, ``record-delete``, ``record_delete``, ``recorddelete`` … → a Kind."""
-    wanted = re.sub(r"[-_\s]", "", text).lower()
-    for kind in Kind:
-        if kind.value.lower() == wanted:
-            return kind
-    kinds = ", ".join(k.value for k in Kind)
-    raise UsageError(f"unknown kind {text!r}; use one of {kinds} (or kebab-case, record-delete)")
-
-
-def _check_name(name: str) -> None:
-    rule = _spec_schema(Kind.RECORD_DELETE)["properties"]["metadata"]["properties"]["name"]
-    if not re.fullmatch(rule["pattern"], name) or len(name) > rule["maxLength"]:
-        raise UsageError(f"--name {name!r} {rule['x-message']}")
-
-
-def _only_for(kind: Kind, options: Options) -> None:
-    given: dict[Kind, dict[str, str | tuple[str, ...] | None]] = {
-        Kind.RECORD_DELETE: {
-            "--dataset": options.dataset,
-            "--display-name": options.display_name,
-            "--description": options.description,
-        },
-        Kind.PRIVACY_JOB: {
-            "--regulation": options.regulation,
-            "--include": options.include,
-            "--action": options.actions,
-        },
-    }
-    for owner, flags in given.items():
-        if owner is not kind:
-            for flag, value in flags.items():
-                if value:
-                    raise UsageError(f"{flag} applies to {owner.value} requests only")
-
-
-def _check_length(flag: str, value: str | None, limit: int) -> None:
-    if value is not None and len(value) > limit:
-        raise UsageError(f"{flag} is longer than {limit} characters")
-
-
-def check_options(options: Options) -> Options:
-    """Refuse flags that are missing, malformed or meant for another kind; fill in defaults."""
-    kind = options.kind
-    _check_name(options.name)
-    _only_for(kind, options)
-    _check_length("--display-name", options.display_name, 256)
-    _check_length("--description", options.description, 1024)
-    _check_length("--ticket", options.ticket, 200)
-    if options.ticket is not None and not options.ticket.isprintable():
-        raise UsageError("--ticket must be one line of printable text")
-    if options.display_name is not None and not options.display_name.strip():
-        raise UsageError("--display-name must not be empty")
-    if options.namespace is not None and not NAMESPACE_RE.match(options.namespace):
-        raise UsageError("--namespace must be a namespace code of letters, digits, '_', '.', '-'")
-    if options.folder is not None:
-        folder = Path(options.folder)
-        if folder.is_absolute() or ".." in folder.parts:
-            raise UsageError("--dir must be a folder inside the requests folder, e.g. 2026/q4")
-    dataset = options.dataset
-    regulation = options.regulation
-    include = tuple(dict.fromkeys(options.include))
-    actions = tuple(dict.fromkeys(options.actions))
-    if kind is Kind.RECORD_DELETE:
-        if dataset is None:
-            raise UsageError(
-                "RecordDelete needs --dataset ID (the dataset to delete from) or --dataset ALL"
-            )
-        dataset = ALL_DATASETS if dataset.upper() == ALL_DATASETS else dataset
-        if not re.fullmatch(r"ALL|[A-Za-z0-9]{1,64}", dataset):
-            raise UsageError("--dataset must be a dataset id (letters and digits) or ALL")
-    if kind is Kind.PRIVACY_JOB:
-        codes = regulations()
-        if regulation is None:
-            raise UsageError("PrivacyJob needs --regulation, e.g. gdpr or ccpa")
-        if regulation.lower() not in codes:
-            raise UsageError(f"--regulation must be one of: {', '.join(codes)}")
-        regulation = regulation.lower()
-        known = products()
-        unknown = [p for p in include if p not in known]
-        if unknown:
-            raise UsageError(f"--include {unknown[0]!r} is not a product code: {', '.join(known)}")
-        lowered = [p.lower() for p in include]
-        if len(set(lowered)) != len(lowered):
-            raise UsageError("--include names a product twice (Adobe ignores case)")
-        include = include or DEFAULT_INCLUDE
-        actions = actions or DEFAULT_ACTIONS
-    return Options(
-        kind=kind,
-        name=options.name,
-        dataset=dataset,
-        display_name=options.display_name,
-        description=options.description,
-        ticket=options.ticket,
-        regulation=regulation,
-        include=include,
-        actions=actions,
-        namespace=options.namespace,
-        folder=options.folder,
-    )
-
-
 def _select(identities: CsvIdentities, namespace: str | None) -> list[CsvRow]:
     """The rows, keeping only identities of ``namespace`` when one is given."""
     if namespace is None:
@@ -273,38 +113,6 @@ def _select(identities: CsvIdentities, namespace: str | None) -> list[CsvRow]:
     return rows
 
 
-# -- documents -----------------------------------------------------------------------------
-
-
-class _Quoted(str):
-    """A string written in double quotes."""
-
-
-class _Dumper(_SafeDumper):
-    pass
-
-
-def _represent_quoted(dumper: _Dumper, data: _Quoted) -> yaml.Node:
-    return dumper.represent_scalar("tag:yaml.org,2002:str", str(data), style='"')
-
-
-_Dumper.add_representer(_Quoted, _represent_quoted)
-
-
-def identity_value(identity: CsvIdentity, recipients: Sequence[x25519.Recipient] = ()) -> str:
-    """The one place an identity value enters a request document.
-
-    With ``recipients`` (``encryption.recipients`` in reconciler.yaml), the value
-    is written encrypted for all of them (``ENC[age:…]``); otherwise in clear,
-    double-quoted when a YAML reader could take it for a number
-    (``443636576799758681021090721276``).
-    """
-    value = identity.value
-    if recipients:
-        return encrypt(value, recipients)
-    return _Quoted(value) if _NUMBER_LIKE.match(value) else value
-
-
 def _written(units: Sequence[CsvRow], recipients: Sequence[x25519.Recipient]) -> list[CsvRow]:
     """The units with each value as the file will hold it."""
     return [
@@ -314,90 +122,6 @@ def _written(units: Sequence[CsvRow], recipients: Sequence[x25519.Recipient]) ->
         )
         for unit in units
     ]
-
-
-def _grouped(units: Sequence[CsvRow]) -> dict[str, list[str]]:
-    groups: dict[str, list[str]] = {}
-    for unit in units:
-        for identity in unit.identities:
-            groups.setdefault(identity.namespace, []).append(identity.value)
-    return groups
-
-
-def _spec(options: Options, units: Sequence[CsvRow], first_user: int, part: str) -> dict[str, Any]:
-    if options.kind is Kind.RECORD_DELETE:
-        display = options.display_name or options.ticket or options.name
-        spec: dict[str, Any] = {
-            "datasetId": options.dataset,
-            "displayName": display[: 256 - len(part)] + part,
-        }
-        if options.description:
-            spec["description"] = options.description
-        spec["namespacesIdentities"] = [
-            {"namespace": {"code": ns}, "ids": ids} for ns, ids in _grouped(units).items()
-        ]
-        return spec
-    if options.kind is Kind.PRIVACY_JOB:
-        users = [
-            {
-                "key": f"{options.name}-u{first_user + n}",
-                "action": list(options.actions),
-                "userIDs": [
-                    {"namespace": i.namespace, "value": i.value, "type": "standard"}
-                    for i in unit.identities
-                ],
-            }
-            for n, unit in enumerate(units)
-        ]
-        return {"regulation": options.regulation, "include": list(options.include), "users": users}
-    entities = [{"nameSpace": ns, "values": values} for ns, values in _grouped(units).items()]
-    return {"optOutOfSale": True, "entities": entities}
-
-
-def _header_comment(
-    options: Options, schema: str, number: int, count: int, template: bool
-) -> list[str]:
-    """The comment above the document: the schema for editors, and what merging it does."""
-    lines = [f"# yaml-language-server: $schema={schema}"]
-    of = f": part {number} of {count}" if count > 1 else ""
-    lines.append(f"# Written by `reconciler new`{of}.")
-    if template:
-        lines.append(
-            "# TEMPLATE: replace the placeholder identity (marked below) with the real ones"
-        )
-        lines.append("# before opening a pull request.")
-    if options.kind is Kind.RECORD_DELETE:
-        where = (
-            "EVERY dataset in the sandbox"
-            if options.dataset == ALL_DATASETS
-            else f"dataset {options.dataset}"
-        )
-        lines.append("# Once merged, the records of these identities are deleted from")
-        lines.append(f"# {where}; this cannot be undone.")
-        lines.append("# Optional: spec.targetServices (default: all of them).")
-    elif options.kind is Kind.PRIVACY_JOB:
-        lines.append(
-            f"# Once merged, Privacy Service runs {' and '.join(options.actions)} jobs under "
-            f"{options.regulation}"
-        )
-        lines.append("# for each user and each product in `include`.")
-        lines.append("# userIDs are `type: standard`; use `custom` for a custom namespace.")
-    else:
-        lines.append("# Once merged, these identities are opted out of the sale of their data.")
-    return lines
-
-
-def _render(document: dict[str, Any], header: list[str], placeholder: str | None) -> str:
-    body = yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1 << 20)
-    marked = re.compile(rf'(- |value: )"?{re.escape(placeholder)}"?') if placeholder else None
-    lines = body.splitlines()
-    for i, line in enumerate(lines):
-        # metadata comes first and starts with the name: this line can only be the flag.
-        if line == "  allowAllDatasets: true":
-            lines[i] = line + "  # deletes from every dataset: reviewer, confirm this is intended"
-        elif marked is not None and marked.search(line):
-            lines[i] = line + "  # PLACEHOLDER: replace"
-    return "\n".join([*header, *lines]) + "\n"
 
 
 def _self_check(settings: Settings, shown: str, text: str, template: bool) -> None:
@@ -556,20 +280,10 @@ def plan_files(
     for number, (name, part) in enumerate(zip(names, parts, strict=True), start=1):
         suffix = f" (part {number} of {count})" if count > 1 else ""
         path = folder / f"{name}.yaml"
-        metadata: dict[str, Any] = {"name": name}
-        if options.dataset == ALL_DATASETS:
-            metadata["allowAllDatasets"] = True
-        if options.ticket:
-            metadata["ticket"] = options.ticket
-        document = {
-            "apiVersion": API_VERSION,
-            "kind": options.kind.value,
-            "metadata": metadata,
-            "spec": _spec(options, part, first_user, suffix),
-        }
+        document = build_document(options, name, part, first_user, suffix)
         relative = Path(os.path.relpath(schema, path.parent)).as_posix()
-        header = _header_comment(options, relative, number, count, placeholder is not None)
-        text = _render(document, header, placeholder)
+        header = header_comment(options, relative, number, count, placeholder is not None)
+        text = render(document, header, placeholder)
         _self_check(settings, display_path(path, settings.root), text, placeholder is not None)
         namespaces = Counter(i.namespace for unit in part for i in unit.identities)
         files.append(

@@ -207,12 +207,13 @@ def test_new_encrypts_a_csv_for_the_recipients(run, repo: Path, key: Key, tmp_pa
 
 
 def test_new_splits_encrypted_files_by_size(repo: Path, key: Key) -> None:
-    from reconciler import csvids, scaffold
+    from reconciler import csvids, newoptions, scaffold
+    from reconciler.model import Kind
 
     configure(repo, key)
     ids = [f"subject.{n}@example.com" for n in range(300)]
     rows = csvids.read_csv("ids.csv", ("email\n" + "\n".join(ids) + "\n").encode())
-    options = scaffold.Options(scaffold.Kind.CONSENT_OPT_OUT, "c")
+    options = newoptions.Options(Kind.CONSENT_OPT_OUT, "c")
     settings = load_settings(repo)
     # A budget for about 100 encrypted values instead of the loader's 8 MiB.
     plan = scaffold.plan_files(settings, options, rows, max_file_bytes=60_000)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from reconciler import csvids, scaffold
+from reconciler import csvids, newoptions, scaffold
 from reconciler.errors import ReconcilerError
 from reconciler.model import Kind
 from reconciler.settings import load_settings
@@ -79,7 +79,7 @@ def _describe(planned: scaffold.PlannedFile) -> str:
     metavar="PRODUCT",
     multiple=True,
     help="PrivacyJob: product code, repeatable or comma-separated "
-    f"(default: {', '.join(scaffold.DEFAULT_INCLUDE)}, Experience Platform's own).",
+    f"(default: {', '.join(newoptions.DEFAULT_INCLUDE)}, Experience Platform's own).",
 )
 @click.option(
     "--action",
@@ -136,9 +136,9 @@ def command(
     """
     root: Path = ctx.obj["root"]
     settings = load_settings(root, os.environ)
-    options = scaffold.check_options(
-        scaffold.Options(
-            kind=scaffold.parse_kind(kind),
+    options = newoptions.check_options(
+        newoptions.Options(
+            kind=newoptions.parse_kind(kind),
             name=name,
             dataset=dataset,
             display_name=display_name,
