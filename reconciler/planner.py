@@ -156,8 +156,13 @@ def _mutable_changes(request: Request, display_name: str, description: str) -> t
     if display_name != request.display_name:
         changes.append(Change("displayName", display_name, request.display_name))
     if description != tagged(request.description, request.name):
-        before, _ = untag(description)
-        changes.append(Change("description", before, request.description))
+        before, name = untag(description)
+        if name == request.name:
+            changes.append(Change("description", before, request.description))
+        else:  # the tag is missing (an imported work order, a hand edit): show it restored
+            changes.append(
+                Change("description", description, tagged(request.description, request.name))
+            )
     return tuple(changes)
 
 

@@ -164,6 +164,7 @@ def test_import_adopts_a_work_order_made_elsewhere(run, adobe, repo: Path) -> No
     # The tag is added by the next apply (an update), then nothing changes.
     plan = run("-C", str(repo), "plan", "--detailed-exitcode")
     assert plan.exit_code == 2 and "update" in plan.output
+    assert f'description: "by hand" → "by hand [reconciler:{path.stem}]"' in plan.output
     before = len(writes(adobe))
     assert run("-C", str(repo), "apply", "--auto-approve").exit_code == 0
     assert [w[0] for w in writes(adobe)[before:]] == ["PUT"]
