@@ -39,6 +39,8 @@ class Loaded:
 
 def display_path(path: Path, root: Path) -> str:
     """A path as users and GitHub see it: relative to the repository, with slashes."""
+    if path.is_absolute() and path.is_relative_to(root):
+        return path.relative_to(root).as_posix()  # the common case, without touching the disk
     try:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
