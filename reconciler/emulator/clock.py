@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 
 class EmulatorClock:
@@ -80,6 +80,11 @@ def iso(epoch: float) -> str:
     """Adobe's Data Hygiene timestamp shape: ``2035-06-02T09:21:00.000Z``."""
     moment = datetime.fromtimestamp(epoch, UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def utc_day(epoch: float) -> date:
+    """The GMT calendar day of an epoch time."""
+    return datetime.fromtimestamp(epoch, UTC).date()
 
 
 def privacy_date(epoch: float) -> str:

@@ -26,7 +26,10 @@ from reconciler.emulator.hygiene_rules import (
 )
 from reconciler.emulator.lifecycle import workorder_state
 from reconciler.emulator.state import Emulator
-from reconciler.emulator.store import WorkOrderRecord
+from reconciler.emulator.store import WORKORDER_SORT_KEYS, WorkOrderFilter, WorkOrderRecord
+
+# The request says delete_identity; responses spell it so.
+ACTION = "identity-delete"
 
 QUOTA_DESCRIPTIONS: dict[str, str] = {
     "datasetExpirationQuota": (
@@ -61,7 +64,7 @@ def render(emulator: Emulator, record: WorkOrderRecord, now: float) -> dict[str,
         "workorderId": record.workorder_id,
         "orgId": record.org_id,
         "bundleId": record.bundle_id,
-        "action": "identity-delete",  # the request says delete_identity; responses spell it so
+        "action": ACTION,
         "createdAt": iso(record.created_at),
         "updatedAt": iso(updated),
         "operationCount": record.identity_count,
@@ -194,10 +197,35 @@ def _links(request: Request, query: ListQuery, total: int) -> dict[str, Any]:
     return links
 
 
-def list_workorders(emulator: Emulator, request: Request, body: bytes) -> Response:
-    caller = authenticate(emulator, request, sandbox_required=True)
-    query = parse_list_query(request.query_params, caller.sandbox or "")
-    now = emulator.clock.now()
+def _page_in_sql(
+    emulator: Emulator, caller: Caller, query: ListQuery, now: float
+) -> tuple[int, list[dict[str, Any]]]:
+    """The page and the match count, with SQLite filtering, sorting and slicing stored
+    fields, so only the page is rendered (for queries that do not involve the status)."""
+    if query.type is not None and query.type != ACTION:
+        return 0, []
+    where = WorkOrderFilter(
+        org_id=caller.org_id,
+        sandbox=query.sandbox,
+        search=query.search,
+        workorder_id=query.workorder_id,
+        author=query.author,
+        display_name=query.display_name,
+        description=query.description,
+        created_from=query.from_ts if query.to_ts is not None else None,
+        created_to=query.to_ts if query.from_ts is not None else None,
+        day=query.filter_date,
+    )
+    total, records = emulator.store.page_workorders(
+        where, query.order_field, query.descending, query.page * query.limit, query.limit
+    )
+    return total, [render(emulator, record, now) for record in records]
+
+
+def _page_rendered(
+    emulator: Emulator, caller: Caller, query: ListQuery, now: float
+) -> tuple[int, list[dict[str, Any]]]:
+    """The page and the match count, rendering every match: for status filters and orders."""
     items = []
     records = emulator.store.list_workorders(caller.org_id, query.sandbox, search=query.search)
     for record in records:
@@ -209,15 +237,25 @@ def list_workorders(emulator: Emulator, request: Request, body: bytes) -> Respon
     order = sorted(
         range(len(items)), key=lambda n: (items[n][query.order_field], n), reverse=query.descending
     )
-    items = [items[n] for n in order]
     start = query.page * query.limit
-    page = items[start : start + query.limit]
+    return len(items), [items[n] for n in order[start : start + query.limit]]
+
+
+def list_workorders(emulator: Emulator, request: Request, body: bytes) -> Response:
+    caller = authenticate(emulator, request, sandbox_required=True)
+    query = parse_list_query(request.query_params, caller.sandbox or "")
+    now = emulator.clock.now()
+    # Status and updatedAt (which follows the status) are computed from the clock, not stored.
+    if query.statuses is None and query.order_field in WORKORDER_SORT_KEYS:
+        total, page = _page_in_sql(emulator, caller, query, now)
+    else:
+        total, page = _page_rendered(emulator, caller, query, now)
     return JSONResponse(
         {
             "results": page,
-            "total": len(items),
+            "total": total,
             "count": len(page),
-            "_links": _links(request, query, len(items)),
+            "_links": _links(request, query, total),
         }
     )
 

@@ -5,15 +5,16 @@ Messages for the identity-form errors are Adobe's own (api-notes.md).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from reconciler.emulator.clock import utc_day
 from reconciler.emulator.config import MAX_IDENTITIES_PER_WORKORDER
 from reconciler.emulator.gateway import bad_request
 from reconciler.emulator.lifecycle import WORKORDER_STATUSES
+from reconciler.emulator.textmatch import author_matches
 
 TARGET_SERVICES: tuple[str, ...] = ("datalake", "identity", "profile", "ajo")
 BOTH_FORMS = "Identities and NamespacesIdentities are not allowed at the same time"
@@ -225,24 +226,8 @@ def parse_list_query(params: Mapping[str, str], header_sandbox: str) -> ListQuer
     )
 
 
-def _like(pattern: str, value: str) -> bool:
-    regex = "".join(
-        ".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern.strip()
-    )
-    return re.fullmatch(regex, value, re.DOTALL) is not None
-
-
-def author_matches(author: str, created_by: str) -> bool:
-    """The ``author`` filter: ``LIKE``/``NOT LIKE`` patterns, else an exact match."""
-    if author.startswith("NOT LIKE "):
-        return not _like(author[len("NOT LIKE ") :], created_by)
-    if author.startswith("LIKE "):
-        return _like(author[len("LIKE ") :], created_by)
-    return author == created_by
-
-
 def _day(epoch: float) -> date:
-    return datetime.fromtimestamp(epoch, UTC).date()
+    return utc_day(epoch)
 
 
 def matches(query: ListQuery, item: Mapping[str, Any], created: float, updated: float) -> bool:

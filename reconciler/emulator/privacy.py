@@ -94,18 +94,25 @@ def list_jobs(emulator: Emulator, request: Request, body: bytes) -> Response:
     caller = authenticate(emulator, request, sandbox_required=False)
     now = emulator.clock.now()
     query = parse_job_query(request.query_params, now)
-    found = []
-    for job in reversed(emulator.store.list_jobs(caller.org_id, query.regulation)):
-        if not query.from_ts <= job.created_at <= query.to_ts:
-            continue
-        item = _basic(emulator, job, now)
-        if query.status is None or item["status"] == query.status:
-            found.append(item)
     start = query.page * query.size
+    if query.status is None:
+        # Only the page is rendered: SQLite counts, orders (newest first) and slices.
+        total, jobs = emulator.store.page_jobs(
+            caller.org_id, query.regulation, query.from_ts, query.to_ts, start, query.size
+        )
+        page = [_basic(emulator, job, now) for job in jobs]
+    else:
+        # The status is computed from the clock: render every job in the window to filter.
+        found = []
+        for job in reversed(emulator.store.list_jobs(caller.org_id, query.regulation)):
+            if not query.from_ts <= job.created_at <= query.to_ts:
+                continue
+            item = _basic(emulator, job, now)
+            if item["status"] == query.status:
+                found.append(item)
+        total, page = len(found), found[start : start + query.size]
     # totalRecords counts every match, so a client can page without guessing.
-    return JSONResponse(
-        {"totalRecords": len(found), "jobDetails": found[start : start + query.size]}
-    )
+    return JSONResponse({"totalRecords": total, "jobDetails": page})
 
 
 def get_job(emulator: Emulator, request: Request, body: bytes) -> Response:

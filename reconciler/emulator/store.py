@@ -14,7 +14,11 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+
+from reconciler.emulator.clock import iso, utc_day
+from reconciler.emulator.textmatch import author_matches, contains_folded
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -27,7 +31,8 @@ CREATE TABLE IF NOT EXISTS workorders (
     bundle_id TEXT NOT NULL, dataset_id TEXT NOT NULL, dataset_name TEXT,
     dataset_known INTEGER NOT NULL, display_name TEXT NOT NULL, description TEXT NOT NULL,
     created_by TEXT NOT NULL, created_at REAL NOT NULL, edited_at REAL,
-    identity_count INTEGER NOT NULL, target_services TEXT NOT NULL);
+    identity_count INTEGER NOT NULL, target_services TEXT NOT NULL,
+    created_iso TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS workorders_org ON workorders (org_id, sandbox);
 CREATE TABLE IF NOT EXISTS workorder_identities (
     workorder_id TEXT NOT NULL, namespace TEXT NOT NULL, value TEXT NOT NULL);
@@ -116,10 +121,91 @@ def _workorder(row: sqlite3.Row) -> WorkOrderRecord:
     )
 
 
-def _contains_folded(needle: str, *texts: str) -> bool:
-    """Whether any text contains ``needle``, ignoring case as Python's ``str.lower`` does."""
-    folded = needle.lower()
-    return any(folded in text.lower() for text in texts)
+@dataclass(frozen=True)
+class WorkOrderFilter:
+    """Which work orders a page is drawn from (``GET /workorder``'s stored-field filters).
+
+    ``search``: the id is it, or author, name, description or dataset name contains it,
+    ignoring case; ``author``: as :func:`author_matches`; ``display_name``/``description``:
+    contained, ignoring case; ``created_from``..``created_to``: creation time, both ends
+    included; ``day``: created or last edited (else created) on that GMT day.
+    """
+
+    org_id: str | None = None
+    sandbox: str | None = None
+    search: str | None = None
+    workorder_id: str | None = None
+    author: str | None = None
+    display_name: str | None = None
+    description: str | None = None
+    created_from: float | None = None
+    created_to: float | None = None
+    day: date | None = None
+
+
+# Sort keys a page can be ordered by in SQLite, by the rendered field they equal: each
+# column compares as that field does in Python (UTF-8 bytes sort as code points;
+# ``created_iso`` is ``iso(created_at)``, the rendered ``createdAt``). ``action`` is the
+# same for every work order, so only the tie-break (creation order) remains.
+WORKORDER_SORT_KEYS: dict[str, str | None] = {
+    "displayName": "display_name",
+    "description": "description",
+    "workorderId": "workorder_id",
+    "createdBy": "created_by",
+    "createdAt": "created_iso",
+    "operationCount": "identity_count",
+    "action": None,
+}
+
+
+def _where(clauses: list[str]) -> str:
+    return f"WHERE {' AND '.join(clauses)}" if clauses else ""
+
+
+def _iso_day(epoch: float) -> str:
+    return utc_day(epoch).isoformat()
+
+
+def _workorder_clauses(where: WorkOrderFilter) -> tuple[list[str], list[object]]:
+    clauses: list[str] = []
+    args: list[object] = []
+    for column, value in (
+        ("org_id", where.org_id),
+        ("sandbox", where.sandbox),
+        ("workorder_id", where.workorder_id),
+    ):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            args.append(value)
+    if where.search is not None:
+        clauses.append(
+            "(workorder_id = ? OR contains_folded(?, created_by, display_name, description, "
+            "coalesce(dataset_name, '')))"
+        )
+        args.extend((where.search, where.search))
+    if where.author is not None:
+        clauses.append("author_matches(?, created_by)")
+        args.append(where.author)
+    for column, needle in (
+        ("display_name", where.display_name),
+        ("description", where.description),
+    ):
+        if needle is not None:
+            clauses.append(f"contains_folded(?, {column})")
+            args.append(needle)
+    if where.created_from is not None:
+        clauses.append("created_at >= ?")
+        args.append(where.created_from)
+    if where.created_to is not None:
+        clauses.append("created_at <= ?")
+        args.append(where.created_to)
+    if where.day is not None:
+        # Edited (else created) time, as ``max(created, edited or 0)`` in the handler.
+        clauses.append(
+            "(iso_day(created_at) = ? OR iso_day(max(created_at, coalesce(edited_at, 0.0))) = ?)"
+        )
+        args.extend((where.day.isoformat(), where.day.isoformat()))
+    return clauses, args
 
 
 def _job(row: sqlite3.Row) -> JobRecord:
@@ -134,12 +220,31 @@ class Store:
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
-        self._db.create_function("contains_folded", -1, _contains_folded, deterministic=True)
+        self._db.create_function("contains_folded", -1, contains_folded, deterministic=True)
+        self._db.create_function("author_matches", 2, author_matches, deterministic=True)
+        self._db.create_function("iso_day", 1, _iso_day, deterministic=True)
+        self._db.create_function("iso", 1, iso, deterministic=True)
         if self.path != ":memory:":
             # WAL keeps a reader from blocking on a writer and survives a killed process.
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring a database written by an older emulator up to this schema."""
+        with self.locked():
+            columns = {row["name"] for row in self._db.execute("PRAGMA table_info(workorders)")}
+            if "created_iso" not in columns:
+                self._db.execute(
+                    "ALTER TABLE workorders ADD COLUMN created_iso TEXT NOT NULL DEFAULT ''"
+                )
+                self._db.execute("UPDATE workorders SET created_iso = iso(created_at)")
+            # The default order (-createdAt) of one sandbox's list: pages read off the index.
+            self._db.execute(
+                "CREATE INDEX IF NOT EXISTS workorders_created "
+                "ON workorders (org_id, sandbox, created_iso)"
+            )
 
     def close(self) -> None:
         with self._lock:
@@ -208,7 +313,8 @@ class Store:
     def add_workorder(self, record: WorkOrderRecord, identities: Iterable[tuple[str, str]]) -> None:
         with self.locked():
             self._db.execute(
-                f"INSERT INTO workorders ({_WO_COLUMNS}) VALUES ({', '.join('?' * 14)})",
+                f"INSERT INTO workorders ({_WO_COLUMNS}, created_iso) "
+                f"VALUES ({', '.join('?' * 15)})",
                 (
                     record.workorder_id,
                     record.org_id,
@@ -224,6 +330,7 @@ class Store:
                     record.edited_at,
                     record.identity_count,
                     json.dumps(list(record.target_services)),
+                    iso(record.created_at),
                 ),
             )
             self._db.executemany(
@@ -254,32 +361,46 @@ class Store:
         dataset name contains it, ignoring case (``GET /workorder?search=``); ``since`` those
         created at or after it. Filtering here spares decoding every row of a large store.
         """
-        clauses: list[str] = []
-        args: list[object] = []
-        if org_id is not None:
-            clauses.append("org_id = ?")
-            args.append(org_id)
-        if sandbox is not None:
-            clauses.append("sandbox = ?")
-            args.append(sandbox)
-        if search is not None:
-            clauses.append(
-                "(workorder_id = ? OR contains_folded(?, created_by, display_name, description, "
-                "coalesce(dataset_name, '')))"
-            )
-            args.extend((search, search))
+        clauses, args = _workorder_clauses(WorkOrderFilter(org_id, sandbox, search=search))
         if since is not None:
             clauses.append("created_at >= ?")
             args.append(since)
         if dataset_known is not None:
             clauses.append("dataset_known = ?")
             args.append(int(dataset_known))
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        where = _where(clauses)
         with self._lock:
             rows = self._db.execute(
                 f"SELECT {_WO_COLUMNS} FROM workorders {where} ORDER BY seq", args
             ).fetchall()
         return [_workorder(row) for row in rows]
+
+    def page_workorders(
+        self, where: WorkOrderFilter, order: str, descending: bool, offset: int, limit: int
+    ) -> tuple[int, list[WorkOrderRecord]]:
+        """How many work orders match, and the ``limit`` from ``offset`` on in this order.
+
+        ``order`` is a key of :data:`WORKORDER_SORT_KEYS`; equal keys keep creation order
+        (reversed when ``descending``), as a stable sort of the oldest-first list would.
+        """
+        clauses, args = _workorder_clauses(where)
+        direction = "DESC" if descending else "ASC"
+        key = WORKORDER_SORT_KEYS[order]
+        sort = f"seq {direction}" if key is None else f"{key} {direction}, seq {direction}"
+        with self._lock:
+            total = int(
+                self._db.execute(
+                    f"SELECT count(*) AS n FROM workorders {_where(clauses)}", args
+                ).fetchone()["n"]
+            )
+            if offset >= total:
+                return total, []
+            rows = self._db.execute(
+                f"SELECT {_WO_COLUMNS} FROM workorders {_where(clauses)} "
+                f"ORDER BY {sort} LIMIT ? OFFSET ?",
+                [*args, limit, offset],
+            ).fetchall()
+        return total, [_workorder(row) for row in rows]
 
     def identity_sum(self, org_id: str, since: float, *, dataset_known: bool) -> int:
         """Identities in the org's work orders created at or after ``since``."""
@@ -356,6 +477,34 @@ class Store:
                 f"SELECT {_JOB_COLUMNS} FROM privacy_jobs {where} ORDER BY seq", args
             ).fetchall()
         return [_job(row) for row in rows]
+
+    def page_jobs(
+        self,
+        org_id: str,
+        regulation: str,
+        created_from: float,
+        created_to: float,
+        offset: int,
+        limit: int,
+    ) -> tuple[int, list[JobRecord]]:
+        """How many of the org's jobs under ``regulation`` were created in the window (ends
+        included), and the ``limit`` from ``offset`` on, newest first."""
+        where = "WHERE org_id = ? AND regulation = ? AND created_at BETWEEN ? AND ?"
+        args: list[object] = [org_id, regulation, created_from, created_to]
+        with self._lock:
+            total = int(
+                self._db.execute(
+                    f"SELECT count(*) AS n FROM privacy_jobs {where}", args
+                ).fetchone()["n"]
+            )
+            if offset >= total:
+                return total, []
+            rows = self._db.execute(
+                f"SELECT {_JOB_COLUMNS} FROM privacy_jobs {where} "
+                "ORDER BY seq DESC LIMIT ? OFFSET ?",
+                [*args, limit, offset],
+            ).fetchall()
+        return total, [_job(row) for row in rows]
 
     # -- consents -----------------------------------------------------------
     def add_consent(
