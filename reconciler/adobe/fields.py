@@ -59,9 +59,6 @@ class Fields:
             raise self._bad(name, "an integer")
         return value
 
-    def opt_integer(self, name: str) -> int | None:
-        return None if self.data.get(name) is None else self.integer(name)
-
     def count(self, name: str) -> int:
         value = self.integer(name)
         if value < 0:

@@ -37,9 +37,6 @@ class EmulatorClock:
     def _now_locked(self) -> float:
         return self._anchor_emulated + (self._real_time() - self._anchor_real) * self._speed
 
-    def now_datetime(self) -> datetime:
-        return datetime.fromtimestamp(self.now(), UTC)
-
     @property
     def speed(self) -> float:
         with self._lock:

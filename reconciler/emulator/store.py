@@ -422,14 +422,6 @@ class Store:
                 (display_name, description, edited_at, workorder_id),
             )
 
-    def count_identities(self, workorder_id: str) -> int:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT count(*) AS n FROM workorder_identities WHERE workorder_id = ?",
-                (workorder_id,),
-            ).fetchone()
-        return int(row["n"])
-
     # -- privacy jobs -------------------------------------------------------
     def add_jobs(self, jobs: Iterable[tuple[JobRecord, list[dict[str, object]]]]) -> None:
         with self.locked():
