@@ -20,20 +20,12 @@ from pathlib import Path
 import git
 
 from reconciler.errors import GitError
+from reconciler.gitrules import open_repo
 from reconciler.settings import Settings
 
 BOT_NAME = "reconciler-bot"
 BOT_EMAIL = "reconciler-bot@users.noreply.github.com"
 MAX_LISTED = 200
-
-
-def _repo(settings: Settings) -> git.Repo:
-    try:
-        return git.Repo(settings.root, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        raise GitError(
-            f"{settings.root} is not inside a git repository; --commit needs one"
-        ) from None
 
 
 def commit_message(subject: str, lines: Sequence[str]) -> str:
@@ -45,7 +37,7 @@ def commit_message(subject: str, lines: Sequence[str]) -> str:
 
 def commit_ledger(settings: Settings, message: str, env: Mapping[str, str]) -> str | None:
     """Commit the ledger folder's changes; return the new commit, or None if nothing changed."""
-    repo = _repo(settings)
+    repo = open_repo(settings, "--commit")
     top = Path(repo.working_dir).resolve()
     ledger = settings.ledger_path.resolve().relative_to(top).as_posix()
     try:
@@ -108,7 +100,7 @@ def remote_lease(settings: Settings, remote: str, now: float | None = None) -> I
     apply at the same time. A lease older than two hours is taken over (its run
     died), with a message.
     """
-    repo = _repo(settings)
+    repo = open_repo(settings, "--commit")
     started = time.time() if now is None else now
     note = json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "since": started})
     empty_tree = repo.git.hash_object("-w", "-t", "tree", "/dev/null")
@@ -154,7 +146,7 @@ def _branch(repo: git.Repo) -> str:
 
 def pull(settings: Settings, remote: str) -> None:
     """Bring the current branch up to date with ``remote`` (ledger commits of other runs)."""
-    repo = _repo(settings)
+    repo = open_repo(settings, "--commit")
     branch = _branch(repo)
     try:
         repo.git.pull("-q", "--rebase", "--autostash", remote, branch)
@@ -167,7 +159,7 @@ def push(settings: Settings, remote: str) -> None:
 
     Ledger files are one per request, so a rebase over other commits does not conflict.
     """
-    repo = _repo(settings)
+    repo = open_repo(settings, "--commit")
     branch = _branch(repo)
     for attempt in range(PUSH_ATTEMPTS):
         try:

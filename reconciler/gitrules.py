@@ -31,12 +31,13 @@ from reconciler.settings import Settings
 from reconciler.validation import YAML_SUFFIXES, load_bytes
 
 
-def open_repo(settings: Settings) -> git.Repo:
+def open_repo(settings: Settings, needed_by: str = "") -> git.Repo:
     """The git repository containing the settings' root."""
     try:
         return git.Repo(settings.root, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        raise GitError(f"{settings.root} is not inside a git repository") from None
+        why = f"; {needed_by} needs one" if needed_by else ""
+        raise GitError(f"{settings.root} is not inside a git repository{why}") from None
 
 
 def requests_at(settings: Settings, ref: str) -> dict[str, Request]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from reconciler import sealing
-from reconciler.cli.encrypt import resolve_paths
+from reconciler.cli.paths import resolve_paths
 from reconciler.settings import load_settings
 
 

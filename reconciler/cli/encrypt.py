@@ -9,16 +9,8 @@ from pathlib import Path
 import click
 
 from reconciler import sealing
+from reconciler.cli.paths import resolve_paths
 from reconciler.settings import load_settings
-
-
-def resolve_paths(root: Path, paths: Sequence[Path]) -> list[Path]:
-    """PATH arguments relative to the repository; refuse those that do not exist."""
-    resolved = [p if p.is_absolute() else root / p for p in paths]
-    missing = [str(p) for p, r in zip(paths, resolved, strict=True) if not r.exists()]
-    if missing:
-        raise click.BadParameter(f"no such file or folder: {', '.join(missing)}", param_hint="PATH")
-    return resolved
 
 
 def report(rewrites: Sequence[sealing.Rewrite], verb: str) -> int:

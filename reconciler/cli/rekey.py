@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from reconciler import sealing
-from reconciler.cli.encrypt import report, resolve_paths
+from reconciler.cli.encrypt import report
+from reconciler.cli.paths import resolve_paths
 from reconciler.settings import load_settings
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from reconciler.cli.paths import resolve_paths
 from reconciler.reporters import REPORTERS
 from reconciler.settings import load_settings
 from reconciler.validation import validate
@@ -42,10 +43,7 @@ def command(ctx: click.Context, paths: tuple[Path, ...], base: str | None, fmt: 
     """
     root: Path = ctx.obj["root"]
     settings = load_settings(root, os.environ)
-    resolved = [p if p.is_absolute() else root / p for p in paths]
-    missing = [str(p) for p, r in zip(paths, resolved, strict=True) if not r.exists()]
-    if missing:
-        raise click.BadParameter(f"no such file or folder: {', '.join(missing)}", param_hint="PATH")
+    resolved = resolve_paths(root, paths)
     report = validate(settings, resolved, base)
     click.echo(REPORTERS[fmt](report))
     ctx.exit(0 if report.success else 1)
