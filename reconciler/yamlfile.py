@@ -247,13 +247,34 @@ class _Builder:
 _NO_KEY = object()
 
 
+# libyaml (from the one bundled with PyYAML 6.0.4 on) refuses nesting past its own limit
+# while scanning ahead, before the builder sees the level past MAX_DEPTH.
+_LIBYAML_TOO_DEEP = "maximum nesting depth"
+
+
 def parse_document(path: str, text: str) -> Document:
     """Parse one YAML document from ``text``; raise :class:`ParseError` when it is unsafe."""
+    try:
+        return _parse(path, text, _Loader)
+    except _TooDeepForLibyaml:
+        # One rule whatever the PyYAML build: re-read with the pure-Python parser, which has
+        # no limit of its own and looks ahead a bounded distance, so the builder stops at
+        # MAX_DEPTH and reports yaml-too-deep where the nesting crossed it.
+        return _parse(path, text, yaml.SafeLoader)
+
+
+class _TooDeepForLibyaml(Exception):
+    pass
+
+
+def _parse(path: str, text: str, loader: Any) -> Document:
     builder = _Builder(path)
     try:
-        for ev in yaml.parse(text, Loader=_Loader):
+        for ev in yaml.parse(text, Loader=loader):
             builder.feed(ev)
     except yaml.MarkedYAMLError as e:
+        if loader is not yaml.SafeLoader and _LIBYAML_TOO_DEEP in (e.problem or ""):
+            raise _TooDeepForLibyaml from None
         mark = e.problem_mark or e.context_mark
         problem = (e.problem or e.context or "invalid YAML").strip()
         index = getattr(mark, "index", None)

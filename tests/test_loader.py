@@ -48,6 +48,29 @@ def test_unsafe_or_broken_yaml_is_refused_with_location(text: str, rule: str, li
     assert "\n" not in str(error)
 
 
+@pytest.mark.parametrize(
+    "depth",
+    [
+        pytest.param(40, id="under-libyaml-limit"),
+        pytest.param(1_001, id="at-libyaml-limit"),
+        pytest.param(100_000, id="far-over-libyaml-limit"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("opening", "closing"),
+    [pytest.param("[", "]", id="lists"), pytest.param("{a: ", "}", id="maps")],
+)
+def test_nesting_is_one_rule_whatever_libyaml_limits(
+    depth: int, opening: str, closing: str
+) -> None:
+    # libyaml stops at its own limit (1,000 levels in PyYAML 6.0.4's) before the loader sees
+    # level 33: both must read as the loader's rule, located where level 33 opens (the
+    # top-level mapping is level 1, so that is the 32nd opening on line 2, from column 3).
+    error = fails("key:\n  " + opening * depth + "x" + closing * depth + "\n")
+    assert (error.rule, error.mark) == ("yaml-too-deep", Mark(2, 3 + 31 * len(opening)))
+    assert error.message == "nesting deeper than 32 levels"
+
+
 def test_tab_message_says_what_to_do() -> None:
     assert "spaces" in fails("a:\n\t- b\n").message
 
