@@ -17,7 +17,7 @@ define compile_locks
 	$(UV_PIP_COMPILE) --extra build --constraints $(LOCK) -o $(RUNTIME_LOCK)
 endef
 
-.PHONY: help install test lint typecheck pytest chaos demo bench lock lock-upgrade dist clean
+.PHONY: help install test lint typecheck pytest chaos demo bench lock lock-upgrade dist workflows clean
 
 help:
 	@echo "make demo          run the whole story against the embedded emulator"
@@ -81,6 +81,11 @@ lock-upgrade: $(STAMP)
 dist: $(STAMP)
 	rm -rf dist
 	$(BIN)/hatchling build -t sdist -t wheel
+
+# This repository's workflows are rendered from the templates `reconciler init` uses.
+workflows: $(STAMP)
+	$(BIN)/python -c 'from pathlib import Path; from reconciler.workflows import own_workflows; \
+		[Path(".github/workflows", n).write_text(t) for n, t in own_workflows().items()]'
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .coverage build dist

@@ -23,6 +23,7 @@ import git
 
 from reconciler.errors import GitError
 from reconciler.gitrules import open_repo
+from reconciler.ledgerbranch import ledger_repo
 from reconciler.settings import Settings
 from reconciler.validation import load_bytes
 
@@ -224,10 +225,11 @@ def _ledger_events(
 def audit_requests(settings: Settings, names: Iterable[str]) -> list[RequestAudit]:
     """The audit trail of each named request (all known requests when ``names`` is empty)."""
     repo = open_repo(settings)
-    top = repo.working_dir
+    # The ledger's history is its branch's when it has one of its own (ledger.branch).
+    led_repo = ledger_repo(settings)
     try:
-        rel_requests = settings.requests_path.resolve().relative_to(top).as_posix()
-        rel_ledger = settings.ledger_path.resolve().relative_to(top).as_posix()
+        rel_requests = settings.requests_path.resolve().relative_to(repo.working_dir).as_posix()
+        rel_ledger = settings.ledger_path.resolve().relative_to(led_repo.working_dir).as_posix()
     except ValueError:
         raise GitError("the requests and ledger folders must be inside the repository") from None
     wanted = list(names)
@@ -245,7 +247,7 @@ def audit_requests(settings: Settings, names: Iterable[str]) -> list[RequestAudi
     out = []
     for name in wanted:
         req_events, path, kind = _request_events(repo, rel_requests, name)
-        led_events, remote_ids, ledger_kind = _ledger_events(repo, rel_ledger, name)
+        led_events, remote_ids, ledger_kind = _ledger_events(led_repo, rel_ledger, name)
         if not req_events and not led_events:
             raise GitError(f"no history for request {name!r}: it was never committed")
         events = sorted(

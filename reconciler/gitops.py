@@ -1,10 +1,20 @@
-"""Committing the ledger: the git half of ``apply --commit`` and ``status --commit``.
+"""Committing and pushing the ledger: the git half of ``apply``, ``status`` and ``push``.
 
 Only files under the ledger folder are committed, whatever else is staged, with
 a bot identity (``RECONCILER_GIT_NAME``/``RECONCILER_GIT_EMAIL`` override it)
 and a message that lists names and remote ids, never an identity. The subject
 ends with ``[skip ci]`` so that CI systems which honour it do not start again
 on the ledger commit.
+
+Both ledger modes go through here: in-tree, the ledger is committed on the
+checked-out branch and pushed to it; with ``ledger.branch``, it is committed in
+the ledger branch's own work tree (:mod:`reconciler.ledgerbranch`) and pushed
+to that branch only, so main is never pushed to.
+
+A push token, when given (``LEDGER_PUSH_TOKEN``), reaches git through a
+credential helper set in git's environment (``GIT_CONFIG_*``) that reads it
+from the environment: it is never written to a file, put on a command line or
+printed.
 """
 
 from __future__ import annotations
@@ -21,11 +31,11 @@ import git
 
 from reconciler.errors import GitError
 from reconciler.gitrules import open_repo
+from reconciler.ledgerbranch import BOT_EMAIL, BOT_NAME, ledger_repo, remote_has_branch
 from reconciler.settings import Settings
 
-BOT_NAME = "reconciler-bot"
-BOT_EMAIL = "reconciler-bot@users.noreply.github.com"
 MAX_LISTED = 200
+TOKEN_VARIABLE = "LEDGER_PUSH_TOKEN"
 
 
 def commit_message(subject: str, lines: Sequence[str]) -> str:
@@ -37,7 +47,7 @@ def commit_message(subject: str, lines: Sequence[str]) -> str:
 
 def commit_ledger(settings: Settings, message: str, env: Mapping[str, str]) -> str | None:
     """Commit the ledger folder's changes; return the new commit, or None if nothing changed."""
-    repo = open_repo(settings, "--commit")
+    repo = ledger_repo(settings)
     top = Path(repo.working_dir).resolve()
     ledger = settings.ledger_path.resolve().relative_to(top).as_posix()
     try:
@@ -93,7 +103,12 @@ def _lease_holder(repo: git.Repo, remote: str) -> tuple[str, dict[str, object]] 
 
 
 @contextmanager
-def remote_lease(settings: Settings, remote: str, now: float | None = None) -> Iterator[str | None]:
+def remote_lease(
+    settings: Settings,
+    remote: str,
+    now: float | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[str | None]:
     """Hold the apply lease on ``remote``: a ref created only if absent (compare-and-swap).
 
     Two runs in two clones of one repository cannot both hold it, so they never
@@ -101,6 +116,11 @@ def remote_lease(settings: Settings, remote: str, now: float | None = None) -> I
     died), with a message.
     """
     repo = open_repo(settings, "--commit")
+    with repo.git.custom_environment(**credentials(env or {})):
+        yield from _hold_lease(repo, remote, now)
+
+
+def _hold_lease(repo: git.Repo, remote: str, now: float | None) -> Iterator[str | None]:
     started = time.time() if now is None else now
     note = json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "since": started})
     empty_tree = repo.git.hash_object("-w", "-t", "tree", "/dev/null")
@@ -144,31 +164,66 @@ def _branch(repo: git.Repo) -> str:
     return str(repo.head.reference.name)
 
 
-def pull(settings: Settings, remote: str) -> None:
-    """Bring the current branch up to date with ``remote`` (ledger commits of other runs)."""
-    repo = open_repo(settings, "--commit")
-    branch = _branch(repo)
-    try:
-        repo.git.pull("-q", "--rebase", "--autostash", remote, branch)
-    except git.GitCommandError as e:
-        raise GitError(f"could not update {branch} from {remote}: {_git_error(e)}") from None
+def credentials(env: Mapping[str, str]) -> dict[str, str]:
+    """Git's environment for a push with the token in ``LEDGER_PUSH_TOKEN``, if any.
 
-
-def push(settings: Settings, remote: str) -> None:
-    """Push the current branch; when the remote moved, rebase on it and try again.
-
-    Ledger files are one per request, so a rebase over other commits does not conflict.
+    The first, empty helper clears any helper configured elsewhere; the second prints
+    the token from its own environment when git asks for it.
     """
-    repo = open_repo(settings, "--commit")
+    if not env.get(TOKEN_VARIABLE):
+        return {}
+    return {
+        TOKEN_VARIABLE: env[TOKEN_VARIABLE],
+        "GIT_CONFIG_COUNT": "2",
+        "GIT_CONFIG_KEY_0": "credential.helper",
+        "GIT_CONFIG_VALUE_0": "",
+        "GIT_CONFIG_KEY_1": "credential.helper",
+        "GIT_CONFIG_VALUE_1": (
+            "!f() { test \"$1\" = get || exit 0; echo username=x-access-token; "
+            f'echo "password=${{{TOKEN_VARIABLE}}}"; }}; f'
+        ),
+    }
+
+
+def pull(settings: Settings, remote: str, env: Mapping[str, str] | None = None) -> None:
+    """Bring the ledger's branch up to date with ``remote`` (ledger commits of other runs).
+
+    In-tree, that is the checked-out branch; with ``ledger.branch``, the ledger branch
+    (a remote that has none yet has nothing to bring).
+    """
+    repo = ledger_repo(settings)
     branch = _branch(repo)
+    with repo.git.custom_environment(**credentials(env or {})):
+        if settings.ledger_root is not None and not remote_has_branch(repo, remote, branch):
+            return
+        try:
+            repo.git.pull("-q", "--rebase", "--autostash", remote, branch)
+        except git.GitCommandError as e:
+            raise GitError(f"could not update {branch} from {remote}: {_git_error(e)}") from None
+
+
+def push(settings: Settings, remote: str, env: Mapping[str, str] | None = None) -> str:
+    """Push the ledger's branch; when the remote moved, rebase on it and try again.
+
+    Returns ``"pushed"``, ``"rebased"`` (pushed after the remote moved) or
+    ``"unchanged"`` (the remote has every ledger commit). Ledger files are one per
+    request, so a rebase over other commits does not conflict.
+    """
+    repo = ledger_repo(settings)
+    branch = _branch(repo)
+    auth = credentials(env or {})
     for attempt in range(PUSH_ATTEMPTS):
         try:
-            repo.git.push("-q", remote, f"HEAD:{branch}")
-            return
+            with repo.git.custom_environment(**auth):
+                out = repo.git.push("--porcelain", remote, f"HEAD:refs/heads/{branch}")
+            if "[up to date]" in str(out):
+                return "unchanged"
+            return "rebased" if attempt else "pushed"
         except git.GitCommandError as e:
             if attempt == PUSH_ATTEMPTS - 1:
                 raise GitError(
                     f"could not push the ledger to {remote}/{branch}: {_git_error(e)}; the "
-                    "ledger is committed locally: pull --rebase and push it by hand"
+                    "ledger is committed locally: run reconciler push again"
                 ) from None
-            pull(settings, remote)
+            pull(settings, remote, env)
+    raise AssertionError("unreachable")  # pragma: no cover

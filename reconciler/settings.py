@@ -67,6 +67,10 @@ class Settings:
     recipients: tuple[str, ...] = ()
     age_recipients: tuple[x25519.Recipient, ...] = field(default=(), repr=False, compare=False)
     keyring: Keyring = NO_KEYS
+    # The branch that holds the ledger (None: the ledger is in this work tree), and, once
+    # reconciler.ledgerbranch.attach has checked it out, the work tree it is checked out in.
+    ledger_branch: str | None = None
+    ledger_root: Path | None = None
 
     @property
     def requests_path(self) -> Path:
@@ -74,7 +78,7 @@ class Settings:
 
     @property
     def ledger_path(self) -> Path:
-        return self.root / self.ledger_dir
+        return (self.ledger_root or self.root) / self.ledger_dir
 
 
 def _inside(root: Path, rel: str, what: str, where: str) -> str:
@@ -111,6 +115,7 @@ def load_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:
     client = data.get("client", {})
     adobe = data.get("adobe", {})
     policy = data.get("policy", {})
+    ledger_branch = data.get("ledger", {}).get("branch")
     recipients = tuple(data.get("encryption", {}).get("recipients", ()))
     age_recipients: list[x25519.Recipient] = []
     for i, text in enumerate(recipients):
@@ -150,4 +155,5 @@ def load_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:
         recipients=recipients,
         age_recipients=tuple(age_recipients),
         keyring=Keyring.from_env(env),
+        ledger_branch=ledger_branch,
     )

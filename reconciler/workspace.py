@@ -11,6 +11,7 @@ import git
 from reconciler.adobe import AdobeClient
 from reconciler.errors import ReconcilerError
 from reconciler.ledger import Ledger
+from reconciler.ledgerbranch import attach, load_ledger
 from reconciler.model import Request
 from reconciler.remote import adobe_config
 from reconciler.settings import Settings, load_settings
@@ -37,9 +38,14 @@ class Workspace:
         return AdobeClient(adobe_config(self.settings, env))
 
 
-def open_workspace(root: Path, env: Mapping[str, str]) -> Workspace:
-    """Load and validate every request; refuse to go on when any file has a finding."""
-    settings = load_settings(root, env)
+def open_workspace(
+    root: Path, env: Mapping[str, str], settings: Settings | None = None
+) -> Workspace:
+    """Load and validate every request; refuse to go on when any file has a finding.
+
+    The ledger is read from wherever the settings keep it (its own branch or this tree).
+    """
+    settings = attach(settings or load_settings(root, env))
     loaded = load_requests(discover([settings.requests_path]), settings)
     if loaded.findings:
         shown = "\n  ".join(
@@ -52,7 +58,7 @@ def open_workspace(root: Path, env: Mapping[str, str]) -> Workspace:
             f"request files have {len(loaded.findings)} finding(s); nothing was planned or "
             f"sent. Fix them (reconciler validate lists all):\n  {shown}{tail}"
         )
-    ledger = Ledger.load(settings.ledger_path, settings.root)
+    ledger = load_ledger(settings)
     return Workspace(settings, loaded.requests, ledger)
 
 

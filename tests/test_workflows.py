@@ -25,8 +25,7 @@ from tests.conftest import CONSENT, RECORD_DELETE, git, write
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
 HOOKS = ROOT / ".pre-commit-hooks.yaml"
-PUSH_SCRIPT = ROOT / ".github" / "scripts" / "push-ledger.sh"
-PR, APPLY, STATUS = "pr-check.yml", "apply.yml", "status.yml"
+PR, APPLY, STATUS = "reconciler-check.yml", "reconciler-apply.yml", "reconciler-status.yml"
 ADOBE_SECRETS = {
     "ADOBE_CLIENT_ID",
     "ADOBE_CLIENT_SECRET",
@@ -35,6 +34,8 @@ ADOBE_SECRETS = {
     "RECONCILER_AGE_KEY",
 }
 PINNED_LINE = re.compile(r"uses: [\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
+# This repository's own action, from the checkout being tested.
+LOCAL_ACTION = "uses: ./ # zizmor: ignore[self-repository]"
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 
 
@@ -70,28 +71,46 @@ def all_workflows() -> list[str]:
 
 
 def test_the_three_workflows_exist() -> None:
-    assert all_workflows() == [APPLY, PR, STATUS]
+    assert {APPLY, PR, STATUS} <= set(all_workflows())
     assert not list(WORKFLOWS.glob("*.yaml")), "use .yml: `make lint` globs *.yml"
+
+
+def test_they_are_the_templates_init_writes() -> None:
+    """One source for both: `make workflows` renders these from init's templates."""
+    from reconciler.workflows import own_workflows
+
+    for name, text in own_workflows().items():
+        assert (WORKFLOWS / name).read_text(encoding="utf-8") == text, f"{name}: make workflows"
 
 
 # --- the pull-request check --------------------------------------------------------------
 
 
-def test_pr_check_runs_on_pull_requests_that_touch_requests() -> None:
+def test_pr_check_runs_on_every_pull_request() -> None:
+    """A required check must report on every pull request: no `paths:` on the trigger."""
     on = triggers(load(PR))
-    assert set(on) == {"pull_request"}
-    assert {"requests/**", "reconciler.yaml", "ledger/**"} <= set(on["pull_request"]["paths"])
+    assert on == {"pull_request": None}
+    job = the_job(load(PR))
+    first, *rest = [s for s in job["steps"] if "uses" not in s or "checkout" not in s["uses"]]
+    assert first["id"] == "changes"
+    assert all(s["if"].startswith("${{ steps.changes.outputs.relevant == 'true'") for s in rest)
 
 
 def test_pr_check_reads_only_and_holds_no_secret() -> None:
     workflow = load(PR)
     assert workflow["permissions"] == {}
     job = the_job(workflow)
-    assert job["permissions"] == {"contents": "read"}
+    assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
     text = (WORKFLOWS / PR).read_text(encoding="utf-8")
-    assert "secrets" not in text
-    assert "github.token" not in text
+    assert "secrets." not in text
     assert "environment" not in job
+    # The token reaches the comment step only, and only on pull requests from this repository.
+    comment = step_running(job, "gh api")
+    assert comment["env"]["GH_TOKEN"] == "${{ github.token }}"
+    assert "head.repo.full_name == github.repository" in comment["if"]
+    assert comment["continue-on-error"] is True
+    others = yaml.safe_dump([s for s in job["steps"] if s is not comment])
+    assert "github.token" not in others
     (checkout,) = steps_using(job, "actions/checkout")
     assert checkout["with"]["persist-credentials"] is False
     assert checkout["with"]["fetch-depth"] == 0, "--base needs the base branch's history"
@@ -103,10 +122,11 @@ def test_pr_check_validates_against_the_base_and_plans_offline() -> None:
     assert validate["run"] == 'reconciler validate --base "origin/${BASE_REF}" --format github'
     assert validate["env"] == {"BASE_REF": "${{ github.base_ref }}"}
     plan = step_running(job, "reconciler plan")
-    assert plan["run"] == ('reconciler plan --offline --format markdown >> "$GITHUB_STEP_SUMMARY"')
+    assert plan["run"].startswith('reconciler plan --offline --format markdown > "$RUNNER_TEMP')
     assert "env" not in plan
-    install = step_running(job, "pip install")
-    assert install["run"].split()[-1] == "."
+    (install,) = [s for s in job["steps"] if s.get("uses") == "./"]
+    names = [s["name"] for s in job["steps"]]
+    assert names.index(install["name"]) < names.index(validate["name"])
 
 
 # --- apply and status ----------------------------------------------------------------------
@@ -117,6 +137,14 @@ def test_apply_runs_on_pushes_to_main_and_by_hand() -> None:
     assert set(on) == {"push", "workflow_dispatch"}
     assert on["push"]["branches"] == ["main"]
     assert set(on["push"]["paths"]) == {"requests/**", "reconciler.yaml", "ledger/**"}
+    assert "ledger/**" not in _apply_trigger_with_a_ledger_branch()
+
+
+def _apply_trigger_with_a_ledger_branch() -> list[str]:
+    from reconciler.workflows import render_workflows
+
+    doc = yaml.safe_load(render_workflows("o/r@v1", "reconciler-ledger")[APPLY])
+    return list(triggers(doc)["push"]["paths"])
 
 
 def test_status_runs_on_a_schedule_and_by_hand() -> None:
@@ -164,7 +192,8 @@ def test_the_token_reaches_the_push_step_only(name: str) -> None:
     job = the_job(load(name))
     (checkout,) = steps_using(job, "actions/checkout")
     assert checkout["with"] == {"ref": "main", "fetch-depth": 0, "persist-credentials": False}
-    push = step_running(job, "push-ledger.sh")
+    push = step_running(job, "reconciler push")
+    assert push["run"] == "reconciler push"
     assert push["env"] == {"LEDGER_PUSH_TOKEN": "${{ github.token }}"}
     assert push["if"] == "${{ !cancelled() }}", "what a partly failed run recorded must land"
     names = [s.get("name") for s in job["steps"]]
@@ -191,7 +220,7 @@ def test_every_action_is_pinned_to_a_commit_with_its_version(name: str) -> None:
     ]
     assert lines, name
     for line in lines:
-        assert PINNED_LINE.fullmatch(line), f"{name}: {line}"
+        assert line == LOCAL_ACTION or PINNED_LINE.fullmatch(line), f"{name}: {line}"
 
 
 @pytest.mark.parametrize("name", all_workflows())
@@ -358,6 +387,7 @@ def run_step(
     resolved from ``context`` and replaces any inherited variable of the same name.
     """
     env = {**os.environ, **extra, **resolve(step.get("env", {}), context or {})}
+    env.setdefault("RUNNER_TEMP", str(cwd.parent))
     prelude = f'reconciler() {{ "{sys.executable}" -m reconciler "$@"; }}\n'
     return subprocess.run(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", prelude + step["run"]],
@@ -428,7 +458,6 @@ def test_pr_check_catches_a_change_to_a_request_on_the_base(pull_request: Path) 
 def runner(repo: Path, tmp_path: Path) -> tuple[Path, Path]:
     """(origin, runner): a bare main with one request, and a full clone of it, as checked out."""
     write(repo, "requests/req-a.yaml", RECORD_DELETE.format(name="req-a"))
-    write(repo, ".github/scripts/push-ledger.sh", PUSH_SCRIPT.read_text(encoding="utf-8"))
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "declare req-a")
     origin = tmp_path / "origin.git"
@@ -477,9 +506,9 @@ def test_apply_steps_create_commit_and_push_over_a_moved_main(
     git(repo, "push", "-q", "origin", "main")
     merged = git(origin, "rev-parse", "main").strip()
 
-    push = run_step(step_running(job, "push-ledger.sh"), checkout, context)
+    push = run_step(step_running(job, "reconciler push"), checkout, context)
     assert push.returncode == 0, push.stdout + push.stderr
-    assert "rebasing" in push.stderr
+    assert "rebased" in push.stdout
 
     subject, parent = git(origin, "log", "-1", "--format=%s%n%P", "main").splitlines()
     assert parent == merged
@@ -502,7 +531,7 @@ def test_status_steps_refresh_and_push_nothing_when_nothing_changed(
     origin, checkout = runner
     context = secrets_context(adobe, monkeypatch)
     apply_job = the_job(load(APPLY))
-    for command in ("reconciler apply", "push-ledger.sh"):
+    for command in ("reconciler apply", "reconciler push"):
         done = run_step(step_running(apply_job, command), checkout, context)
         assert done.returncode == 0, done.stdout + done.stderr
 
@@ -510,7 +539,7 @@ def test_status_steps_refresh_and_push_nothing_when_nothing_changed(
     status = run_step(step_running(job, "reconciler status"), checkout, context)
     assert status.returncode == 0, status.stdout + status.stderr
     assert "req-a" in status.stdout
-    push = run_step(step_running(job, "push-ledger.sh"), checkout, context)
+    push = run_step(step_running(job, "reconciler push"), checkout, context)
     assert push.returncode == 0, push.stdout + push.stderr
     assert git(origin, "rev-parse", "main") == git(checkout, "rev-parse", "HEAD")
 
@@ -534,15 +563,134 @@ def test_status_report_warns_of_requests_not_applied(
     assert "`req-a`" in summary.read_text(encoding="utf-8")
 
 
-def test_push_script_pushes_a_ledger_commit_straight_when_main_did_not_move(
+def test_push_step_pushes_a_ledger_commit_straight_when_main_did_not_move(
     runner: tuple[Path, Path],
 ) -> None:
     origin, checkout = runner
     write(checkout, "ledger/req-a.json", "{}\n")
     git(checkout, "add", "-A")
     git(checkout, "commit", "-qm", "ledger [skip ci]")
-    step = step_running(the_job(load(STATUS)), "push-ledger.sh")
+    step = step_running(the_job(load(STATUS)), "reconciler push")
     push = run_step(step, checkout, {"github.token": "not-a-real-token"})
     assert push.returncode == 0, push.stdout + push.stderr
-    assert "rebasing" not in push.stderr
+    assert "rebased" not in push.stdout
     assert git(origin, "rev-parse", "main") == git(checkout, "rev-parse", "HEAD")
+
+
+# --- the pull-request check's own steps ----------------------------------------------------
+
+
+def changes_step() -> dict[str, Any]:
+    (step,) = [s for s in the_job(load(PR))["steps"] if s.get("id") == "changes"]
+    return step
+
+
+@pytest.mark.parametrize(
+    ("changed", "relevant"),
+    [
+        pytest.param("requests/req-c.yaml", "true", id="a-request"),
+        pytest.param("reconciler.yaml", "true", id="the-settings"),
+        pytest.param(".github/workflows/reconciler-check.yml", "true", id="a-workflow"),
+        pytest.param("reconciler/planner.py", "true", id="the-tool-itself"),
+        pytest.param("requirements.lock", "true", id="the-lock"),
+        pytest.param("docs/notes.md", "false", id="unrelated"),
+    ],
+)
+def test_pr_check_skips_quickly_when_nothing_it_reads_changed(
+    pull_request: Path, tmp_path: Path, changed: str, relevant: str
+) -> None:
+    base = git(pull_request, "rev-parse", "origin/main").strip()
+    git(pull_request, "reset", "-q", "--hard", base)
+    write(pull_request, changed, "x: 1\n")
+    git(pull_request, "add", "-A")
+    git(pull_request, "commit", "-qm", "change")
+    output, summary = tmp_path / "output", tmp_path / "summary.md"
+    summary.write_text("")
+    done = run_step(
+        changes_step(),
+        pull_request,
+        {"github.event.pull_request.base.sha": base},
+        GITHUB_OUTPUT=str(output),
+        GITHUB_STEP_SUMMARY=str(summary),
+    )
+    assert done.returncode == 0, done.stderr
+    assert output.read_text() == f"relevant={relevant}\n"
+    assert ("nothing to check" in summary.read_text()) is (relevant == "false")
+
+
+FAKE_GH = """#!/usr/bin/env bash
+# Records each call; answers the comment listing from $GH_COMMENTS.
+printf '%s\\n' "$*" >> "$GH_LOG"
+for arg in "$@"; do
+  case "$arg" in body=@*) cp "${arg#body=@}" "$GH_BODY" ;; esac
+done
+if [ "$2" = "--paginate" ]; then cat "$GH_COMMENTS"; fi
+"""
+
+
+@pytest.mark.parametrize(
+    ("existing", "method"),
+    [pytest.param("", "POST", id="first-push"), pytest.param("4711\n", "PATCH", id="later-push")],
+)
+def test_plan_comment_is_one_comment_updated_on_each_push(
+    tmp_path: Path, existing: str, method: str
+) -> None:
+    """The script's own logic, with a stand-in for GitHub's `gh` CLI on PATH."""
+    bin_dir = tmp_path / "bin"
+    write(bin_dir, "gh", FAKE_GH).chmod(0o755)
+    write(tmp_path, "comments", existing)
+    runner_temp = tmp_path / "runner"
+    write(runner_temp, "plan.md", "### Plan\n\n1 to create\n")
+    step = step_running(the_job(load(PR)), "gh api")
+    log, body = tmp_path / "gh.log", tmp_path / "body.md"
+    done = run_step(
+        step,
+        tmp_path,
+        {
+            "github.token": "not-a-real-token",
+            "github.event.pull_request.number": "12",
+            "github.repository": "acme/privacy-requests",
+        },
+        PATH=f"{bin_dir}:{os.environ['PATH']}",
+        RUNNER_TEMP=str(runner_temp),
+        GH_LOG=str(log),
+        GH_COMMENTS=str(tmp_path / "comments"),
+        GH_BODY=str(body),
+    )
+    assert done.returncode == 0, done.stderr
+    calls = log.read_text().splitlines()
+    assert calls[0].startswith("api --paginate repos/acme/privacy-requests/issues/12/comments")
+    expected = (
+        "api --method PATCH repos/acme/privacy-requests/issues/comments/4711"
+        if method == "PATCH"
+        else "api --method POST repos/acme/privacy-requests/issues/12/comments"
+    )
+    assert calls[1].startswith(expected) and len(calls) == 2
+    assert body.read_text() == "<!-- reconciler-plan -->\n### Plan\n\n1 to create\n"
+
+
+def test_a_huge_plan_is_cut_in_the_comment_and_says_where_the_rest_is(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    write(bin_dir, "gh", FAKE_GH).chmod(0o755)
+    write(tmp_path, "comments", "")
+    runner_temp = tmp_path / "runner"
+    write(runner_temp, "plan.md", "| x |\n" * 20_000)
+    body = tmp_path / "body.md"
+    done = run_step(
+        step_running(the_job(load(PR)), "gh api"),
+        tmp_path,
+        {
+            "github.token": "t",
+            "github.event.pull_request.number": "1",
+            "github.repository": "a/b",
+        },
+        PATH=f"{bin_dir}:{os.environ['PATH']}",
+        RUNNER_TEMP=str(runner_temp),
+        GH_LOG=str(tmp_path / "gh.log"),
+        GH_COMMENTS=str(tmp_path / "comments"),
+        GH_BODY=str(body),
+    )
+    assert done.returncode == 0, done.stderr
+    text = body.read_text()
+    assert len(text) < 65_536, "GitHub refuses comments over 65,536 characters"
+    assert text.rstrip().endswith("the whole plan is in the job summary.")

@@ -100,6 +100,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "encrypt",
     "decrypt",
     "rekey",
+    "init",
+    "push",
 )
 
 

@@ -17,6 +17,7 @@ from reconciler.cli.plan import make_plan
 from reconciler.cli.progress import progress_bar
 from reconciler.gitops import commit_ledger, commit_message, pull, remote_lease
 from reconciler.gitops import push as push_branch
+from reconciler.ledgerbranch import attach
 from reconciler.lock import repository_lock
 from reconciler.planner import ActionType, Plan, RemoteState, inputs_digest
 from reconciler.planview import PLAN_VERSION, printable, text
@@ -120,8 +121,10 @@ def _summary(result: ApplyResult) -> str:
 @click.option(
     "--push",
     is_flag=True,
-    help="With --commit: hold a lease on the remote so no other clone applies at the same "
-    "time, pull first, and push the ledger commit.",
+    help="Implies --commit: hold a lease on the remote so no other clone applies at the same "
+    "time, pull the ledger first, and push the ledger commit (to the ledger branch when "
+    "reconciler.yaml names one, else to the checked-out branch). A token in "
+    "LEDGER_PUSH_TOKEN is used for the remote when set.",
 )
 @click.option("--remote", default="origin", show_default=True, help="The remote for --push.")
 @click.option(
@@ -160,13 +163,13 @@ def command(
     with repository_lock(root) as takeover, ExitStack() as stack:
         if takeover:
             click.echo(f"note: {takeover}", err=True)
+        settings = attach(load_settings(root, os.environ), remote)
         if push:
-            settings = load_settings(root, os.environ)
-            taken = stack.enter_context(remote_lease(settings, remote))
+            taken = stack.enter_context(remote_lease(settings, remote, env=os.environ))
             if taken:
                 click.echo(f"note: {taken}", err=True)
-            pull(settings, remote)
-        ws = open_workspace(root, os.environ)
+            pull(settings, remote, os.environ)
+        ws = open_workspace(root, os.environ, settings)
         plan, remote_state = make_plan(ws, offline=False)
         if doc is not None:
             _check_fresh(doc, ws, plan, remote_state)
@@ -209,8 +212,13 @@ def command(
                 f"Ledger committed: {sha[:12]}" if sha else "Ledger unchanged: nothing to commit"
             )
         if push:
-            push_branch(ws.settings, remote)
-            click.echo(f"Ledger pushed to {remote}")
+            pushed = push_branch(ws.settings, remote, os.environ)
+            where = f"{remote}/{ws.settings.ledger_branch}" if ws.settings.ledger_branch else remote
+            click.echo(
+                f"{where} has the ledger already"
+                if pushed == "unchanged"
+                else f"Ledger pushed to {where}"
+            )
     if not result.success:
         click.echo(
             f"{len(result.failed)} action(s) failed; what succeeded is in the ledger. "

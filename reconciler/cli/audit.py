@@ -12,6 +12,7 @@ import click
 
 from reconciler.audit import RequestAudit, audit_requests
 from reconciler.planview import printable
+from reconciler.ledgerbranch import attach
 from reconciler.settings import load_settings
 
 CSV_COLUMNS = ("request", "kind", "event", "date", "commit", "author", "email", "details")
@@ -117,5 +118,5 @@ def command(ctx: click.Context, names: tuple[str, ...], fmt: str) -> None:
       reconciler audit --format csv > audit.csv
     """
     root: Path = ctx.obj["root"]
-    settings = load_settings(root, os.environ)
+    settings = attach(load_settings(root, os.environ))
     click.echo(FORMATS[fmt](audit_requests(settings, names)))

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from reconciler.importer import import_work_orders
-from reconciler.ledger import Ledger
+from reconciler.ledgerbranch import attach, load_ledger
 from reconciler.settings import load_settings
 from reconciler.workspace import Workspace
 
@@ -36,10 +36,17 @@ def command(ctx: click.Context, workorder_ids: tuple[str, ...], folder: str) -> 
       reconciler import DI-1a2b3c4d-0000-4000-8000-123456789abc
     """
     root: Path = ctx.obj["root"]
-    settings = load_settings(root, os.environ)
-    ledger = Ledger.load(settings.ledger_path, settings.root)
+    settings = attach(load_settings(root, os.environ))
+    ledger = load_ledger(settings)
     with Workspace(settings, (), ledger).client(os.environ) as client:
         done = import_work_orders(client, settings, ledger, list(workorder_ids), folder)
     for item in done:
         click.echo(f"imported {item.workorder_id} as {item.name}: {item.path}")
-    click.echo("Next: commit the files and ledger entries in a pull request.")
+    if settings.ledger_branch:
+        click.echo(
+            "Next: commit the request files in a pull request. The ledger entries are "
+            f"written on the ledger branch {settings.ledger_branch!r}: record them with "
+            "`reconciler push`, or the next apply --commit does."
+        )
+    else:
+        click.echo("Next: commit the files and ledger entries in a pull request.")

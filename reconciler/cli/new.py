@@ -11,6 +11,7 @@ import click
 from reconciler import csvids, newoptions, scaffold
 from reconciler.errors import ReconcilerError
 from reconciler.model import Kind
+from reconciler.ledgerbranch import attach
 from reconciler.settings import load_settings
 from reconciler.validation import display_path
 
@@ -135,7 +136,8 @@ def command(
       reconciler new consent-opt-out --name ccpa-2026-11 --csv opt-outs.csv
     """
     root: Path = ctx.obj["root"]
-    settings = load_settings(root, os.environ)
+    # The ledger is read for names already applied; outside git there is none to read.
+    settings = attach(load_settings(root, os.environ), required=False)
     options = newoptions.check_options(
         newoptions.Options(
             kind=newoptions.parse_kind(kind),

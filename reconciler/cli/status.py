@@ -12,7 +12,7 @@ import click
 from reconciler.cli.progress import progress_bar
 from reconciler.errors import UsageError
 from reconciler.gitops import commit_ledger, commit_message
-from reconciler.ledger import Ledger
+from reconciler.ledgerbranch import attach, load_ledger
 from reconciler.settings import load_settings
 from reconciler.status import Refreshed, is_final, refresh
 from reconciler.workspace import Workspace
@@ -118,8 +118,8 @@ def command(
       reconciler status jira-12345 --watch --interval 60
     """
     root: Path = ctx.obj["root"]
-    settings = load_settings(root, os.environ)
-    ledger = Ledger.load(settings.ledger_path, settings.root)
+    settings = attach(load_settings(root, os.environ))
+    ledger = load_ledger(settings)
     unknown = sorted(set(names) - set(ledger.entries))
     if unknown:
         raise UsageError(

@@ -1,0 +1,41 @@
+"""``reconciler push``: push the ledger commits that ``apply --commit`` or ``status --commit`` made."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from reconciler.gitops import push
+from reconciler.ledgerbranch import attach
+from reconciler.settings import load_settings
+
+
+@click.command("push")
+@click.option("--remote", default="origin", show_default=True, help="The remote to push to.")
+@click.pass_context
+def command(ctx: click.Context, remote: str) -> None:
+    """Push the ledger to the remote.
+
+    With a ledger branch (reconciler.yaml ledger.branch), pushes that branch
+    only: the requests' branch, a protected main say, is never pushed to.
+    Without one, pushes the checked-out branch. When the remote moved, the
+    ledger commits are rebased onto it and pushed again. A token in
+    LEDGER_PUSH_TOKEN is used for the remote when set (given to git through
+    its environment, never written down).
+
+    \b
+    Example:
+      reconciler apply --auto-approve --commit && reconciler push
+    """
+    root: Path = ctx.obj["root"]
+    settings = attach(load_settings(root, os.environ), remote)
+    where = f"{remote}/{settings.ledger_branch}" if settings.ledger_branch else remote
+    outcome = push(settings, remote, os.environ)
+    if outcome == "unchanged":
+        click.echo(f"Ledger unchanged: {where} has every ledger commit already")
+    else:
+        moved = " (it had moved: the ledger commits were rebased onto it)"
+        click.echo(f"Ledger pushed to {where}" + (moved if outcome == "rebased" else ""))
+

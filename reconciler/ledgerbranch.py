@@ -1,0 +1,151 @@
+"""The ledger on a branch of its own, so that a protected main never needs a push.
+
+With ``ledger.branch`` set in ``reconciler.yaml``, the ledger folder lives on that
+branch and nowhere in the requests' work tree. Every command that reads or
+writes the ledger first calls :func:`attach`, which checks the branch out in a
+work tree of its own inside the git directory
+(``<git-common-dir>/reconciler/ledger``, never part of any commit) and points
+the settings there; from then on the ledger is read, written and committed as
+in the in-tree mode, only in that work tree.
+
+Which commit of the branch: the local branch, fast-forwarded to the
+remote-tracking one (``origin/<branch>``) when that is ahead, so a fresh clone
+or a CI checkout (which has only ``origin/<branch>``) reads what the apply job
+pushed, and a clone with unpushed ledger commits keeps them. A repository with
+no ledger branch anywhere starts one: an empty root commit, pushed by the first
+``reconciler push`` or ``apply --push``.
+
+Errors: :class:`reconciler.errors.GitError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import git
+
+from reconciler.errors import GitError
+from reconciler.gitrules import open_repo
+from reconciler.ledger import Ledger
+from reconciler.settings import Settings
+
+WORKTREE = Path("reconciler") / "ledger"
+BOT_NAME = "reconciler-bot"
+BOT_EMAIL = "reconciler-bot@users.noreply.github.com"
+START_DATE = "2026-01-01T00:00:00+0000"
+
+
+def _ref_sha(repo: git.Repo, ref: str) -> str | None:
+    try:
+        return str(repo.git.rev_parse("--verify", "--quiet", f"{ref}^{{commit}}")).strip()
+    except git.GitCommandError:
+        return None
+
+
+def _is_ancestor(repo: git.Repo, older: str, newer: str) -> bool:
+    try:
+        repo.git.merge_base("--is-ancestor", older, newer)
+    except git.GitCommandError:
+        return False
+    return True
+
+
+def _detail(e: git.GitCommandError) -> str:
+    lines = (e.stderr or "").strip().splitlines()
+    return lines[-1].strip() if lines else f"git exited {e.status}"
+
+
+def worktree_path(repo: git.Repo) -> Path:
+    common = Path(str(repo.git.rev_parse("--git-common-dir")).strip())
+    if not common.is_absolute():
+        common = Path(repo.working_dir) / common
+    return common.resolve() / WORKTREE
+
+
+def _start_branch(repo: git.Repo, branch: str) -> None:
+    """Create ``branch`` as an empty root commit (git 2.39 has no ``worktree add --orphan``).
+
+    The commit is the same in every clone (fixed author, date and message), so clones
+    that each started the branch before any of them pushed share its history: their
+    ledger commits rebase onto each other's instead of being unrelated.
+    """
+    identity = {
+        "GIT_AUTHOR_NAME": BOT_NAME,
+        "GIT_AUTHOR_EMAIL": BOT_EMAIL,
+        "GIT_AUTHOR_DATE": START_DATE,
+        "GIT_COMMITTER_NAME": BOT_NAME,
+        "GIT_COMMITTER_EMAIL": BOT_EMAIL,
+        "GIT_COMMITTER_DATE": START_DATE,
+    }
+    empty_tree = repo.git.hash_object("-w", "-t", "tree", "/dev/null")
+    with repo.git.custom_environment(**identity):
+        sha = repo.git.commit_tree(
+            empty_tree, "-m", "reconciler: start the ledger branch [skip ci]"
+        ).strip()
+    repo.git.branch(branch, sha)
+
+
+def attach(settings: Settings, remote: str = "origin", *, required: bool = True) -> Settings:
+    """Settings whose ledger folder is the ledger branch's, checked out and up to date.
+
+    In-tree settings (no ``ledger.branch``) come back unchanged, and so do settings
+    outside any git repository when not ``required``.
+    """
+    branch = settings.ledger_branch
+    if branch is None or settings.ledger_root is not None:
+        return settings
+    if not required:
+        try:
+            git.Repo(settings.root, search_parent_directories=True)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            return settings
+    repo = open_repo(settings, f"the ledger branch {branch!r} (reconciler.yaml ledger.branch)")
+    if not repo.head.is_detached and repo.head.reference.name == branch:
+        raise GitError(
+            f"ledger.branch is {branch!r}, the branch checked out here: the ledger needs a "
+            "branch of its own (e.g. reconciler-ledger); change reconciler.yaml"
+        )
+    tree = worktree_path(repo)
+    local, tracking = f"refs/heads/{branch}", f"refs/remotes/{remote}/{branch}"
+    try:
+        if _ref_sha(repo, local) is None:
+            if _ref_sha(repo, tracking) is not None:
+                repo.git.branch("--no-track", branch, tracking)
+            else:
+                _start_branch(repo, branch)
+        if not (tree / ".git").is_file():
+            repo.git.worktree("prune")
+            tree.parent.mkdir(parents=True, exist_ok=True)
+            repo.git.worktree("add", "--quiet", str(tree), branch)
+        ledger_repo = git.Repo(tree)
+        if ledger_repo.head.is_detached or ledger_repo.head.reference.name != branch:
+            raise GitError(
+                f"{tree} does not have {branch!r} checked out; remove it (git worktree "
+                "remove --force) and run again"
+            )
+        head, ahead = _ref_sha(ledger_repo, "HEAD"), _ref_sha(repo, tracking)
+        if ahead and head != ahead and head and _is_ancestor(repo, head, ahead):
+            ledger_repo.git.merge("--ff-only", "--quiet", ahead)
+    except git.GitCommandError as e:
+        raise GitError(f"could not check out the ledger branch {branch!r}: {_detail(e)}") from None
+    return replace(settings, ledger_root=tree)
+
+
+def ledger_repo(settings: Settings) -> git.Repo:
+    """The repository whose work tree holds the ledger folder (after :func:`attach`)."""
+    if settings.ledger_root is not None:
+        return git.Repo(settings.ledger_root)
+    return open_repo(settings, "the ledger")
+
+
+def remote_has_branch(repo: git.Repo, remote: str, branch: str) -> bool:
+    try:
+        return bool(str(repo.git.ls_remote("--heads", remote, branch)).strip())
+    except git.GitCommandError as e:
+        raise GitError(f"could not reach {remote}: {_detail(e)}") from None
+
+
+def load_ledger(settings: Settings) -> Ledger:
+    """The ledger of attached settings (see :func:`attach`), paths shown from its tree."""
+    return Ledger.load(settings.ledger_path, settings.ledger_root or settings.root)
