@@ -179,7 +179,7 @@ def credentials(env: Mapping[str, str]) -> dict[str, str]:
         "GIT_CONFIG_VALUE_0": "",
         "GIT_CONFIG_KEY_1": "credential.helper",
         "GIT_CONFIG_VALUE_1": (
-            "!f() { test \"$1\" = get || exit 0; echo username=x-access-token; "
+            '!f() { test "$1" = get || exit 0; echo username=x-access-token; '
             f'echo "password=${{{TOKEN_VARIABLE}}}"; }}; f'
         ),
     }

@@ -11,8 +11,8 @@ from pathlib import Path
 import click
 
 from reconciler.audit import RequestAudit, audit_requests
-from reconciler.planview import printable
 from reconciler.ledgerbranch import attach
+from reconciler.planview import printable
 from reconciler.settings import load_settings
 
 CSV_COLUMNS = ("request", "kind", "event", "date", "commit", "author", "email", "details")

@@ -10,8 +10,8 @@ import click
 
 from reconciler import csvids, newoptions, scaffold
 from reconciler.errors import ReconcilerError
-from reconciler.model import Kind
 from reconciler.ledgerbranch import attach
+from reconciler.model import Kind
 from reconciler.settings import load_settings
 from reconciler.validation import display_path
 

@@ -1,4 +1,4 @@
-"""``reconciler push``: push the ledger commits that ``apply --commit`` or ``status --commit`` made."""
+"""``reconciler push``: push the ledger commits of ``apply --commit`` and ``status --commit``."""
 
 from __future__ import annotations
 
@@ -38,4 +38,3 @@ def command(ctx: click.Context, remote: str) -> None:
     else:
         moved = " (it had moved: the ledger commits were rebased onto it)"
         click.echo(f"Ledger pushed to {where}" + (moved if outcome == "rebased" else ""))
-
