@@ -57,6 +57,9 @@ _EXAMPLE_NOTE = (
 )
 
 
+_COMMIT = re.compile(r"[0-9a-f]{40}")
+
+
 class StarterError(ReconcilerError):
     """The repository cannot be started as asked."""
 
@@ -285,12 +288,25 @@ def _example_files() -> list[StarterFile]:
     return files
 
 
+def _policies(options: Options) -> str:
+    """zizmor's pinning policy: commits everywhere, the action's tag allowed unless it is
+    pinned to a commit itself."""
+    lines = []
+    if not _COMMIT.fullmatch(options.action.ref):
+        lines.append(
+            f"        {json.dumps(options.action.owner + '/' + options.action.repo)}: ref-pin"
+        )
+    lines.append('        "*": hash-pin')
+    return "\n".join(lines)
+
+
 def starter_files(options: Options) -> tuple[StarterFile, ...]:
     """Every file of a new repository of privacy requests, sorted by path."""
     files = [
         StarterFile(SETTINGS_FILE, _settings_text(options)),
         StarterFile(".gitignore", _render("gitignore", {})),
         StarterFile(".github/CODEOWNERS", _render("CODEOWNERS", {})),
+        StarterFile(".github/zizmor.yml", _render("zizmor.yml", {"POLICIES": _policies(options)})),
         StarterFile(
             ".pre-commit-config.yaml",
             _render(

@@ -25,6 +25,7 @@ EXPECTED = {
     ".gitignore",
     ".pre-commit-config.yaml",
     ".github/CODEOWNERS",
+    ".github/zizmor.yml",
     ".github/workflows/reconciler-check.yml",
     ".github/workflows/reconciler-apply.yml",
     ".github/workflows/reconciler-status.yml",
