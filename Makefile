@@ -78,6 +78,8 @@ lock: $(STAMP)
 lock-upgrade: $(STAMP)
 	$(call compile_locks,--upgrade)
 
+# The sdist and the wheel of the version in reconciler/__init__.py, built by the locked
+# hatchling itself: no build frontend, no isolated environment, nothing downloaded.
 dist: $(STAMP)
 	rm -rf dist
 	$(BIN)/hatchling build -t sdist -t wheel
