@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import shutil
-import stat
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,34 +19,18 @@ import pytest
 import yaml
 
 from tests.conftest import RECORD_DELETE, git, tagged_counts, write, writes
+from tests.test_gitops_loop import as_
+from tests.test_ledger_branch import REVIEWED, protect_main
 from tests.test_workflows import run_step, secrets_context, step_running
 
 ROOT = Path(__file__).resolve().parent.parent
 ORG = "0123456789ABCDEF01234567@AdobeOrg"
 BRANCH = "reconciler-ledger"
-PROTECT_MAIN = """#!/bin/sh
-while read old new ref; do
-  if [ "$ref" = refs/heads/main ] && [ "${MERGED_BY_REVIEW:-}" != 1 ]; then
-    echo "protected branch: main can only change through a reviewed pull request" >&2
-    exit 1
-  fi
-done
-"""
-REVIEWED = {"MERGED_BY_REVIEW": "1"}
 EXAMPLES = {"jira-12345", "gdpr-2026-11-access-delete", "ccpa-2026-11-opt-out"}
 
 
 def sh(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    import os
-
-    return subprocess.run(
-        ["git", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-    ).stdout.strip()
+    return as_(env or {}, cwd, *args)
 
 
 def workflow(clone: Path, name: str) -> dict[str, Any]:
@@ -79,8 +63,6 @@ def started(run, tmp_path: Path) -> Path:
 
 
 def tool(name: str) -> str:
-    import sys
-
     found = Path(sys.executable).parent / name
     if not found.exists():
         pytest.skip(f"{name} is not installed (make installs it from the lock)")
@@ -110,9 +92,7 @@ def origin(started: Path, tmp_path: Path) -> Path:
     """GitHub, with main protected, holding what init started."""
     remote = tmp_path / "origin.git"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
-    hook = remote / "hooks" / "pre-receive"
-    hook.write_text(PROTECT_MAIN)
-    hook.chmod(hook.stat().st_mode | stat.S_IXUSR)
+    protect_main(remote)
     git(started, "remote", "add", "origin", str(remote))
     sh(started, "push", "-q", "origin", "main", env=REVIEWED)
     return remote
@@ -223,8 +203,6 @@ def test_adopting_it_with_a_protected_main(
 
 
 def reconciler() -> list[str]:
-    import sys
-
     return [sys.executable, "-m", "reconciler"]
 
 

@@ -48,6 +48,11 @@ pytestmark = pytest.mark.timeout(300)
 # `reconciler init` goes here too, e.g. pytest.param(["init", "."], "...", id="init").
 FIRST_COMMANDS = [
     pytest.param(["demo"], "Done.", id="demo"),
+    pytest.param(
+        ["init", "--org-id", "0123456789ABCDEF01234567@AdobeOrg", "--sandbox", "prod"],
+        "reconciler.yaml",
+        id="init",
+    ),
 ]
 
 
@@ -162,6 +167,24 @@ def test_first_commands_run_from_an_empty_directory(
     result = run_installed(installed, tmp_path, *args)
     assert result.returncode == 0, result.stdout + result.stderr
     assert expected in result.stdout
+
+
+def test_the_repository_init_starts_validates_with_the_installed_tool(
+    installed: Installed, tmp_path: Path
+) -> None:
+    """What init wrote from the wheel alone: schemas, examples, settings that the same
+    installed tool accepts."""
+    env = clean_env(tmp_path, installed)
+    started = tmp_path / "empty"
+    started.mkdir()
+    made = run([installed.command("reconciler"), "init"], cwd=started, env=env, timeout=60)
+    assert made.returncode == 0, made.stdout + made.stderr
+    checked = run([installed.command("reconciler"), "validate"], cwd=started, env=env, timeout=60)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.startswith("3 file(s) valid")
+    assert sorted(p.name for p in (started / "schemas").glob("*.json")) == sorted(
+        p.name for p in (ROOT / "schemas").glob("*.json")
+    )
 
 
 def test_the_installed_distribution_is_named_for_the_index(

@@ -20,6 +20,7 @@ from reconciler.errors import GitError
 from reconciler.ledgerbranch import attach, worktree_path
 from reconciler.settings import load_settings
 from tests.conftest import CONSENT, RECORD_DELETE, git, tagged_counts, write, writes
+from tests.test_gitops_loop import as_
 
 BRANCH = "reconciler-ledger"
 SETTINGS = f"client:\n  requestsPerSecond: 1000\nledger:\n  branch: {BRANCH}\n"
@@ -36,19 +37,18 @@ REVIEWED = {"MERGED_BY_REVIEW": "1"}
 
 
 def sh_git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    return subprocess.run(
-        ["git", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-    ).stdout.strip()
+    return as_(env or {}, cwd, *args)
 
 
 def remote_sha(remote: Path, ref: str) -> str:
-    out = sh_git(remote, "rev-parse", "--verify", "--quiet", ref, env=None)
-    return out
+    return sh_git(remote, "rev-parse", "--verify", "--quiet", ref)
+
+
+def protect_main(remote: Path) -> None:
+    """Branch protection on a bare remote: main moves only by a reviewed merge."""
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text(PROTECT_MAIN)
+    hook.chmod(hook.stat().st_mode | stat.S_IXUSR)
 
 
 @pytest.fixture
@@ -56,9 +56,7 @@ def origin(tmp_path: Path) -> Path:
     """A bare remote whose main is protected, holding one request on main."""
     remote = tmp_path / "origin.git"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
-    hook = remote / "hooks" / "pre-receive"
-    hook.write_text(PROTECT_MAIN)
-    hook.chmod(hook.stat().st_mode | stat.S_IXUSR)
+    protect_main(remote)
     seed = tmp_path / "seed"
     write(seed, "reconciler.yaml", SETTINGS)
     write(seed, "requests/req-b.yaml", CONSENT.format(name="req-b"))

@@ -628,23 +628,19 @@ if [ "$2" = "--paginate" ]; then cat "$GH_COMMENTS"; fi
 """
 
 
-@pytest.mark.parametrize(
-    ("existing", "method"),
-    [pytest.param("", "POST", id="first-push"), pytest.param("4711\n", "PATCH", id="later-push")],
-)
-def test_plan_comment_is_one_comment_updated_on_each_push(
-    tmp_path: Path, existing: str, method: str
-) -> None:
-    """The script's own logic, with a stand-in for GitHub's `gh` CLI on PATH."""
+def run_comment_step(
+    tmp_path: Path, plan: str, comments: str
+) -> tuple[subprocess.CompletedProcess[str], list[str], str]:
+    """The comment step, with a stand-in for GitHub's `gh` CLI on PATH: (result, the calls
+    it made, the comment body it sent)."""
     bin_dir = tmp_path / "bin"
     write(bin_dir, "gh", FAKE_GH).chmod(0o755)
-    write(tmp_path, "comments", existing)
+    write(tmp_path, "comments", comments)
     runner_temp = tmp_path / "runner"
-    write(runner_temp, "plan.md", "### Plan\n\n1 to create\n")
-    step = step_running(the_job(load(PR)), "gh api")
+    write(runner_temp, "plan.md", plan)
     log, body = tmp_path / "gh.log", tmp_path / "body.md"
     done = run_step(
-        step,
+        step_running(the_job(load(PR)), "gh api"),
         tmp_path,
         {
             "github.token": "not-a-real-token",
@@ -658,7 +654,17 @@ def test_plan_comment_is_one_comment_updated_on_each_push(
         GH_BODY=str(body),
     )
     assert done.returncode == 0, done.stderr
-    calls = log.read_text().splitlines()
+    return done, log.read_text().splitlines(), body.read_text()
+
+
+@pytest.mark.parametrize(
+    ("existing", "method"),
+    [pytest.param("", "POST", id="first-push"), pytest.param("4711\n", "PATCH", id="later-push")],
+)
+def test_plan_comment_is_one_comment_updated_on_each_push(
+    tmp_path: Path, existing: str, method: str
+) -> None:
+    _, calls, body = run_comment_step(tmp_path, "### Plan\n\n1 to create\n", existing)
     assert calls[0].startswith("api --paginate repos/acme/privacy-requests/issues/12/comments")
     expected = (
         "api --method PATCH repos/acme/privacy-requests/issues/comments/4711"
@@ -666,31 +672,10 @@ def test_plan_comment_is_one_comment_updated_on_each_push(
         else "api --method POST repos/acme/privacy-requests/issues/12/comments"
     )
     assert calls[1].startswith(expected) and len(calls) == 2
-    assert body.read_text() == "<!-- reconciler-plan -->\n### Plan\n\n1 to create\n"
+    assert body == "<!-- reconciler-plan -->\n### Plan\n\n1 to create\n"
 
 
 def test_a_huge_plan_is_cut_in_the_comment_and_says_where_the_rest_is(tmp_path: Path) -> None:
-    bin_dir = tmp_path / "bin"
-    write(bin_dir, "gh", FAKE_GH).chmod(0o755)
-    write(tmp_path, "comments", "")
-    runner_temp = tmp_path / "runner"
-    write(runner_temp, "plan.md", "| x |\n" * 20_000)
-    body = tmp_path / "body.md"
-    done = run_step(
-        step_running(the_job(load(PR)), "gh api"),
-        tmp_path,
-        {
-            "github.token": "t",
-            "github.event.pull_request.number": "1",
-            "github.repository": "a/b",
-        },
-        PATH=f"{bin_dir}:{os.environ['PATH']}",
-        RUNNER_TEMP=str(runner_temp),
-        GH_LOG=str(tmp_path / "gh.log"),
-        GH_COMMENTS=str(tmp_path / "comments"),
-        GH_BODY=str(body),
-    )
-    assert done.returncode == 0, done.stderr
-    text = body.read_text()
-    assert len(text) < 65_536, "GitHub refuses comments over 65,536 characters"
-    assert text.rstrip().endswith("the whole plan is in the job summary.")
+    _, _, body = run_comment_step(tmp_path, "| x |\n" * 20_000, "")
+    assert len(body) < 65_536, "GitHub refuses comments over 65,536 characters"
+    assert body.rstrip().endswith("the whole plan is in the job summary.")
