@@ -185,6 +185,15 @@ def credentials(env: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+def describe_push(settings: Settings, remote: str, outcome: str) -> str:
+    """One line for the outcome of :func:`push`, naming where the ledger went."""
+    where = f"{remote}/{settings.ledger_branch}" if settings.ledger_branch else remote
+    if outcome == "unchanged":
+        return f"Ledger unchanged: {where} has every ledger commit already"
+    moved = " (it had moved: the ledger commits were rebased onto it)"
+    return f"Ledger pushed to {where}" + (moved if outcome == "rebased" else "")
+
+
 def pull(settings: Settings, remote: str, env: Mapping[str, str] | None = None) -> None:
     """Bring the ledger's branch up to date with ``remote`` (ledger commits of other runs).
 

@@ -15,7 +15,7 @@ import click
 from reconciler.applier import Applier, ApplyRefused, ApplyResult, check_plan
 from reconciler.cli.plan import make_plan
 from reconciler.cli.progress import progress_bar
-from reconciler.gitops import commit_ledger, commit_message, pull, remote_lease
+from reconciler.gitops import commit_ledger, commit_message, describe_push, pull, remote_lease
 from reconciler.gitops import push as push_branch
 from reconciler.ledgerbranch import attach
 from reconciler.lock import repository_lock
@@ -213,12 +213,7 @@ def command(
             )
         if push:
             pushed = push_branch(ws.settings, remote, os.environ)
-            where = f"{remote}/{ws.settings.ledger_branch}" if ws.settings.ledger_branch else remote
-            click.echo(
-                f"{where} has the ledger already"
-                if pushed == "unchanged"
-                else f"Ledger pushed to {where}"
-            )
+            click.echo(describe_push(ws.settings, remote, pushed))
     if not result.success:
         click.echo(
             f"{len(result.failed)} action(s) failed; what succeeded is in the ledger. "

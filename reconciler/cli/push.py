@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from reconciler.gitops import push
+from reconciler.gitops import describe_push, push
 from reconciler.ledgerbranch import attach
 from reconciler.settings import load_settings
 
@@ -31,10 +31,4 @@ def command(ctx: click.Context, remote: str) -> None:
     """
     root: Path = ctx.obj["root"]
     settings = attach(load_settings(root, os.environ), remote)
-    where = f"{remote}/{settings.ledger_branch}" if settings.ledger_branch else remote
-    outcome = push(settings, remote, os.environ)
-    if outcome == "unchanged":
-        click.echo(f"Ledger unchanged: {where} has every ledger commit already")
-    else:
-        moved = " (it had moved: the ledger commits were rebased onto it)"
-        click.echo(f"Ledger pushed to {where}" + (moved if outcome == "rebased" else ""))
+    click.echo(describe_push(settings, remote, push(settings, remote, os.environ)))
