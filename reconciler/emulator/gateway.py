@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +48,27 @@ def error(status: int, code: str, message: str, headers: dict[str, str] | None =
 def bad_request(message: str) -> Rejected:
     # Data Hygiene's documented 400 body (spec: ErrorResponse400).
     return error(400, "400001", message)
+
+
+_ASCII_DIGITS = frozenset("0123456789")
+
+
+def query_int(
+    params: Mapping[str, str], key: str, default: int, low: int, high: int | None
+) -> int:
+    """A query parameter as an integer the way Adobe's gateway reads one: ASCII digits only
+    (no sign, spaces, underscores or other scripts' digits, all of which Python's ``int``
+    accepts), within ``low``..``high``; ``default`` when absent or empty."""
+    raw = params.get(key)
+    if not raw:
+        return default
+    if len(raw) > 12 or not set(raw) <= _ASCII_DIGITS:
+        raise bad_request(f"{key} must be an integer.")
+    value = int(raw)
+    if value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise bad_request(f"{key} must be {bound}.")
+    return value
 
 
 def created_by(client_id: str, name: str) -> str:
