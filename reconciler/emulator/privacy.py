@@ -8,6 +8,9 @@ validates). Items carry no ``userIDs``: the emulator never echoes identities.
 
 One job per user, per action, per included product: the spec's ``include``
 and ``action`` descriptions both say separate jobs are created for each.
+
+``GET /jobs/{JOB_ID}/content`` answers a complete access job's ZIP (see
+``privacy_content``) for 60 days after completion; otherwise 404.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from reconciler.emulator.clock import privacy_date
 from reconciler.emulator.gateway import Caller, authenticate, error, json_body
 from reconciler.emulator.lifecycle import job_state, product_responses
+from reconciler.emulator.privacy_content import build_archive, content_available
 from reconciler.emulator.privacy_rules import parse_consent, parse_job_query, parse_jobs
 from reconciler.emulator.state import Emulator
 from reconciler.emulator.store import JobRecord
@@ -73,7 +77,7 @@ def create_jobs(emulator: Emulator, request: Request, body: bytes) -> Response:
                     created_at=now,
                 )
                 jobs.append((record, [dict(u) for u in user.user_ids]))
-    emulator.store.add_jobs(jobs)
+    emulator.store.add_jobs(jobs, products=new.products)
     return JSONResponse(
         {
             "requestId": request_id,
@@ -129,6 +133,36 @@ def get_job(emulator: Emulator, request: Request, body: bytes) -> Response:
     if job.action == "access" and state.status == "complete":
         item["downloadUrl"] = str(request.url_for("privacy_job", job_id=job_id)) + "/content"
     return JSONResponse(item)
+
+
+def get_job_content(emulator: Emulator, request: Request, body: bytes) -> Response:
+    # The spec marks Accept as required and "must be set to application/json", for an
+    # answer that is a ZIP: the emulator does not check it.
+    caller = authenticate(emulator, request, sandbox_required=False)
+    job_id = request.path_params["job_id"]
+    job = emulator.store.get_job(job_id)
+    submission = emulator.store.get_job_submission(job_id)
+    if job is None or submission is None or job.org_id != caller.org_id:
+        raise error(404, "404001", f"Job {job_id} not found.")
+    now = emulator.clock.now()
+    state = job_state(job, now, emulator.config.job_steps)
+    # The spec documents no answer for a job without content (a delete job, one not complete
+    # yet, or one past the 60 days): 404 in the shape of the unknown job's.
+    if job.action != "access" or state.status != "complete":
+        raise error(404, "404001", f"Job {job_id} has no access content.")
+    if not content_available(state.changed_at, now):
+        raise error(404, "404001", f"The content of job {job_id} is no longer available.")
+    archive = build_archive(
+        job.user_key,
+        submission.products or (job.product,),  # a job stored before products were
+        submission.user_ids,
+        state.changed_at,
+    )
+    return Response(
+        archive,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{job.job_id}.zip"'},
+    )
 
 
 def create_consent(emulator: Emulator, request: Request, body: bytes) -> Response:

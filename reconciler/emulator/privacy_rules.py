@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from reconciler.emulator.clock import utc_day
 from reconciler.emulator.config import MAX_USER_IDS_PER_USER, MAX_USERS_PER_JOB
-from reconciler.emulator.gateway import bad_request
+from reconciler.emulator.gateway import bad_request, query_int
 
 # The spec's enum plus the newest doc's spellings (privacy-jobs guide, 2025).
 REGULATIONS: frozenset[str] = frozenset(
@@ -55,17 +57,41 @@ class NewJobs:
     request_id: str | None
 
 
+def _optional_string(raw: Mapping[str, Any], key: str) -> str | None:
+    """``raw[key]`` when given; a string (OpenAPI 3.0 without ``nullable``: not null)."""
+    if key not in raw:
+        return None
+    value = raw[key]
+    if not isinstance(value, str):
+        raise bad_request(f"{key} must be a string.")
+    return value
+
+
+def _choice(raw: Mapping[str, Any], key: str, choices: tuple[str, ...]) -> None:
+    """``raw[key]``, when given, is one of ``choices`` (the first is the default)."""
+    # The type first: a list or an object must never reach a membership test.
+    value = raw.get(key, choices[0])
+    if not isinstance(value, str) or value not in choices:
+        raise bad_request(f"{key} must be one of {', '.join(choices)}.")
+
+
+def _int32(value: Any) -> bool:
+    # bool is an int in Python, not in JSON.
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**31) <= value < 2**31
+
+
 def _user_id(raw: Any) -> dict[str, Any]:
     if not isinstance(raw, Mapping):
         raise bad_request("Each userID must be an object.")
     namespace, value = raw.get("namespace"), raw.get("value")
     if not isinstance(namespace, str) or not namespace or not isinstance(value, str) or not value:
-        raise bad_request("Each userID needs a namespace and a value.")
+        raise bad_request("Each userID needs a namespace and a value, both strings.")
     id_type = raw.get("type", "standard")
-    if id_type not in ID_TYPES:
+    if not isinstance(id_type, str) or id_type not in ID_TYPES:
         raise bad_request(f"userID type must be one of {', '.join(sorted(ID_TYPES))}.")
-    deleted = raw.get("isDeletedClientSide", False)
-    if not isinstance(deleted, bool):
+    if "namespaceId" in raw and not _int32(raw["namespaceId"]):
+        raise bad_request("namespaceId must be an integer (int32).")
+    if not isinstance(raw.get("isDeletedClientSide", False), bool):
         raise bad_request("isDeletedClientSide must be true or false.")
     return {"namespace": namespace, "value": value, "type": id_type}
 
@@ -75,12 +101,12 @@ def _user(raw: Any) -> PrivacyUser:
         raise bad_request("Each user must be an object.")
     key = raw.get("key")
     if not isinstance(key, str) or not key:
-        raise bad_request("Each user needs a key.")
+        raise bad_request("Each user needs a key (a string).")
     actions = raw.get("action")
     if (
         not isinstance(actions, list)
         or not actions
-        or any(a not in ("access", "delete") for a in actions)
+        or not all(isinstance(a, str) and a in ("access", "delete") for a in actions)
         or len(set(actions)) != len(actions)
     ):
         raise bad_request("Each user's action must list access and/or delete, once each.")
@@ -90,53 +116,81 @@ def _user(raw: Any) -> PrivacyUser:
     return PrivacyUser(key, tuple(actions), tuple(_user_id(i) for i in ids))
 
 
+def _company_contexts(raw: Any, org_id: str) -> None:
+    if not isinstance(raw, list) or not raw:
+        raise bad_request("companyContexts must list at least one context.")
+    for context in raw:
+        # Both required by the spec (PrivacyCompanyContextDetails), both strings.
+        if (
+            not isinstance(context, Mapping)
+            or not isinstance(context.get("namespace"), str)
+            or not isinstance(context.get("value"), str)
+        ):
+            raise bad_request("Each companyContext needs a namespace and a value, both strings.")
+    # The spec's prose says imsOrgId (and once imsOrg), its example and the guides imsOrgID:
+    # matched ignoring case.
+    if not any(c["namespace"].lower() == "imsorgid" and c["value"] == org_id for c in raw):
+        raise bad_request("companyContexts must hold an imsOrgID equal to x-gw-ims-org-id.")
+
+
+def _products(raw: Any) -> tuple[str, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise bad_request("include must list at least one product.")
+    products: list[str] = []
+    for product in raw:
+        if not isinstance(product, str):
+            raise bad_request("include must list product codes, as strings.")
+        canonical = PRODUCTS.get(product.lower())
+        if canonical is None:
+            raise bad_request(f"Unknown product {product[:64]!r}.")
+        # The spec says uniqueItems. Codes match ignoring case, so "analytics" and
+        # "Analytics" name one product twice: refused as well.
+        if canonical in products:
+            raise bad_request(f"include lists {canonical} more than once.")
+        products.append(canonical)
+    return tuple(products)
+
+
 def _options(body: Mapping[str, Any]) -> None:
     expand = body.get("expandIds", False)
-    # The spec's schema says "true"/"false" strings, its example sends a boolean: take both.
-    if expand not in (True, False, "true", "false"):
+    # The spec's schema says the strings "true"/"false" (as this project's client sends),
+    # its example a boolean: take both, nothing else. A type test, since 1 == True in Python.
+    if not isinstance(expand, bool) and not (
+        isinstance(expand, str) and expand in ("true", "false")
+    ):
         raise bad_request("expandIds must be true or false.")
-    if body.get("priority", "normal") not in ("normal", "low"):
-        raise bad_request("priority must be normal or low.")
-    if body.get("analyticsDeleteMethod", "anonymize") not in ("anonymize", "purge"):
-        raise bad_request("analyticsDeleteMethod must be anonymize or purge.")
+    _choice(body, "priority", ("normal", "low"))
+    # analyticsDeleteMethod and mergePolicyId are not in the spec's schema; the
+    # privacy-jobs guide documents them (api-notes.md), so the guide is followed.
+    _choice(body, "analyticsDeleteMethod", ("anonymize", "purge"))
+    _optional_string(body, "mergePolicyId")
+    _optional_string(body, "region")  # in the spec's schema: a string
 
 
 def parse_jobs(body: Any, org_id: str) -> NewJobs:
-    """Check a ``POST /jobs`` body against the caller's organisation."""
+    """Check a ``POST /jobs`` body against the caller's organisation: every field's type
+    before its value, so that no list or object reaches a lookup."""
     if not isinstance(body, Mapping):
         raise bad_request("The request body must be a JSON object.")
-    contexts = body.get("companyContexts")
-    if not isinstance(contexts, list) or not any(
-        isinstance(c, Mapping)
-        and str(c.get("namespace", "")).lower() == "imsorgid"
-        and c.get("value") == org_id
-        for c in contexts
-    ):
-        raise bad_request("companyContexts must hold an imsOrgID equal to x-gw-ims-org-id.")
+    _company_contexts(body.get("companyContexts"), org_id)
     users = body.get("users")
     if not isinstance(users, list) or not users:
         raise bad_request("users must list at least one user.")
     if len(users) > MAX_USERS_PER_JOB:
         raise bad_request(f"A request can hold at most {MAX_USERS_PER_JOB} users.")
-    include = body.get("include")
-    if not isinstance(include, list) or not include:
-        raise bad_request("include must list at least one product.")
-    products = []
-    for product in include:
-        canonical = PRODUCTS.get(str(product).lower())
-        if canonical is None:
-            raise bad_request(f"Unknown product {product}.")
-        products.append(canonical)
+    checked = tuple(_user(u) for u in users)
+    products = _products(body.get("include"))
+    # Not in the schema's ``required``, but the spec's requestBody description says the
+    # payload "must include ... a valid regulation code", as the privacy-jobs guide does.
     regulation = body.get("regulation")
-    if regulation not in REGULATIONS:
+    if not isinstance(regulation, str) or regulation not in REGULATIONS:
         raise bad_request("regulation is missing or not supported.")
     _options(body)
-    request_id = body.get("requestId")
+    # Not in the request schema either; the response's schema says a requestId "provided
+    # in the request payload" is used, else one is generated.
+    request_id = _optional_string(body, "requestId")
     return NewJobs(
-        users=tuple(_user(u) for u in users),
-        products=tuple(dict.fromkeys(products)),
-        regulation=str(regulation),
-        request_id=request_id if isinstance(request_id, str) and request_id else None,
+        users=checked, products=products, regulation=regulation, request_id=request_id or None
     )
 
 
@@ -150,24 +204,30 @@ class JobQuery:
     to_ts: float
 
 
-def _date(raw: str, key: str) -> date:
-    try:
-        return date.fromisoformat(raw)
-    except ValueError as e:
-        raise bad_request(f"{key} must be a date (YYYY-MM-DD).") from e
+# Strict YYYY-MM-DD in ASCII digits: date.fromisoformat also takes 20261101 and 2026-W45-1,
+# and a regex's \d would take other scripts' digits.
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+DAYS_BACK = 60  # the privacy-jobs guide: dates at most 60 days back
+DAYS_AHEAD = 366  # the emulator's own bound: Adobe documents none, and no job is in the future
+WINDOW_DAYS = 30  # the privacy-jobs guide: fromDate and toDate at most 30 days apart
 
 
-def _int(params: Mapping[str, str], key: str, default: int, low: int, high: int | None) -> int:
+def _date(params: Mapping[str, str], key: str, today: date) -> date | None:
     raw = params.get(key)
     if not raw:
-        return default
+        return None
     try:
-        value = int(raw)
+        if not _DATE.fullmatch(raw):
+            raise ValueError(raw)
+        day = date.fromisoformat(raw)
     except ValueError as e:
-        raise bad_request(f"{key} must be an integer.") from e
-    if value < low or (high is not None and value > high):
-        raise bad_request(f"{key} is out of range.")
-    return value
+        raise bad_request(f"{key} must be a date (YYYY-MM-DD).") from e
+    # Differences, not sums: a date next to year 1 or 9999 never overflows here.
+    if (today - day).days > DAYS_BACK:
+        raise bad_request(f"{key} may be at most {DAYS_BACK} days ago.")
+    if (day - today).days > DAYS_AHEAD:
+        raise bad_request(f"{key} may be at most {DAYS_AHEAD} days ahead.")
+    return day
 
 
 def parse_job_query(params: Mapping[str, str], now: float) -> JobQuery:
@@ -178,27 +238,25 @@ def parse_job_query(params: Mapping[str, str], now: float) -> JobQuery:
     status = params.get("status") or None
     if status is not None and status not in JOB_STATUS_FILTERS:
         raise bad_request(f"status must be one of {', '.join(sorted(JOB_STATUS_FILTERS))}.")
-    today = datetime.fromtimestamp(now, UTC).date()
-    if params.get("filterDate"):
-        start = end = _date(params["filterDate"], "filterDate")
+    today = utc_day(now)
+    # filterDate takes the same 60-day rule as fromDate (the guide's rule is for dates).
+    day = _date(params, "filterDate", today)
+    if day is not None:
+        start = end = day
     else:
-        end = _date(params["toDate"], "toDate") if params.get("toDate") else today
-        start = (
-            _date(params["fromDate"], "fromDate")
-            if params.get("fromDate")
-            else end - timedelta(days=7)
-        )
+        end = _date(params, "toDate", today) or today
+        start = _date(params, "fromDate", today) or end - timedelta(days=7)
         if start > end:
             raise bad_request("fromDate must not be after toDate.")
-        if (end - start).days > 30:
-            raise bad_request("fromDate and toDate may be at most 30 days apart.")
-        if start < today - timedelta(days=60):
-            raise bad_request("fromDate may be at most 60 days ago.")
+        if (end - start).days > WINDOW_DAYS:
+            raise bad_request(f"fromDate and toDate may be at most {WINDOW_DAYS} days apart.")
+        if (today - start).days > DAYS_BACK:  # toDate given, fromDate defaulted to a week before
+            raise bad_request(f"The window may start at most {DAYS_BACK} days ago.")
     return JobQuery(
         regulation=regulation,
         # The guide pages from 0 with size 100 (max 1000); the spec says 1 and 25 (max 100).
-        page=_int(params, "page", 0, 0, None),
-        size=_int(params, "size", 100, 1, 1000),
+        page=query_int(params, "page", 0, 0, None),
+        size=query_int(params, "size", 100, 1, 1000),
         status=status,
         from_ts=datetime.combine(start, time.min, UTC).timestamp(),
         to_ts=datetime.combine(end, time.max, UTC).timestamp(),
@@ -209,6 +267,8 @@ def parse_consent(body: Any) -> tuple[bool, int, int]:
     """Check a ``POST /consent`` body; return (opt-out, entity count, identity count)."""
     if not isinstance(body, Mapping):
         raise bad_request("The request body must be a JSON object.")
+    for key in ("requestId", "transactionId", "orgId"):
+        _optional_string(body, key)  # the spec: optional, strings
     opt_out = body.get("optOutOfSale")
     if not isinstance(opt_out, bool):
         raise bad_request("optOutOfSale must be true or false.")
@@ -223,5 +283,7 @@ def parse_consent(body: Any) -> tuple[bool, int, int]:
         ids = entity.get("values")
         if not isinstance(ids, list) or not ids or not all(isinstance(v, str) and v for v in ids):
             raise bad_request("Each entity needs a non-empty list of values.")
+        if len(set(ids)) != len(ids):
+            raise bad_request("An entity's values must be unique.")  # the spec: uniqueItems
         values += len(ids)
     return opt_out, len(entities), values

@@ -3,7 +3,8 @@
 One connection shared by all threads behind a re-entrant lock: requests are
 serialised at the database, which is plenty for an emulator and makes
 read-check-write sequences (quotas) atomic via :meth:`Store.locked`.
-Identities are written here and never read back by anything but counts.
+Identities are read back for one thing only, an access job's content (the data
+subject's own ids); everything else sees counts.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -41,7 +42,7 @@ CREATE TABLE IF NOT EXISTS privacy_jobs (
     job_id TEXT UNIQUE NOT NULL, request_id TEXT NOT NULL, org_id TEXT NOT NULL,
     user_key TEXT NOT NULL, action TEXT NOT NULL, product TEXT NOT NULL,
     regulation TEXT NOT NULL, submitted_by TEXT NOT NULL, created_at REAL NOT NULL,
-    user_ids TEXT NOT NULL);
+    user_ids TEXT NOT NULL, products TEXT NOT NULL DEFAULT '[]');
 CREATE INDEX IF NOT EXISTS privacy_jobs_org ON privacy_jobs (org_id, regulation);
 CREATE TABLE IF NOT EXISTS consents (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, org_id TEXT NOT NULL, created_at REAL NOT NULL,
@@ -90,6 +91,15 @@ class JobRecord:
     regulation: str
     submitted_by: str
     created_at: float
+
+
+@dataclass(frozen=True)
+class JobSubmission:
+    """What was submitted for a job's user: the ids, and the request's products (``include``,
+    empty for a job stored before products were)."""
+
+    user_ids: tuple[dict[str, str], ...]
+    products: tuple[str, ...]
 
 
 _WO_COLUMNS = (
@@ -240,6 +250,13 @@ class Store:
                     "ALTER TABLE workorders ADD COLUMN created_iso TEXT NOT NULL DEFAULT ''"
                 )
                 self._db.execute("UPDATE workorders SET created_iso = iso(created_at)")
+            job_columns = {
+                row["name"] for row in self._db.execute("PRAGMA table_info(privacy_jobs)")
+            }
+            if "products" not in job_columns:
+                self._db.execute(
+                    "ALTER TABLE privacy_jobs ADD COLUMN products TEXT NOT NULL DEFAULT '[]'"
+                )
             # The default order (-createdAt) of one sandbox's list: pages read off the index.
             self._db.execute(
                 "CREATE INDEX IF NOT EXISTS workorders_created "
@@ -423,11 +440,17 @@ class Store:
             )
 
     # -- privacy jobs -------------------------------------------------------
-    def add_jobs(self, jobs: Iterable[tuple[JobRecord, list[dict[str, object]]]]) -> None:
+    def add_jobs(
+        self,
+        jobs: Iterable[tuple[JobRecord, list[dict[str, object]]]],
+        products: Sequence[str] = (),
+    ) -> None:
+        """Store jobs with their user's ids; ``products``: the request's ``include``."""
+        included = json.dumps(list(products))
         with self.locked():
             self._db.executemany(
-                f"INSERT INTO privacy_jobs ({_JOB_COLUMNS}, user_ids) "
-                f"VALUES ({', '.join('?' * 10)})",
+                f"INSERT INTO privacy_jobs ({_JOB_COLUMNS}, user_ids, products) "
+                f"VALUES ({', '.join('?' * 11)})",
                 (
                     (
                         job.job_id,
@@ -440,6 +463,7 @@ class Store:
                         job.submitted_by,
                         job.created_at,
                         json.dumps(user_ids),
+                        included,
                     )
                     for job, user_ids in jobs
                 ),
@@ -451,6 +475,19 @@ class Store:
                 f"SELECT {_JOB_COLUMNS} FROM privacy_jobs WHERE job_id = ?", (job_id,)
             ).fetchone()
         return None if row is None else _job(row)
+
+    def get_job_submission(self, job_id: str) -> JobSubmission | None:
+        """The ids and products submitted for a job, for its access content only."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT user_ids, products FROM privacy_jobs WHERE job_id = ?", (job_id,)
+            ).fetchone()
+        if row is None:
+            return None
+        return JobSubmission(
+            user_ids=tuple(json.loads(row["user_ids"])),
+            products=tuple(json.loads(row["products"])),
+        )
 
     def list_jobs(
         self, org_id: str | None = None, regulation: str | None = None
