@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -50,12 +51,16 @@ def bad_request(message: str) -> Rejected:
     return error(400, "400001", message)
 
 
+def clip(text: str, limit: int = 64) -> str:
+    """``text`` cut to ``limit`` characters and an ellipsis: for client input echoed in
+    messages, so a 100 kB path or id is not sent back."""
+    return text if len(text) <= limit else f"{text[:limit]}…"
+
+
 _ASCII_DIGITS = frozenset("0123456789")
 
 
-def query_int(
-    params: Mapping[str, str], key: str, default: int, low: int, high: int | None
-) -> int:
+def query_int(params: Mapping[str, str], key: str, default: int, low: int, high: int | None) -> int:
     """A query parameter as an integer the way Adobe's gateway reads one: ASCII digits only
     (no sign, spaces, underscores or other scripts' digits, all of which Python's ``int``
     accepts), within ``low``..``high``; ``default`` when absent or empty."""
@@ -107,6 +112,64 @@ def authenticate(emulator: Emulator, request: Request, *, sandbox_required: bool
     return Caller(record.client_id, org_id, sandbox, created_by(client.client_id, client.name))
 
 
+# Adobe's bodies nest four levels deep (a work order's namespacesIdentities[].namespace.code,
+# a privacy job's users[].userIDs[]); 32 leaves room and stays far below the ~1,000 levels
+# at which Python's parser raises RecursionError.
+MAX_JSON_DEPTH = 32
+TOO_DEEP = f"The request body nests JSON more than {MAX_JSON_DEPTH} levels deep."
+# A lone UTF-16 surrogate can only arrive as a \uD800-\uDFFF escape (the body itself must be
+# UTF-8); the parser keeps it, then nothing can encode it (SQLite, the JSON response).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests arrays and objects more than ``limit`` levels deep; one level
+    at a time, without recursion."""
+    level = [value] if isinstance(value, dict | list) else []
+    for _ in range(limit):
+        if not level:
+            return False
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, dict | list)
+        ]
+    return bool(level)
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    pending = [value]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, str):
+            if _SURROGATE.search(node):
+                return True
+        elif isinstance(node, dict):
+            pending.extend(node)
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return False
+
+
+def parse_json(body: bytes) -> Any:
+    """``body`` parsed, or :class:`Rejected` (400) when it is not JSON, nests deeper than
+    :data:`MAX_JSON_DEPTH` or holds a string no UTF-8 text can carry."""
+    try:
+        value = json.loads(body)
+    except RecursionError as e:
+        raise bad_request(TOO_DEEP) from e
+    except ValueError as e:  # UnicodeDecodeError included
+        raise bad_request("The request body is not valid JSON.") from e
+    if _deeper_than(value, MAX_JSON_DEPTH):
+        raise bad_request(TOO_DEEP)
+    if _SURROGATE_ESCAPE.search(body) and _has_lone_surrogate(value):
+        raise bad_request("The request body holds a lone UTF-16 surrogate (\\uD800-\\uDFFF).")
+    return value
+
+
 def json_body(request: Request, body: bytes) -> Any:
     """The request's JSON body; Platform refuses bodies not sent as application/json."""
     content_type = request.headers.get("content-type", "")
@@ -123,10 +186,7 @@ def json_body(request: Request, body: bytes) -> Any:
                 400,
             )
         )
-    try:
-        return json.loads(body)
-    except ValueError as e:
-        raise bad_request("The request body is not valid JSON.") from e
+    return parse_json(body)
 
 
 Handler = Callable[[Emulator, Request, bytes], Response]
@@ -141,5 +201,9 @@ def endpoint(emulator: Emulator, handler: Handler) -> Callable[[Request], Awaita
             return await run_in_threadpool(handler, emulator, request, body)
         except Rejected as rejected:
             return rejected.response
+        except RecursionError:
+            # Only a parser fed a deeply nested body recurses this far: the admin routes
+            # parse their own bodies without parse_json's bound.
+            return bad_request(TOO_DEEP).response
 
     return run

@@ -3,7 +3,9 @@
 Follows the OpenAPI spec (``data-hygiene.yaml``) where it and the prose
 docs disagree: ``POST /workorder`` answers 200, ``PUT`` accepts ``name``
 as well as the seed's ``displayName``, ``namespacesIdentities`` items may
-spell their list ``IDs`` (spec) or ``ids`` (docs).
+spell their list ``IDs`` (spec) or ``ids`` (docs), and the request's
+``action`` may be the newer guide's ``delete-identity`` as well as the
+spec's ``delete_identity``.
 """
 
 from __future__ import annotations
@@ -16,19 +18,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from reconciler.emulator.clock import iso
-from reconciler.emulator.gateway import Caller, authenticate, bad_request, error, json_body
+from reconciler.emulator.gateway import Caller, authenticate, bad_request, clip, error, json_body
 from reconciler.emulator.hygiene_rules import (
     ListQuery,
     day_and_month_start,
     matches,
     parse_list_query,
+    parse_update,
     parse_workorder,
 )
 from reconciler.emulator.lifecycle import workorder_state
 from reconciler.emulator.state import Emulator
 from reconciler.emulator.store import WORKORDER_SORT_KEYS, WorkOrderFilter, WorkOrderRecord
 
-# The request says delete_identity; responses spell it so.
+# The request says delete_identity (or delete-identity); responses spell it so.
 ACTION = "identity-delete"
 
 QUOTA_DESCRIPTIONS: dict[str, str] = {
@@ -102,7 +105,7 @@ def _consumed(emulator: Emulator, org_id: str, now: float) -> tuple[int, int]:
 def _owned(emulator: Emulator, caller: Caller, workorder_id: str) -> WorkOrderRecord:
     record = emulator.store.get_workorder(workorder_id)
     if record is None or record.org_id != caller.org_id or record.sandbox != caller.sandbox:
-        raise error(404, "404003", f"Work order {workorder_id} not found.")
+        raise error(404, "404003", f"Work order {clip(workorder_id)} not found.")
     return record
 
 
@@ -114,8 +117,8 @@ def create_workorder(emulator: Emulator, request: Request, body: bytes) -> Respo
         wrong = sorted(new.namespaces - {dataset.namespace})
         if wrong:
             raise bad_request(
-                f"Identity namespace(s) {', '.join(wrong)} do not match the primary identity "
-                f"namespace {dataset.namespace} of dataset {dataset.id}."
+                f"Identity namespace(s) {clip(', '.join(wrong))} do not match the primary "
+                f"identity namespace {dataset.namespace} of dataset {dataset.id}."
             )
     quotas = emulator.config.quotas
     count = len(new.identities)
@@ -160,24 +163,14 @@ def get_workorder(emulator: Emulator, request: Request, body: bytes) -> Response
 
 def update_workorder(emulator: Emulator, request: Request, body: bytes) -> Response:
     caller = authenticate(emulator, request, sandbox_required=True)
-    data = json_body(request, body)
-    if not isinstance(data, dict):
-        raise bad_request("The request body must be a JSON object.")
-    # The seed sends displayName, the spec names it "name": accept both, displayName first.
-    name = data.get("displayName", data.get("name"))
-    description = data.get("description")
-    if name is None and description is None:
-        raise bad_request("Only displayName (or name) and description can be updated.")
-    for key, value in (("displayName", name), ("description", description)):
-        if value is not None and not isinstance(value, str):
-            raise bad_request(f"{key} must be a string.")
+    change = parse_update(json_body(request, body))
     with emulator.store.locked():
         record = _owned(emulator, caller, request.path_params["workorder_id"])
         now = emulator.clock.now()
         emulator.store.update_workorder(
             record.workorder_id,
-            name if name is not None else record.display_name,
-            description if description is not None else record.description,
+            change.display_name if change.display_name is not None else record.display_name,
+            change.description if change.description is not None else record.description,
             now,
         )
         updated = emulator.store.get_workorder(record.workorder_id)
@@ -201,9 +194,8 @@ def _page_in_sql(
     emulator: Emulator, caller: Caller, query: ListQuery, now: float
 ) -> tuple[int, list[dict[str, Any]]]:
     """The page and the match count, with SQLite filtering, sorting and slicing stored
-    fields, so only the page is rendered (for queries that do not involve the status)."""
-    if query.type is not None and query.type != ACTION:
-        return 0, []
+    fields, so only the page is rendered (for queries that do not involve the status).
+    ``type`` needs no filter: ``identity-delete`` is the only type (parse_list_query)."""
     where = WorkOrderFilter(
         org_id=caller.org_id,
         sandbox=query.sandbox,
@@ -271,7 +263,7 @@ def get_quota(emulator: Emulator, request: Request, body: bytes) -> Response:
         elif wanted_raw in _QUOTA_ALIASES:
             names = _QUOTA_ALIASES[wanted_raw]
         else:
-            raise bad_request(f"Unknown quotaType {wanted_raw}.")
+            raise bad_request(f"Unknown quotaType {clip(wanted_raw)}.")
     daily, monthly = _consumed(emulator, caller.org_id, emulator.clock.now())
     quotas = emulator.config.quotas
     values = {
