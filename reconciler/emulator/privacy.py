@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from reconciler.emulator.clock import privacy_date
-from reconciler.emulator.gateway import Caller, authenticate, error, json_body
+from reconciler.emulator.gateway import Caller, authenticate, clip, error, json_body
 from reconciler.emulator.lifecycle import job_state, product_responses
 from reconciler.emulator.privacy_content import build_archive, content_available
 from reconciler.emulator.privacy_rules import parse_consent, parse_job_query, parse_jobs
@@ -124,7 +124,7 @@ def get_job(emulator: Emulator, request: Request, body: bytes) -> Response:
     job_id = request.path_params["job_id"]
     job = emulator.store.get_job(job_id)
     if job is None or job.org_id != caller.org_id:
-        raise error(404, "404001", f"Job {job_id} not found.")
+        raise error(404, "404001", f"Job {clip(job_id)} not found.")
     now = emulator.clock.now()
     state = job_state(job, now, emulator.config.job_steps)
     item = _basic(emulator, job, now)
@@ -143,15 +143,15 @@ def get_job_content(emulator: Emulator, request: Request, body: bytes) -> Respon
     job = emulator.store.get_job(job_id)
     submission = emulator.store.get_job_submission(job_id)
     if job is None or submission is None or job.org_id != caller.org_id:
-        raise error(404, "404001", f"Job {job_id} not found.")
+        raise error(404, "404001", f"Job {clip(job_id)} not found.")
     now = emulator.clock.now()
     state = job_state(job, now, emulator.config.job_steps)
     # The spec documents no answer for a job without content (a delete job, one not complete
     # yet, or one past the 60 days): 404 in the shape of the unknown job's.
     if job.action != "access" or state.status != "complete":
-        raise error(404, "404001", f"Job {job_id} has no access content.")
+        raise error(404, "404001", f"Job {clip(job_id)} has no access content.")
     if not content_available(state.changed_at, now):
-        raise error(404, "404001", f"The content of job {job_id} is no longer available.")
+        raise error(404, "404001", f"The content of job {clip(job_id)} is no longer available.")
     archive = build_archive(
         job.user_key,
         submission.products or (job.product,),  # a job stored before products were

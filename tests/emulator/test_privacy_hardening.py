@@ -453,3 +453,12 @@ def test_a_job_stored_before_products_were_has_content(tmp_path: Path) -> None:
     with zipfile.ZipFile(io.BytesIO(answer.content)) as archive:
         assert archive.namelist() == ["target/", "target/target.json"]
         assert json.loads(archive.read("target/target.json"))["userKey"] == "old-user"
+
+
+@pytest.mark.parametrize("suffix", ["", "/content"], ids=["job", "content"])
+def test_a_long_job_id_is_not_echoed_back(
+    http: httpx.Client, headers: dict[str, str], suffix: str
+) -> None:
+    answer = http.get(f"{PRIVACY}/jobs/{'x' * 20_000}{suffix}", headers=headers)
+    assert answer.status_code == 404
+    assert len(answer.json()["message"]) < 200
