@@ -8,8 +8,10 @@ by a dead process is reported when the next run takes over.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,10 +36,30 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _git_dir(root: Path) -> Path | None:
+    """The git directory of the work tree ``root`` is in (``.git``, or the directory a
+    ``.git`` file of a linked work tree names), if any."""
+    for folder in (root, *root.parents):
+        dot_git = folder / ".git"
+        if dot_git.is_dir():
+            return dot_git
+        if dot_git.is_file():
+            text = dot_git.read_text(encoding="utf-8", errors="replace").strip()
+            if text.startswith("gitdir:"):
+                named = Path(text.removeprefix("gitdir:").strip())
+                return named if named.is_absolute() else (folder / named).resolve()
+    return None
+
+
 def lock_path(root: Path) -> Path:
-    """Inside ``.git`` when there is one (never committed), else at the root."""
-    git_dir = root / ".git"
-    return (git_dir if git_dir.is_dir() else root) / "reconciler-apply.lock"
+    """Inside the git directory when there is one (never committed); outside git, in the
+    system's temporary folder under a name derived from the repository's path, so that
+    nothing is left in the folder the command ran in."""
+    git_dir = _git_dir(root.resolve())
+    if git_dir is not None:
+        return git_dir / "reconciler-apply.lock"
+    digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"reconciler-apply-{digest}.lock"
 
 
 @contextmanager

@@ -18,10 +18,10 @@ from pyrage import x25519
 
 from reconciler.crypto import NO_KEYS, CryptoError, Keyring, parse_recipients
 from reconciler.errors import SettingsError
+from reconciler.repository import SETTINGS_FILE
 from reconciler.schemas import check
 from reconciler.yamlfile import Document, Mark, ParseError, load_document
 
-SETTINGS_FILE = "reconciler.yaml"
 ADOBE_IMS_URL = "https://ims-na1.adobelogin.com"
 ADOBE_PLATFORM_URL = "https://platform.adobe.io"
 # Adobe's own limits (api-notes: 100,000 identities per work order, 1,000 users per job).

@@ -29,9 +29,10 @@ from pathlib import Path
 from reconciler.errors import ReconcilerError, UsageError
 from reconciler.ledger import atomic_write
 from reconciler.model import Kind
+from reconciler.repository import SETTINGS_FILE
 from reconciler.scaffold import DEFAULT_FOLDERS
 from reconciler.schemas import check, schema_dir
-from reconciler.settings import SETTINGS_FILE, Limits
+from reconciler.settings import Limits
 from reconciler.validation import discover, display_path, load_file
 from reconciler.workflows import DEFAULT_ACTION, render_workflows
 from reconciler.yamlfile import ParseError, parse_document

@@ -19,6 +19,7 @@ import click
 
 from reconciler import __version__
 from reconciler.errors import ReconcilerError
+from reconciler.repository import find_root
 
 
 class _Group(click.Group):
@@ -83,7 +84,11 @@ def cli(ctx: click.Context, directory: Path | None, verbose: int) -> None:
             force=True,
         )
     ctx.ensure_object(dict)
-    ctx.obj["root"] = (directory or Path.cwd()).resolve()
+    here = (directory or Path.cwd()).resolve()
+    # Where relative PATH, --out and PLANFILE arguments start, and where init starts a
+    # repository; every other path is the repository's, found from any subfolder.
+    ctx.obj["cwd"] = here
+    ctx.obj["root"] = find_root(here)
 
 
 # One module per command, each exposing a click command named `command`.

@@ -156,7 +156,7 @@ def command(
     """
     root: Path = ctx.obj["root"]
     doc = (
-        _read_plan_file(planfile if planfile.is_absolute() else root / planfile)
+        _read_plan_file(planfile if planfile.is_absolute() else ctx.obj["cwd"] / planfile)
         if planfile
         else None
     )

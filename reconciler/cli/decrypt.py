@@ -35,7 +35,7 @@ def command(ctx: click.Context, path: Path, in_place: bool) -> None:
     """
     root: Path = ctx.obj["root"]
     settings = load_settings(root, os.environ)
-    (file,) = resolve_paths(root, [path])
+    (file,) = resolve_paths(ctx.obj["cwd"], [path])
     rewrite = sealing.decrypt_file(settings, file)
     if not in_place:
         click.echo(rewrite.text, nl=False)

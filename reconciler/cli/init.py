@@ -72,7 +72,7 @@ def command(
       reconciler init privacy-requests --org-id 0123456789ABCDEF01234567@AdobeOrg \\
           --sandbox prod
     """
-    root: Path = ctx.obj["root"]
+    root: Path = ctx.obj["cwd"]
     options = starter.make_options(
         org_id=org_id,
         sandbox=sandbox,

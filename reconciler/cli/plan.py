@@ -74,7 +74,7 @@ def command(
     plan, remote = make_plan(ws, offline)
     if out is not None:
         atomic_write(
-            out if out.is_absolute() else ctx.obj["root"] / out, plan_document(ws, plan, remote)
+            out if out.is_absolute() else ctx.obj["cwd"] / out, plan_document(ws, plan, remote)
         )
     click.echo(FORMATS[fmt](plan))
     if plan.conflicts:

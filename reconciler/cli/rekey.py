@@ -34,7 +34,7 @@ def command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """
     root: Path = ctx.obj["root"]
     settings = load_settings(root, os.environ)
-    files = sealing.files_of(settings, resolve_paths(root, paths))
+    files = sealing.files_of(settings, resolve_paths(ctx.obj["cwd"], paths))
     rewrites = sealing.plan_rekey(settings, files)
     sealing.write(rewrites)
     total = report(rewrites, "re-encrypted")

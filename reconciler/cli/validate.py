@@ -43,7 +43,7 @@ def command(ctx: click.Context, paths: tuple[Path, ...], base: str | None, fmt: 
     """
     root: Path = ctx.obj["root"]
     settings = load_settings(root, os.environ)
-    resolved = resolve_paths(root, paths)
+    resolved = resolve_paths(ctx.obj["cwd"], paths)
     report = validate(settings, resolved, base)
     click.echo(REPORTERS[fmt](report))
     ctx.exit(0 if report.success else 1)
