@@ -112,8 +112,6 @@ def build_document(
     """The request ``name`` for ``units``; ``first_user`` numbers a privacy job's users
     across parts, and ``part`` ends the display name of one part of several."""
     metadata: dict[str, Any] = {"name": name}
-    if options.dataset == ALL_DATASETS:
-        metadata["allowAllDatasets"] = True
     if options.ticket:
         metadata["ticket"] = options.ticket
     return {
@@ -144,6 +142,9 @@ def header_comment(
         )
         lines.append("# Once merged, the records of these identities are deleted from")
         lines.append(f"# {where}; this cannot be undone.")
+        if options.dataset == ALL_DATASETS:
+            lines.append("# To confirm every dataset, add `allowAllDatasets: true` under metadata")
+            lines.append("# yourself: validation refuses datasetId ALL until a person does.")
         lines.append("# Optional: spec.targetServices (default: all of them).")
     elif options.kind is Kind.PRIVACY_JOB:
         lines.append(
@@ -158,15 +159,12 @@ def header_comment(
 
 
 def render(document: dict[str, Any], header: list[str], placeholder: str | None) -> str:
-    """The file's text: ``header``, then ``document`` as YAML, with the every-dataset flag
-    and the ``placeholder`` identity (of a template) marked for whoever reads it."""
+    """The file's text: ``header``, then ``document`` as YAML, with the ``placeholder``
+    identity (of a template) marked for whoever reads it."""
     body = yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1 << 20)
     marked = re.compile(rf'(- |value: )"?{re.escape(placeholder)}"?') if placeholder else None
     lines = body.splitlines()
     for i, line in enumerate(lines):
-        # metadata comes first and starts with the name: this line can only be the flag.
-        if line == "  allowAllDatasets: true":
-            lines[i] = line + "  # deletes from every dataset: reviewer, confirm this is intended"
-        elif marked is not None and marked.search(line):
+        if marked is not None and marked.search(line):
             lines[i] = line + "  # PLACEHOLDER: replace"
     return "\n".join([*header, *lines]) + "\n"

@@ -25,6 +25,13 @@ EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$")
 # Adobe's examples show ECIDs of 30 and 38 digits: digits only, at most 38.
 ECID_RE = re.compile(r"^[0-9]{10,38}$")
 
+# What `reconciler new` writes in a template where identities go: values that can never
+# be a person (`.invalid` is reserved by RFC 2606, no ECID is all zeros), refused here so
+# that an unedited template never reaches Adobe.
+PLACEHOLDER_EMAIL = "replace-me@example.invalid"
+PLACEHOLDER_ECID = "0" * 38
+PLACEHOLDER_VALUE = "REPLACE-ME"
+
 Rule = Callable[[Request, Settings], Iterable[Finding]]
 
 
@@ -111,6 +118,29 @@ def identity_formats(request: Request, settings: Settings) -> Iterator[Finding]:
                 identity.path,
                 "ecid-format",
                 f"{mask(identity.value)} is not a well-formed ECID (up to 38 digits)",
+            )
+
+
+def _is_placeholder(namespace: str, value: str) -> bool:
+    if value.upper() == PLACEHOLDER_VALUE:
+        return True
+    if namespace == "email":
+        return value.lower().rstrip(".").endswith(".invalid")
+    return namespace == "ecid" and value != "" and set(value) == {"0"}
+
+
+def placeholder_identities(request: Request, settings: Settings) -> Iterator[Finding]:
+    """No placeholder from a template is left where an identity goes."""
+    for identity in request.identities():
+        if identity.encrypted:
+            continue  # checked once decrypted, with the key
+        if _is_placeholder(identity.namespace.lower(), identity.value):
+            yield _finding(
+                request,
+                identity.path,
+                "placeholder-identity",
+                f"{mask(identity.value)} is a placeholder, not an identity: replace it with "
+                "the identities of the request (or `reconciler new … --csv FILE` writes them)",
             )
 
 
@@ -300,6 +330,7 @@ RULES: tuple[Rule, ...] = (
     all_datasets_opt_in,
     single_namespace,
     identity_formats,
+    placeholder_identities,
     duplicate_identities,
     cleartext_identities,
     ciphertext_form,

@@ -40,7 +40,7 @@ from reconciler.ledger import atomic_write
 from reconciler.model import Kind
 from reconciler.newoptions import ALL_DATASETS, Options, check_options
 from reconciler.requestyaml import build_document, header_comment, identity_value, render
-from reconciler.rules import check_request
+from reconciler.rules import PLACEHOLDER_ECID, PLACEHOLDER_EMAIL, PLACEHOLDER_VALUE, check_request
 from reconciler.settings import (
     ADOBE_MAX_IDENTITIES_PER_WORK_ORDER,
     ADOBE_MAX_USERS_PER_JOB,
@@ -55,10 +55,11 @@ DEFAULT_FOLDERS = {
     Kind.PRIVACY_JOB: "privacy-jobs",
     Kind.CONSENT_OPT_OUT: "consent",
 }
-# Placeholders pass validation but can never match a person: `.invalid` is a
-# reserved top-level domain (RFC 2606), and no ECID is all zeros.
-PLACEHOLDERS = {"email": "replace-me@example.invalid", "ecid": "0" * 38}
-PLACEHOLDER = "REPLACE-ME"
+# Placeholders can never match a person, and validation refuses them
+# (rules.placeholder_identities), so an unedited template cannot be applied.
+PLACEHOLDERS = {"email": PLACEHOLDER_EMAIL, "ecid": PLACEHOLDER_ECID}
+PLACEHOLDER = PLACEHOLDER_VALUE
+TEMPLATE_FINDINGS = {"cleartext-identity", "placeholder-identity"}
 MAX_CONSENT_VALUES = 1_000  # values per namespace in one consent request (its schema)
 # Encrypted values are long (about 450 characters for one recipient): files holding them are
 # also split by size, to stay under the loader's limit with room for what surrounds values.
@@ -134,7 +135,10 @@ def _self_check(settings: Settings, shown: str, text: str, template: bool) -> No
     if request is not None:
         findings = check_request(request, settings)
     if template:
-        findings = [f for f in findings if f.rule != "cleartext-identity"]
+        # The placeholder is meant to fail until a person replaces it.
+        findings = [f for f in findings if f.rule not in TEMPLATE_FINDINGS]
+    # The every-dataset opt-in is for a person to type, never written by the tool.
+    findings = [f for f in findings if f.rule != "all-datasets-opt-in"]
     if findings:
         f = findings[0]
         raise RuntimeError(f"scaffolded {f.path}:{f.line} fails validation: {f.message}")

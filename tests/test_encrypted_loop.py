@@ -56,6 +56,15 @@ spec:
 NEW = ["new", "record-delete", "--name", "canary-delete", "--dataset", "ALL", "--csv"]
 
 
+def confirm_all_datasets(repository: Path) -> None:
+    """What the person who asked for every dataset types, since `new` never writes it."""
+    path = repository / "requests/record-deletes/canary-delete.yaml"
+    text = path.read_text()
+    path.write_text(
+        text.replace("  name: canary-delete\n", "  name: canary-delete\n  allowAllDatasets: true\n")
+    )
+
+
 @pytest.fixture
 def emulator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """An emulator of our own with its state in a file, to read what it was sent."""
@@ -109,6 +118,7 @@ def cleartext_run(run, tmp_path: Path, csv: Path) -> Path:
     git(plain, "init", "-q", "-b", "main")
     configure(plain, cleartext=True)
     assert run("-C", str(plain), *NEW, str(csv)).exit_code == 0
+    confirm_all_datasets(plain)
     write(plain, "requests/privacy-jobs/canary-job.yaml", JOB)
     write(plain, "requests/consent/canary-consent.yaml", CONSENT)
     git(plain, "add", "-A")
@@ -160,6 +170,7 @@ def test_the_loop_with_encrypted_identities(run, emulator, tmp_path: Path, monke
     # the check refuses those in clear until she encrypts them, before anything is committed.
     as_(PRIYA, work, "checkout", "-q", "-b", "add-canaries")
     assert "identities encrypted for 1 recipient" in cli(*NEW, str(csv))
+    confirm_all_datasets(work)
     write(work, "requests/privacy-jobs/canary-job.yaml", JOB)
     write(work, "requests/consent/canary-consent.yaml", CONSENT)
     assert cli("validate", code=1).count("(cleartext-identity)") == 3

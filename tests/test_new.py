@@ -11,7 +11,7 @@ import yaml
 
 from reconciler.model import Request
 from reconciler.settings import load_settings
-from reconciler.validation import discover, load_requests, validate
+from reconciler.validation import discover, load_file, load_requests, validate
 from tests.conftest import RECORD_DELETE, write
 
 DATASET = "c48b51623ec641a2949d339bad69cb15"
@@ -36,13 +36,33 @@ FOLDERS = {
 }
 
 
-def requests_in(repo: Path) -> dict[str, Request]:
-    """Every request under requests/, after asserting that `reconciler validate` accepts all."""
+# What a person must still do to what `new` wrote, as the rules that refuse it until then.
+TEMPLATE = frozenset({"placeholder-identity"})
+CONFIRM_ALL = frozenset({"all-datasets-opt-in"})
+
+
+def requests_in(repo: Path, pending: frozenset[str] = frozenset()) -> dict[str, Request]:
+    """Every request under requests/, after asserting that `reconciler validate` finds
+    exactly the ``pending`` rules (nothing, once a person has done their part)."""
     settings = load_settings(repo)
     report = validate(settings)
-    assert report.success, report.findings
-    loaded = load_requests(discover([settings.requests_path]), settings)
-    return {r.name: r for r in loaded.requests}
+    assert {f.rule for f in report.findings} == set(pending), report.findings
+    if not pending:
+        loaded = load_requests(discover([settings.requests_path]), settings)
+        return {r.name: r for r in loaded.requests}
+    found = {}
+    for path in discover([settings.requests_path]):
+        request, schema_findings = load_file(path, settings.root)
+        assert request is not None and not schema_findings, schema_findings
+        found[request.name] = request
+    return found
+
+
+def pending_for(kind: str, template: bool) -> frozenset[str]:
+    """The rules a file `new` wrote for KIND_ARGS[kind] fails until a person edits it."""
+    return (TEMPLATE if template else frozenset()) | (
+        CONFIRM_ALL if "ALL" in KIND_ARGS[kind] else frozenset()
+    )
 
 
 def identities(*requests: Request) -> list[tuple[str, str]]:
@@ -66,14 +86,14 @@ def new(run, repo: Path, *args: str, input: str | None = None):
 
 
 @pytest.mark.parametrize("kind", sorted(KIND_ARGS))
-def test_template_of_each_kind_validates_and_asks_to_be_edited(run, repo: Path, kind: str) -> None:
+def test_template_of_each_kind_fails_until_edited(run, repo: Path, kind: str) -> None:
     result = new(run, repo, *KIND_ARGS[kind], "--name", "jira-1", "--ticket", "JIRA-1")
     assert result.exit_code == 0, result.output
     path = repo / "requests" / FOLDERS[kind] / "jira-1.yaml"
     text = path.read_text(encoding="utf-8")
     assert text.startswith("# yaml-language-server: $schema=../../schemas/request.schema.json\n")
     assert "# PLACEHOLDER: replace" in text
-    (request,) = requests_in(repo).values()
+    (request,) = requests_in(repo, pending_for(kind, template=True)).values()
     assert request.kind.value == kind and request.metadata["ticket"] == "JIRA-1"
     assert identities(request) == [("email", "replace-me@example.invalid")]
     assert f"wrote requests/{FOLDERS[kind]}/jira-1.yaml: " in result.output
@@ -87,7 +107,7 @@ def test_record_delete_template_for_one_dataset(run, repo: Path) -> None:
         "--display-name", "Jira 2", "--description", "Erasure for Jira 2.", "--namespace", "ECID",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    request = requests_in(repo)["jira-2"]
+    request = requests_in(repo, TEMPLATE)["jira-2"]
     assert request.spec["datasetId"] == DATASET
     assert request.display_name == "Jira 2" and request.description == "Erasure for Jira 2."
     assert "allowAllDatasets" not in request.metadata
@@ -97,7 +117,7 @@ def test_record_delete_template_for_one_dataset(run, repo: Path) -> None:
 
 def test_privacy_job_defaults(run, repo: Path) -> None:
     assert new(run, repo, "privacy-job", "--name", "p", "--regulation", "CCPA").exit_code == 0
-    spec = requests_in(repo)["p"].spec
+    spec = requests_in(repo, TEMPLATE)["p"].spec
     assert spec["regulation"] == "ccpa"
     assert spec["include"] == ["aepDataLake", "identity", "profileService"]
     assert [u["key"] for u in spec["users"]] == ["p-u1"]
@@ -110,7 +130,7 @@ def test_privacy_job_defaults(run, repo: Path) -> None:
 def test_kind_spellings(run, repo: Path, text: str) -> None:
     result = new(run, repo, text, "--name", "k", "--dataset", "all")
     assert result.exit_code == 0, result.output
-    assert requests_in(repo)["k"].spec["datasetId"] == "ALL"
+    assert requests_in(repo, TEMPLATE | CONFIRM_ALL)["k"].spec["datasetId"] == "ALL"
 
 
 def test_nested_folder_keeps_the_schema_path_relative(run, repo: Path) -> None:
@@ -118,7 +138,7 @@ def test_nested_folder_keeps_the_schema_path_relative(run, repo: Path) -> None:
     assert result.exit_code == 0, result.output
     text = (repo / "requests/2026/q4/c.yaml").read_text(encoding="utf-8")
     assert text.startswith("# yaml-language-server: $schema=../../../schemas/request.schema.json")
-    requests_in(repo)
+    requests_in(repo, TEMPLATE)
 
 
 # -- from a CSV ------------------------------------------------------------------------------
@@ -130,7 +150,7 @@ def test_each_kind_from_either_csv_shape(run, repo: Path, kind: str, shape: str)
     write(repo, "ids.csv", shape)
     result = new(run, repo, *KIND_ARGS[kind], "--name", "batch", "--csv", "ids.csv")
     assert result.exit_code == 0, result.output
-    request = requests_in(repo)["batch"]
+    request = requests_in(repo, pending_for(kind, template=False))["batch"]
     expected = [("email", e) for e in EMAILS[:4]] + [("ECID", i) for i in ECIDS]
     assert sorted(identities(request)) == sorted(expected)
     assert "6 identities (email 4, ECID 2)" in result.output
@@ -329,18 +349,21 @@ def test_one_file_per_namespace_with_namespace(run, repo: Path) -> None:
     assert "no identities in namespace 'Phone'; it has: ECID, email" in result.stderr
 
 
-def test_dataset_all_is_confirmed_in_metadata_for_the_reviewer(run, repo: Path) -> None:
+def test_dataset_all_must_be_confirmed_by_a_person(run, repo: Path) -> None:
     write(repo, "ids.csv", CSV_COLUMNS)
     result = new(
         run, repo, "record-delete", "--name", "all", "--dataset", "ALL", "--csv", "ids.csv"
     )
     assert result.exit_code == 0, result.output
-    request = requests_in(repo)["all"]
-    assert request.spec["datasetId"] == "ALL" and request.metadata["allowAllDatasets"] is True
-    text = Path(repo / request.path).read_text(encoding="utf-8")
-    (line,) = [ln for ln in text.splitlines() if "allowAllDatasets" in ln]
-    assert line.startswith("  allowAllDatasets: true  # deletes from every dataset: reviewer")
+    request = requests_in(repo, CONFIRM_ALL)["all"]
+    assert request.spec["datasetId"] == "ALL" and "allowAllDatasets" not in request.metadata
+    path = repo / request.path
+    text = path.read_text(encoding="utf-8")
     assert "EVERY dataset in the sandbox" in text
+    assert "add `allowAllDatasets: true` under metadata" in text
+    # The person types the opt-in; then it validates.
+    path.write_text(text.replace("  name: all\n", "  name: all\n  allowAllDatasets: true\n"))
+    assert requests_in(repo)["all"].metadata["allowAllDatasets"] is True
     groups = request.spec["namespacesIdentities"]
     assert [g["namespace"]["code"] for g in groups] == ["email", "ECID"]
 
@@ -356,7 +379,7 @@ def test_split_at_the_repository_limit(run, repo: Path, kind: str) -> None:
         run, repo, *KIND_ARGS[kind], "--name", "big", "--csv", "ids.csv", "--ticket", "T-1"
     )
     assert result.exit_code == 0, result.output
-    found = requests_in(repo)
+    found = requests_in(repo, pending_for(kind, template=False))
     assert sorted(found) == ["big-1", "big-2", "big-3"]
     parts = [found[f"big-{n}"] for n in (1, 2, 3)]
     assert [len(identities(p)) for p in parts] == [3, 3, 2]
@@ -590,3 +613,15 @@ def test_privacy_job_user_of_more_than_nine_identities_refused(run, repo: Path) 
     )
     assert result.exit_code == 1
     assert "ids.csv:2: a user has at most 9 identities" in result.stderr
+
+
+def test_an_unedited_template_is_refused_saying_what_to_fill_in(run, repo: Path) -> None:
+    assert new(run, repo, "record-delete", "--name", "t", "--dataset", DATASET).exit_code == 0
+    checked = run("-C", str(repo), "validate")
+    assert checked.exit_code == 1
+    (line,) = [ln for ln in checked.output.splitlines() if "placeholder-identity" in ln]
+    assert line.startswith("requests/record-deletes/t.yaml:")
+    assert "is a placeholder, not an identity: replace it" in line
+    assert "replace-me@" not in checked.output  # masked like any identity
+    plan = run("-C", str(repo), "plan", "--offline")
+    assert plan.exit_code == 1 and "nothing was planned or sent" in plan.output
