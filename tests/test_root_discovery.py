@@ -105,3 +105,25 @@ def test_find_root(tmp_path: Path, files: set[str], start: str, expected: str) -
         write(tmp_path, name, "x\n")
     (tmp_path / start).mkdir(parents=True, exist_ok=True)
     assert find_root(tmp_path / start) == tmp_path / expected
+
+
+@pytest.mark.parametrize("flag", ["-V", "--version"])
+def test_version_flags(run, flag: str) -> None:
+    from reconciler import __version__
+
+    result = run(flag)
+    assert result.exit_code == 0 and result.output == f"reconciler, version {__version__}\n"
+
+
+def test_shell_completion_lists_the_commands(tmp_path: Path) -> None:
+    """The completion the README documents: click's, through _RECONCILER_COMPLETE."""
+    env = {
+        **os.environ,
+        "_RECONCILER_COMPLETE": "bash_complete",
+        "COMP_WORDS": "reconciler pu",
+        "COMP_CWORD": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "reconciler"], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert "plain,push" in done.stdout.replace("\n", ",")
