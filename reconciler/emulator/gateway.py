@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -74,6 +75,26 @@ def query_int(params: Mapping[str, str], key: str, default: int, low: int, high:
         bound = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise bad_request(f"{key} must be {bound}.")
     return value
+
+
+# Strict YYYY-MM-DD in ASCII digits: date.fromisoformat also takes 20261101 and 2026-W45-1,
+# and a regex's \d would take other scripts' digits.
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def is_day(raw: str) -> bool:
+    """Whether ``raw`` has the shape of a YYYY-MM-DD date."""
+    return _DAY.fullmatch(raw) is not None
+
+
+def query_day(raw: str, key: str) -> date:
+    """A query parameter as a YYYY-MM-DD date, or a 400 naming ``key``."""
+    try:
+        if is_day(raw):
+            return date.fromisoformat(raw)
+    except ValueError:
+        pass
+    raise bad_request(f"{key} must be a date (YYYY-MM-DD).")
 
 
 def created_by(client_id: str, name: str) -> str:

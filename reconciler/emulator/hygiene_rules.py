@@ -15,7 +15,7 @@ from typing import Any
 
 from reconciler.emulator.clock import utc_day
 from reconciler.emulator.config import MAX_IDENTITIES_PER_WORKORDER
-from reconciler.emulator.gateway import bad_request, clip, query_int
+from reconciler.emulator.gateway import bad_request, clip, is_day, query_day, query_int
 from reconciler.emulator.lifecycle import WORKORDER_STATUSES
 from reconciler.emulator.textmatch import author_matches
 
@@ -210,10 +210,9 @@ class ListQuery:
     descending: bool = True
 
 
-# Python's fromisoformat also takes 20240101, 2024-W01-1 and other scripts' digits: the
-# shapes are pinned first, ASCII digits only. A space stands for the "+" of an offset that
-# the query string decoded.
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# Python's fromisoformat also takes other shapes and other scripts' digits: the shape is
+# pinned first, ASCII digits only. A space stands for the "+" of an offset that the query
+# string decoded.
 _MOMENT = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
     r"(Z|[+ -][0-9]{2}:[0-9]{2})?"
@@ -222,19 +221,10 @@ _MOMENT = re.compile(
 _ORDER = re.compile(r"([+ -]?)([A-Za-z]+)")
 
 
-def _day(raw: str, key: str) -> date:
-    try:
-        if _DAY.fullmatch(raw):
-            return date.fromisoformat(raw)
-    except ValueError:
-        pass
-    raise bad_request(f"{key} must be a date (YYYY-MM-DD).")
-
-
 def _moment(raw: str, key: str, end_of_day: bool) -> float:
     message = f"{key} must be a date (YYYY-MM-DD) or an ISO 8601 time."
-    if _DAY.fullmatch(raw):
-        day = _day(raw, key)
+    if is_day(raw):
+        day = query_day(raw, key)
         return datetime.combine(day, time.max if end_of_day else time.min, UTC).timestamp()
     if not _MOMENT.fullmatch(raw):
         raise bad_request(message)
@@ -262,7 +252,7 @@ def parse_list_query(params: Mapping[str, str], header_sandbox: str) -> ListQuer
     if bool(from_raw) != bool(to_raw):
         raise bad_request("fromDate and toDate must be given together.")
     filter_raw = params.get("filterDate")
-    filter_date = _day(filter_raw, "filterDate") if filter_raw else None
+    filter_date = query_day(filter_raw, "filterDate") if filter_raw else None
     order = _ORDER.fullmatch(params.get("orderBy") or "-createdAt")
     if order is None or order.group(2) not in ORDER_FIELDS:
         raise bad_request(f"orderBy cannot sort by {clip(params.get('orderBy', ''))}.")

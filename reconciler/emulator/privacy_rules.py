@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -10,7 +9,7 @@ from typing import Any
 
 from reconciler.emulator.clock import utc_day
 from reconciler.emulator.config import MAX_USER_IDS_PER_USER, MAX_USERS_PER_JOB
-from reconciler.emulator.gateway import bad_request, query_int
+from reconciler.emulator.gateway import bad_request, query_day, query_int
 
 # The spec's enum plus the newest doc's spellings (privacy-jobs guide, 2025).
 REGULATIONS: frozenset[str] = frozenset(
@@ -204,9 +203,6 @@ class JobQuery:
     to_ts: float
 
 
-# Strict YYYY-MM-DD in ASCII digits: date.fromisoformat also takes 20261101 and 2026-W45-1,
-# and a regex's \d would take other scripts' digits.
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 DAYS_BACK = 60  # the privacy-jobs guide: dates at most 60 days back
 DAYS_AHEAD = 366  # the emulator's own bound: Adobe documents none, and no job is in the future
 WINDOW_DAYS = 30  # the privacy-jobs guide: fromDate and toDate at most 30 days apart
@@ -216,12 +212,7 @@ def _date(params: Mapping[str, str], key: str, today: date) -> date | None:
     raw = params.get(key)
     if not raw:
         return None
-    try:
-        if not _DATE.fullmatch(raw):
-            raise ValueError(raw)
-        day = date.fromisoformat(raw)
-    except ValueError as e:
-        raise bad_request(f"{key} must be a date (YYYY-MM-DD).") from e
+    day = query_day(raw, key)
     # Differences, not sums: a date next to year 1 or 9999 never overflows here.
     if (today - day).days > DAYS_BACK:
         raise bad_request(f"{key} may be at most {DAYS_BACK} days ago.")
