@@ -28,12 +28,22 @@ KIND_SCHEMAS = {
 }
 
 
-def schema_dir() -> Path:
-    """The folder holding the schemas: packaged in a wheel, or the repository's own."""
-    packaged = resources.files("reconciler") / "_schemas"
+def _package_data(packaged_name: str, checkout_name: str) -> Path:
+    """A folder the wheel carries inside the package, or the checkout's own."""
+    packaged = resources.files("reconciler") / packaged_name
     if packaged.is_dir():
         return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "schemas"
+    return Path(__file__).resolve().parent.parent / checkout_name
+
+
+def schema_dir() -> Path:
+    """The folder holding the schemas: packaged in a wheel, or the repository's own."""
+    return _package_data("_schemas", "schemas")
+
+
+def examples_dir() -> Path:
+    """The example requests (demo, init): packaged in a wheel, or the checkout's own."""
+    return _package_data("_examples", "requests")
 
 
 @cache

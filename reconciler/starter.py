@@ -31,7 +31,7 @@ from reconciler.ledger import atomic_write
 from reconciler.model import Kind
 from reconciler.repository import SETTINGS_FILE
 from reconciler.scaffold import DEFAULT_FOLDERS
-from reconciler.schemas import check, schema_dir
+from reconciler.schemas import check, examples_dir, schema_dir
 from reconciler.settings import Limits
 from reconciler.validation import discover, display_path, load_file
 from reconciler.workflows import DEFAULT_ACTION, render_workflows
@@ -172,16 +172,6 @@ class StarterFile:
 def templates_dir() -> Path:
     """The package's templates (inside the package folder: a wheel carries them as is)."""
     return Path(str(resources.files("reconciler") / "templates"))
-
-
-def examples_dir() -> Path:
-    """The example requests: packaged in a wheel, or the checkout's ``requests/``.
-
-    The same lookup as ``reconciler demo``'s."""
-    packaged = resources.files("reconciler") / "_examples"
-    if packaged.is_dir():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / REQUESTS_DIR
 
 
 def _render(template: str, values: Mapping[str, str]) -> str:

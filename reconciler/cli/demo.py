@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 
 import click
@@ -17,14 +16,7 @@ from reconciler.emulator.config import (
     EmulatorConfig,
 )
 from reconciler.emulator.testing import running_emulator
-from reconciler.schemas import schema_dir
-
-
-def examples_dir() -> Path:
-    packaged = resources.files("reconciler") / "_examples"
-    if packaged.is_dir():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parents[2] / "requests"
+from reconciler.schemas import examples_dir, schema_dir
 
 
 def _invoke(args: Sequence[str]) -> int:
