@@ -31,7 +31,13 @@ import git
 
 from reconciler.errors import GitError
 from reconciler.gitrules import open_repo
-from reconciler.ledgerbranch import BOT_EMAIL, BOT_NAME, ledger_repo, remote_has_branch
+from reconciler.ledgerbranch import (
+    BOT_EMAIL,
+    BOT_NAME,
+    git_identity,
+    ledger_repo,
+    remote_has_branch,
+)
 from reconciler.settings import Settings
 
 MAX_LISTED = 200
@@ -56,13 +62,7 @@ def commit_ledger(settings: Settings, message: str, env: Mapping[str, str]) -> s
             return None
         name = env.get("RECONCILER_GIT_NAME") or BOT_NAME
         email = env.get("RECONCILER_GIT_EMAIL") or BOT_EMAIL
-        identity = {
-            "GIT_AUTHOR_NAME": name,
-            "GIT_AUTHOR_EMAIL": email,
-            "GIT_COMMITTER_NAME": name,
-            "GIT_COMMITTER_EMAIL": email,
-        }
-        with repo.git.custom_environment(**identity):
+        with repo.git.custom_environment(**git_identity(name, email)):
             repo.git.commit("--no-verify", "-q", "-m", message, "--", ledger)
     except git.GitCommandError as e:
         detail = (e.stderr or "").strip().splitlines()

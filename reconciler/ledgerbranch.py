@@ -36,6 +36,19 @@ BOT_EMAIL = "reconciler-bot@users.noreply.github.com"
 START_DATE = "2026-01-01T00:00:00+0000"
 
 
+def git_identity(name: str, email: str, date: str | None = None) -> dict[str, str]:
+    """Git's environment for a commit authored and committed as ``name <email>``."""
+    identity = {
+        "GIT_AUTHOR_NAME": name,
+        "GIT_AUTHOR_EMAIL": email,
+        "GIT_COMMITTER_NAME": name,
+        "GIT_COMMITTER_EMAIL": email,
+    }
+    if date is not None:
+        identity |= {"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+    return identity
+
+
 def _ref_sha(repo: git.Repo, ref: str) -> str | None:
     try:
         return str(repo.git.rev_parse("--verify", "--quiet", f"{ref}^{{commit}}")).strip()
@@ -70,14 +83,7 @@ def _start_branch(repo: git.Repo, branch: str) -> None:
     that each started the branch before any of them pushed share its history: their
     ledger commits rebase onto each other's instead of being unrelated.
     """
-    identity = {
-        "GIT_AUTHOR_NAME": BOT_NAME,
-        "GIT_AUTHOR_EMAIL": BOT_EMAIL,
-        "GIT_AUTHOR_DATE": START_DATE,
-        "GIT_COMMITTER_NAME": BOT_NAME,
-        "GIT_COMMITTER_EMAIL": BOT_EMAIL,
-        "GIT_COMMITTER_DATE": START_DATE,
-    }
+    identity = git_identity(BOT_NAME, BOT_EMAIL, START_DATE)
     empty_tree = repo.git.hash_object("-w", "-t", "tree", "/dev/null")
     with repo.git.custom_environment(**identity):
         sha = repo.git.commit_tree(
