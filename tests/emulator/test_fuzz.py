@@ -94,6 +94,8 @@ def auth_headers(emu: RunningEmulator) -> dict[str, str]:
 
 
 def operations() -> list[Any]:
+    if not SPEC_DIR.is_dir():  # parametrize runs at collection, before the skipif applies
+        return []
     found = []
     for spec_name in sorted(BASES):
         schema = openapi.from_path(SPEC_DIR / spec_name)
