@@ -86,7 +86,7 @@ dist: $(STAMP)
 
 # This repository's workflows are rendered from the templates `reconciler init` uses.
 workflows: $(STAMP)
-	$(BIN)/python -c 'from pathlib import Path; from reconciler.workflows import own_workflows; \
+	$(BIN)/python -c 'from pathlib import Path; from reconciler.scaffold.workflows import own_workflows; \
 		[Path(".github/workflows", n).write_text(t) for n, t in own_workflows().items()]'
 
 clean:

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import yaml
 
+from reconciler.check.validation import validate
 from reconciler.settings import load_settings
-from reconciler.validation import validate
 
 KINDS = [
     """apiVersion: reconciler/v1

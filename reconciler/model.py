@@ -5,7 +5,7 @@ A *request* is one YAML file's object (``RecordDelete``, ``PrivacyJob`` or
 is. Every value can be located in its file through :meth:`Request.where`.
 
 Identity values may be stored encrypted (``ENC[age:…]``, see
-:mod:`reconciler.crypto`). ``spec`` always holds them as stored; a request
+:mod:`reconciler.secrets.crypto`). ``spec`` always holds them as stored; a request
 decrypted with :meth:`Request.decrypt` also holds their plaintext, in memory
 only, and :meth:`Request.identities`, :meth:`Request.plain_spec` and the
 fingerprint use it. A request whose values are still encrypted has no
@@ -23,7 +23,7 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
-from reconciler.crypto import CryptoError, KeyMissingError, Keyring, is_encrypted
+from reconciler.secrets.crypto import CryptoError, KeyMissingError, Keyring, is_encrypted
 from reconciler.yamlfile import Document, Mark, PathKey
 
 API_VERSION = "reconciler/v1"

@@ -3,7 +3,7 @@
 Without a ``reconciler.yaml`` every setting has its default (requests in
 ``requests/``, ledger in ``ledger/``). Secrets are never read from the file:
 the age key that decrypts identities comes from the environment
-(:class:`reconciler.crypto.Keyring`), the public keys to encrypt them for from
+(:class:`reconciler.secrets.crypto.Keyring`), the public keys to encrypt them for from
 ``encryption.recipients``.
 """
 
@@ -16,10 +16,10 @@ from typing import Any
 
 from pyrage import x25519
 
-from reconciler.crypto import NO_KEYS, CryptoError, Keyring, parse_recipients
 from reconciler.errors import SettingsError
 from reconciler.repository import SETTINGS_FILE
 from reconciler.schemas import check
+from reconciler.secrets.crypto import NO_KEYS, CryptoError, Keyring, parse_recipients
 from reconciler.yamlfile import Document, Mark, ParseError, load_document
 
 ADOBE_IMS_URL = "https://ims-na1.adobelogin.com"
@@ -68,7 +68,7 @@ class Settings:
     age_recipients: tuple[x25519.Recipient, ...] = field(default=(), repr=False, compare=False)
     keyring: Keyring = NO_KEYS
     # The branch that holds the ledger (None: the ledger is in this work tree), and, once
-    # reconciler.ledgerbranch.attach has checked it out, the work tree it is checked out in.
+    # reconciler.git.ledgerbranch.attach has checked it out, the work tree it is checked out in.
     ledger_branch: str | None = None
     ledger_root: Path | None = None
 

@@ -132,7 +132,7 @@ def adobe(_shared_adobe: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 def tagged_counts(emu: Any) -> dict[str, int]:
     """How many work orders the emulator holds per request name (from the tag)."""
-    from reconciler.tagging import untag
+    from reconciler.reconcile.tagging import untag
 
     counts: dict[str, int] = {}
     for order in emu.admin.workorders():

@@ -256,7 +256,7 @@ def test_the_wheel_carries_the_schemas_examples_and_templates(installed: Install
     }
     assert schemas and examples
     assert schemas | examples <= names
-    assert {n for n in names if n.startswith("reconciler/templates/workflows/")}
+    assert {n for n in names if n.startswith("reconciler/scaffold/templates/workflows/")}
     assert not {n for n in names if n.startswith("tests/") or "__pycache__" in n}
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import crypto
+from reconciler.check.validation import discover, load_requests
+from reconciler.secrets import crypto
 from reconciler.settings import load_settings
-from reconciler.validation import discover, load_requests
 from tests.conftest import write
 from tests.encryption_helpers import Key, configure, new_key
 
@@ -207,8 +207,10 @@ def test_new_encrypts_a_csv_for_the_recipients(run, repo: Path, key: Key, tmp_pa
 
 
 def test_new_splits_encrypted_files_by_size(repo: Path, key: Key) -> None:
-    from reconciler import csvids, newoptions, scaffold
     from reconciler.model import Kind
+    from reconciler.scaffold import csvids
+    from reconciler.scaffold import files as scaffold
+    from reconciler.scaffold import options as newoptions
 
     configure(repo, key)
     ids = [f"subject.{n}@example.com" for n in range(300)]

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from reconciler.emulator.testing import running_emulator
-from reconciler.tagging import untag
+from reconciler.reconcile.tagging import untag
 from tests.conftest import git, write, writes
 from tests.encryption_helpers import configure, new_key, settings_text
 from tests.test_gitops_loop import PRIYA, RUI, as_

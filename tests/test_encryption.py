@@ -14,10 +14,10 @@ import pytest
 from age.file import Encryptor
 from age.keys.agekey import AgePrivateKey
 
-from reconciler import crypto
+from reconciler.secrets import crypto
+from reconciler.check.validation import decrypt_request, load_file
 from reconciler.model import Request
 from reconciler.settings import load_settings
-from reconciler.validation import decrypt_request, load_file
 from tests.conftest import CONSENT, PRIVACY_JOB, RECORD_DELETE, git, write, writes
 from tests.encryption_helpers import Key, age_decrypt_by_spec, configure, new_key
 

@@ -250,7 +250,7 @@ def test_two_clones_race_no_duplicates_no_lost_entries(adobe, clone: Path, tmp_p
 
 
 def test_a_stale_lease_is_taken_over_with_a_message(run, adobe, clone: Path) -> None:
-    from reconciler.gitops import remote_lease
+    from reconciler.git.publish import remote_lease
     from reconciler.settings import load_settings
 
     settings = load_settings(clone)
@@ -262,7 +262,7 @@ def test_a_stale_lease_is_taken_over_with_a_message(run, adobe, clone: Path) -> 
 
 
 def test_a_held_lease_stops_another_clone_before_anything_is_sent(run, adobe, clone) -> None:
-    from reconciler.gitops import remote_lease
+    from reconciler.git.publish import remote_lease
     from reconciler.settings import load_settings
 
     with remote_lease(load_settings(clone), "origin"):

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from reconciler.check.validation import discover, load_requests
+from reconciler.scaffold.workflows import DEFAULT_ACTION, render_workflows
 from reconciler.settings import Limits, load_settings
-from reconciler.validation import discover, load_requests
-from reconciler.workflows import DEFAULT_ACTION, render_workflows
 from tests.conftest import git
 
 CHECKOUT = Path(__file__).resolve().parent.parent

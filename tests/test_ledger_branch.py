@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import GitError
-from reconciler.ledgerbranch import attach, worktree_path
+from reconciler.git.ledgerbranch import attach, worktree_path
 from reconciler.settings import load_settings
 from tests.conftest import CONSENT, RECORD_DELETE, git, tagged_counts, write, writes
 from tests.test_gitops_loop import as_
@@ -223,7 +223,7 @@ def test_push_as_a_subprocess_uses_the_token_from_the_environment(
     # A helper that records what git asks for proves the token is offered to git as the
     # password; a file remote never asks, so call the credential machinery directly.
     env = {**os.environ, "LEDGER_PUSH_TOKEN": "tok-3f9a-not-a-real-token"}
-    from reconciler.gitops import credentials
+    from reconciler.git.publish import credentials
 
     filled = subprocess.run(
         ["git", "credential", "fill"],

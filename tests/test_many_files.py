@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.check.validation import validate
 from reconciler.settings import load_settings
-from reconciler.validation import validate
 from tests.conftest import CONSENT, write
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from reconciler.check.validation import discover, load_file, load_requests, validate
 from reconciler.model import Request
 from reconciler.settings import load_settings
-from reconciler.validation import discover, load_file, load_requests, validate
 from tests.conftest import RECORD_DELETE, write
 
 DATASET = "c48b51623ec641a2949d339bad69cb15"

@@ -18,12 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.adobe import AdobeClient, AdobeConfig
-from reconciler.applier import Applier
-from reconciler.ledger import Ledger
+from reconciler.check.validation import document_findings
 from reconciler.model import Request
-from reconciler.planner import ActionType, plan_changes
-from reconciler.remote import fetch_remote_state
-from reconciler.validation import document_findings
+from reconciler.reconcile.applier import Applier
+from reconciler.reconcile.ledger import Ledger
+from reconciler.reconcile.planner import ActionType, plan_changes
+from reconciler.reconcile.remote import fetch_remote_state
 from reconciler.yamlfile import parse_document
 from tests.conftest import CONSENT, RECORD_DELETE, tagged_counts
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from reconciler.check.validation import validate
 from reconciler.settings import load_settings
-from reconciler.validation import validate
 from tests.conftest import CONSENT, PRIVACY_JOB, RECORD_DELETE, write
 
 ROOT = Path(__file__).resolve().parent.parent

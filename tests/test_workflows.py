@@ -77,7 +77,7 @@ def test_the_three_workflows_exist() -> None:
 
 def test_they_are_the_templates_init_writes() -> None:
     """One source for both: `make workflows` renders these from init's templates."""
-    from reconciler.workflows import own_workflows
+    from reconciler.scaffold.workflows import own_workflows
 
     for name, text in own_workflows().items():
         assert (WORKFLOWS / name).read_text(encoding="utf-8") == text, f"{name}: make workflows"
@@ -141,7 +141,7 @@ def test_apply_runs_on_pushes_to_main_and_by_hand() -> None:
 
 
 def _apply_trigger_with_a_ledger_branch() -> list[str]:
-    from reconciler.workflows import render_workflows
+    from reconciler.scaffold.workflows import render_workflows
 
     doc = yaml.safe_load(render_workflows("o/r@v1", "reconciler-ledger")[APPLY])
     return list(triggers(doc)["push"]["paths"])
@@ -520,7 +520,7 @@ def test_apply_steps_create_commit_and_push_over_a_moved_main(
 
 
 def tagged_names(adobe: Any) -> list[str]:
-    from reconciler.tagging import untag
+    from reconciler.reconcile.tagging import untag
 
     return sorted(untag(o.get("description"))[1] or "" for o in adobe.admin.workorders())
 

@@ -12,17 +12,17 @@ from typing import Any
 
 import click
 
-from reconciler.applier import Applier, ApplyRefused, ApplyResult, check_plan
 from reconciler.cli.plan import make_plan
 from reconciler.cli.progress import progress_bar
-from reconciler.gitops import commit_ledger, commit_message, describe_push, pull, remote_lease
-from reconciler.gitops import push as push_branch
-from reconciler.ledgerbranch import attach
-from reconciler.lock import repository_lock
-from reconciler.planner import ActionType, Plan, RemoteState, inputs_digest
-from reconciler.planview import PLAN_VERSION, printable, text
+from reconciler.git.ledgerbranch import attach
+from reconciler.git.publish import commit_ledger, commit_message, describe_push, pull, remote_lease
+from reconciler.git.publish import push as push_branch
+from reconciler.reconcile.applier import Applier, ApplyRefused, ApplyResult, check_plan
+from reconciler.reconcile.lock import repository_lock
+from reconciler.reconcile.planner import ActionType, Plan, RemoteState, inputs_digest
+from reconciler.reconcile.planview import PLAN_VERSION, printable, text
+from reconciler.reconcile.workspace import Workspace, last_commits, open_workspace
 from reconciler.settings import load_settings
-from reconciler.workspace import Workspace, last_commits, open_workspace
 
 
 def _read_plan_file(path: Path) -> dict[str, Any]:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import click
 
-from reconciler.audit import RequestAudit, audit_requests
-from reconciler.ledgerbranch import attach
-from reconciler.planview import printable
+from reconciler.git.ledgerbranch import attach
+from reconciler.reconcile.audit import RequestAudit, audit_requests
+from reconciler.reconcile.planview import printable
 from reconciler.settings import load_settings
 
 CSV_COLUMNS = ("request", "kind", "event", "date", "commit", "author", "email", "details")

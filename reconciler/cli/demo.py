@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from reconciler.demo import demo_environment, run_demo
+from reconciler.cli.tour import demo_environment, run_demo
 from reconciler.emulator.config import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,

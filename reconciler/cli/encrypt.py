@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from reconciler import sealing
 from reconciler.cli.paths import resolve_paths
+from reconciler.secrets import sealing
 from reconciler.settings import load_settings
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from reconciler.importer import import_work_orders
-from reconciler.ledgerbranch import attach, load_ledger
+from reconciler.git.ledgerbranch import attach, load_ledger
+from reconciler.reconcile.importer import import_work_orders
+from reconciler.reconcile.workspace import Workspace
 from reconciler.settings import load_settings
-from reconciler.workspace import Workspace
 
 
 @click.command("import")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from reconciler import starter
-from reconciler.validation import display_path
-from reconciler.workflows import DEFAULT_ACTION
+from reconciler.check.validation import display_path
+from reconciler.scaffold import starter
+from reconciler.scaffold.workflows import DEFAULT_ACTION
 
 
 @click.command("init")

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import click
 
-from reconciler import csvids, newoptions, scaffold
+from reconciler.check.validation import display_path
 from reconciler.errors import ReconcilerError
-from reconciler.ledgerbranch import attach
+from reconciler.git.ledgerbranch import attach
 from reconciler.model import Kind
+from reconciler.scaffold import csvids
+from reconciler.scaffold import files as scaffold
+from reconciler.scaffold import options as newoptions
 from reconciler.settings import load_settings
-from reconciler.validation import display_path
 
 MAX_PROBLEMS_SHOWN = 20
 

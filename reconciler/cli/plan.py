@@ -10,11 +10,11 @@ from pathlib import Path
 
 import click
 
-from reconciler.ledger import atomic_write
-from reconciler.planner import Plan, RemoteState, inputs_digest, plan_changes
-from reconciler.planview import FORMATS, to_json
-from reconciler.remote import fetch_remote_state
-from reconciler.workspace import Workspace, open_workspace
+from reconciler.reconcile.ledger import atomic_write
+from reconciler.reconcile.planner import Plan, RemoteState, inputs_digest, plan_changes
+from reconciler.reconcile.planview import FORMATS, to_json
+from reconciler.reconcile.remote import fetch_remote_state
+from reconciler.reconcile.workspace import Workspace, open_workspace
 
 
 def make_plan(ws: Workspace, offline: bool) -> tuple[Plan, RemoteState | None]:

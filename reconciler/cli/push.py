@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from reconciler.gitops import describe_push, push
-from reconciler.ledgerbranch import attach
+from reconciler.git.ledgerbranch import attach
+from reconciler.git.publish import describe_push, push
 from reconciler.settings import load_settings
 
 

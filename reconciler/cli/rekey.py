@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from reconciler import sealing
 from reconciler.cli.encrypt import report
 from reconciler.cli.paths import resolve_paths
+from reconciler.secrets import sealing
 from reconciler.settings import load_settings
 
 

@@ -11,11 +11,11 @@ import click
 
 from reconciler.cli.progress import progress_bar
 from reconciler.errors import UsageError
-from reconciler.gitops import commit_ledger, commit_message
-from reconciler.ledgerbranch import attach, load_ledger
+from reconciler.git.ledgerbranch import attach, load_ledger
+from reconciler.git.publish import commit_ledger, commit_message
+from reconciler.reconcile.status import Refreshed, is_final, refresh
+from reconciler.reconcile.workspace import Workspace
 from reconciler.settings import load_settings
-from reconciler.status import Refreshed, is_final, refresh
-from reconciler.workspace import Workspace
 
 
 def _products(row: Refreshed) -> str:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
+from reconciler.check.reporters import REPORTERS
+from reconciler.check.validation import validate
 from reconciler.cli.paths import resolve_paths
-from reconciler.reporters import REPORTERS
 from reconciler.settings import load_settings
-from reconciler.validation import validate
 
 
 @click.command("validate")

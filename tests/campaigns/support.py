@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconciler.ledger import Ledger
+from reconciler.reconcile.ledger import Ledger
 from tests.conftest import CONSENT, PRIVACY_JOB, RECORD_DELETE, git, write
 
 RECORD = "RecordDelete"
@@ -109,7 +109,7 @@ class Audit:
 
 def remote_by_name(emu: Any) -> tuple[dict[str, list[str]], dict[str, dict[str, set[str]]]]:
     """Work order ids by tagged name, and job ids by name and requestId, from the emulator."""
-    from reconciler.tagging import split_job_key, untag
+    from reconciler.reconcile.tagging import split_job_key, untag
 
     orders: dict[str, list[str]] = defaultdict(list)
     for order in emu.admin.workorders():

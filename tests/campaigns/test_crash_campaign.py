@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.lock import lock_path
+from reconciler.reconcile.lock import lock_path
 from tests.campaigns.support import (
     audit,
     cli_command,

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from reconciler.adobe import AdobeClient
-from reconciler.applier import Applier, ApplyResult
-from reconciler.planner import plan_changes
-from reconciler.remote import adobe_config, fetch_remote_state
-from reconciler.workspace import open_workspace
+from reconciler.reconcile.applier import Applier, ApplyResult
+from reconciler.reconcile.planner import plan_changes
+from reconciler.reconcile.remote import adobe_config, fetch_remote_state
+from reconciler.reconcile.workspace import open_workspace
 from tests.campaigns.hostile import HostileGateway, Rule
 from tests.campaigns.support import JOB, RECORD, audit, declare, failed_in_summary
 from tests.conftest import RECORD_DELETE, git, tagged_counts, write, writes

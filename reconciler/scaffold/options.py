@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reconciler.csvids import NAMESPACE_RE
 from reconciler.errors import UsageError
 from reconciler.model import Kind
+from reconciler.scaffold.csvids import NAMESPACE_RE
 from reconciler.schemas import KIND_SCHEMAS, validator
 
 ALL_DATASETS = "ALL"

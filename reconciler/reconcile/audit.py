@@ -21,11 +21,11 @@ from typing import Any
 
 import git
 
+from reconciler.check.baserules import open_repo
+from reconciler.check.validation import load_bytes
 from reconciler.errors import GitError
-from reconciler.gitrules import open_repo
-from reconciler.ledgerbranch import ledger_repo
+from reconciler.git.ledgerbranch import ledger_repo
 from reconciler.settings import Settings
-from reconciler.validation import load_bytes
 
 SEP = "\x1f"
 FORMAT = SEP.join(["%H", "%an", "%ae", "%aI", "%s"])

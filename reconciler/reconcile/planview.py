@@ -19,8 +19,8 @@ import json
 import unicodedata
 from typing import Any
 
-from reconciler.ledger import utc_now
-from reconciler.planner import Action, ActionType, Plan
+from reconciler.reconcile.ledger import utc_now
+from reconciler.reconcile.planner import Action, ActionType, Plan
 
 PLAN_VERSION = 1
 SYMBOL = {

@@ -8,7 +8,7 @@ on the ledger commit.
 
 Both ledger modes go through here: in-tree, the ledger is committed on the
 checked-out branch and pushed to it; with ``ledger.branch``, it is committed in
-the ledger branch's own work tree (:mod:`reconciler.ledgerbranch`) and pushed
+the ledger branch's own work tree (:mod:`reconciler.git.ledgerbranch`) and pushed
 to that branch only, so main is never pushed to.
 
 A push token, when given (``LEDGER_PUSH_TOKEN``), reaches git through a
@@ -29,9 +29,9 @@ from pathlib import Path
 
 import git
 
+from reconciler.check.baserules import open_repo
 from reconciler.errors import GitError
-from reconciler.gitrules import open_repo
-from reconciler.ledgerbranch import (
+from reconciler.git.ledgerbranch import (
     BOT_EMAIL,
     BOT_NAME,
     git_identity,

@@ -19,10 +19,10 @@ from typing import Any
 import yaml
 from pyrage import x25519
 
-from reconciler.crypto import encrypt
-from reconciler.csvids import CsvIdentity, CsvRow
 from reconciler.model import API_VERSION, Kind
-from reconciler.newoptions import ALL_DATASETS, Options
+from reconciler.scaffold.csvids import CsvIdentity, CsvRow
+from reconciler.scaffold.options import ALL_DATASETS, Options
+from reconciler.secrets.crypto import encrypt
 
 try:  # libyaml's emitter when present: several times faster on big requests.
     from yaml import CSafeDumper as _SafeDumper

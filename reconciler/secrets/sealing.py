@@ -32,14 +32,14 @@ from pyrage import x25519
 from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
-from reconciler.crypto import encrypt
+from reconciler.check.findings import Finding
+from reconciler.check.rules import check_request
+from reconciler.check.validation import decrypt_request, discover, display_path, document_findings
 from reconciler.errors import ReconcilerError
-from reconciler.findings import Finding
-from reconciler.ledger import atomic_write
 from reconciler.model import Request
-from reconciler.rules import check_request
+from reconciler.reconcile.ledger import atomic_write
+from reconciler.secrets.crypto import encrypt
 from reconciler.settings import Settings
-from reconciler.validation import decrypt_request, discover, display_path, document_findings
 from reconciler.yamlfile import ParseError, PathKey, check_text, parse_document, read_text
 
 try:  # the same parser as the loader, so positions agree

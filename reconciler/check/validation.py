@@ -16,11 +16,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.crypto import CiphertextError, inspect
-from reconciler.findings import Finding, Report
+from reconciler.check.findings import Finding, Report
+from reconciler.check.rules import check_request
 from reconciler.model import API_VERSION, Kind, Request, build_request
-from reconciler.rules import check_request
 from reconciler.schemas import KIND_SCHEMAS, check
+from reconciler.secrets.crypto import CiphertextError, inspect
 from reconciler.settings import Settings
 from reconciler.yamlfile import Document, ParseError, check_text, parse_document, read_text
 
@@ -188,7 +188,7 @@ def validate(settings: Settings, paths: Sequence[Path] = (), base: str | None = 
     loaded = load_requests(discover(targets), settings)
     findings = list(loaded.findings)
     if base is not None:
-        from reconciler.gitrules import check_against_base
+        from reconciler.check.baserules import check_against_base
 
         all_files = discover([settings.requests_path])
         everything = loaded if not paths else load_requests(all_files, settings)

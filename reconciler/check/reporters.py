@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 
 from reconciler import __version__
-from reconciler.findings import Report, Severity
+from reconciler.check.findings import Report, Severity
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 

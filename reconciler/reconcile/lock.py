@@ -19,7 +19,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from reconciler.errors import ReconcilerError
-from reconciler.ledger import utc_now
+from reconciler.reconcile.ledger import utc_now
 
 
 class LockedError(ReconcilerError):

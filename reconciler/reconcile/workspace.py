@@ -9,13 +9,13 @@ from pathlib import Path
 import git
 
 from reconciler.adobe import AdobeClient
+from reconciler.check.validation import discover, load_requests
 from reconciler.errors import ReconcilerError
-from reconciler.ledger import Ledger
-from reconciler.ledgerbranch import attach, load_ledger
+from reconciler.git.ledgerbranch import attach, load_ledger
 from reconciler.model import Request
-from reconciler.remote import adobe_config
+from reconciler.reconcile.ledger import Ledger
+from reconciler.reconcile.remote import adobe_config
 from reconciler.settings import Settings, load_settings
-from reconciler.validation import discover, load_requests
 
 SHOWN_FINDINGS = 5
 

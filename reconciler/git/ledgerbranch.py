@@ -25,9 +25,9 @@ from pathlib import Path
 
 import git
 
+from reconciler.check.baserules import open_repo
 from reconciler.errors import GitError
-from reconciler.gitrules import open_repo
-from reconciler.ledger import Ledger
+from reconciler.reconcile.ledger import Ledger
 from reconciler.settings import Settings
 
 WORKTREE = Path("reconciler") / "ledger"

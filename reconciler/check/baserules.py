@@ -24,11 +24,11 @@ from typing import Any
 import git
 from gitdb.exc import BadName
 
+from reconciler.check.findings import Finding
+from reconciler.check.validation import YAML_SUFFIXES, load_bytes
 from reconciler.errors import GitError
-from reconciler.findings import Finding
 from reconciler.model import Request
 from reconciler.settings import Settings
-from reconciler.validation import YAML_SUFFIXES, load_bytes
 
 
 def open_repo(settings: Settings, needed_by: str = "") -> git.Repo:

@@ -37,11 +37,11 @@ from reconciler.adobe import (
     WorkOrder,
 )
 from reconciler.errors import ReconcilerError
-from reconciler.ledger import Entry, Fingerprint, Ledger, RemoteJob, StatusRecord, utc_now
 from reconciler.model import Kind, Request
-from reconciler.planner import Action, ActionType, Plan, RemoteObject
-from reconciler.remote import tagged_jobs, tagged_work_orders, work_order_object
-from reconciler.tagging import job_key, tagged
+from reconciler.reconcile.ledger import Entry, Fingerprint, Ledger, RemoteJob, StatusRecord, utc_now
+from reconciler.reconcile.planner import Action, ActionType, Plan, RemoteObject
+from reconciler.reconcile.remote import tagged_jobs, tagged_work_orders, work_order_object
+from reconciler.reconcile.tagging import job_key, tagged
 
 log = logging.getLogger("reconciler.apply")
 

@@ -2,8 +2,8 @@
 
 Flags in, files out. :func:`make_options` checks the flags; :func:`starter_files`
 renders every file from what the package carries (the templates in
-``reconciler/templates``, the example requests, the JSON schemas, the workflows
-of :mod:`reconciler.workflows`), so a wheel starts the same repository as a
+``reconciler/scaffold/templates``, the example requests, the JSON schemas, the workflows
+of :mod:`reconciler.scaffold.workflows`), so a wheel starts the same repository as a
 checkout; :func:`write_starter` compares them with what is on disk and writes
 them, each atomically, only once it knows that none is in the way. Nothing here
 prints; :func:`next_steps` says what is left to do, as text for the CLI.
@@ -26,15 +26,15 @@ from enum import Enum
 from importlib import resources
 from pathlib import Path
 
+from reconciler.check.validation import discover, display_path, load_file
 from reconciler.errors import ReconcilerError, UsageError
-from reconciler.ledger import atomic_write
 from reconciler.model import Kind
+from reconciler.reconcile.ledger import atomic_write
 from reconciler.repository import SETTINGS_FILE
-from reconciler.scaffold import DEFAULT_FOLDERS
+from reconciler.scaffold.files import DEFAULT_FOLDERS
+from reconciler.scaffold.workflows import DEFAULT_ACTION, render_workflows
 from reconciler.schemas import check, examples_dir, schema_dir
 from reconciler.settings import Limits
-from reconciler.validation import discover, display_path, load_file
-from reconciler.workflows import DEFAULT_ACTION, render_workflows
 from reconciler.yamlfile import ParseError, parse_document
 
 DEFAULT_LEDGER_BRANCH = "reconciler-ledger"
@@ -171,7 +171,7 @@ class StarterFile:
 
 def templates_dir() -> Path:
     """The package's templates (inside the package folder: a wheel carries them as is)."""
-    return Path(str(resources.files("reconciler") / "templates"))
+    return Path(str(resources.files("reconciler.scaffold") / "templates"))
 
 
 def _render(template: str, values: Mapping[str, str]) -> str:

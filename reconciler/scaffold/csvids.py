@@ -20,9 +20,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from reconciler.check.rules import ECID_RE, EMAIL_RE
 from reconciler.errors import ReconcilerError
-from reconciler.masking import mask
-from reconciler.rules import ECID_RE, EMAIL_RE
+from reconciler.secrets.masking import mask
 
 MAX_USER_IDS = 9  # userIDs per privacy job user (privacy-job.schema.json)
 MAX_PROBLEMS = 100

@@ -15,11 +15,11 @@ from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 
 from reconciler.adobe import AdobeClient, AdobeConfig, NotFoundError, WorkOrder
-from reconciler.ledger import Ledger
 from reconciler.model import Kind, Request
-from reconciler.planner import RemoteObject, RemoteState
+from reconciler.reconcile.ledger import Ledger
+from reconciler.reconcile.planner import RemoteObject, RemoteState
+from reconciler.reconcile.tagging import TAG_PREFIX, split_job_key, untag
 from reconciler.settings import Settings
-from reconciler.tagging import TAG_PREFIX, split_job_key, untag
 
 # Adobe lists privacy jobs at most 60 days back.
 JOB_LOOKBACK_DAYS = 59

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from reconciler.adobe import AdobeClient, NotFoundError, PrivacyJobStatus, WorkOrderStatus
-from reconciler.ledger import Entry, Ledger, StatusRecord, utc_now
 from reconciler.model import Kind
+from reconciler.reconcile.ledger import Entry, Ledger, StatusRecord, utc_now
 
 FINAL = {s.value for s in WorkOrderStatus if s.is_final} | {
     s.value for s in PrivacyJobStatus if s.is_final

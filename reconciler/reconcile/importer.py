@@ -16,12 +16,19 @@ from typing import Any
 import yaml
 
 from reconciler.adobe import AdobeClient
+from reconciler.check.validation import display_path, load_file
 from reconciler.errors import ReconcilerError
-from reconciler.ledger import Entry, Fingerprint, Ledger, StatusRecord, atomic_write, utc_now
 from reconciler.model import API_VERSION, Request
+from reconciler.reconcile.ledger import (
+    Entry,
+    Fingerprint,
+    Ledger,
+    StatusRecord,
+    atomic_write,
+    utc_now,
+)
+from reconciler.reconcile.tagging import untag
 from reconciler.settings import Settings
-from reconciler.tagging import untag
-from reconciler.validation import display_path, load_file
 
 HEADER = """\
 # yaml-language-server: $schema={schema}

@@ -2,9 +2,9 @@
 
 Options and identities in, a plan of files out: each planned file has its
 path, its YAML text and its counts. Nothing here prints. The options are
-checked by :mod:`reconciler.newoptions`, a CSV of identities is read by
-:mod:`reconciler.csvids`, and each document's text comes from
-:mod:`reconciler.requestyaml`. :func:`plan_files` builds the documents,
+checked by :mod:`reconciler.scaffold.options`, a CSV of identities is read by
+:mod:`reconciler.scaffold.csvids`, and each document's text comes from
+:mod:`reconciler.scaffold.requestyaml`. :func:`plan_files` builds the documents,
 splitting them to stay within Adobe's and the repository's limits, and checks
 each one with the same code as ``reconciler validate``; :func:`check_targets`
 refuses to overwrite files or reuse names; :func:`write_files` is the only
@@ -28,25 +28,30 @@ from pathlib import Path
 
 from pyrage import x25519
 
-from reconciler.csvids import (
+from reconciler.check.rules import (
+    PLACEHOLDER_ECID,
+    PLACEHOLDER_EMAIL,
+    PLACEHOLDER_VALUE,
+    check_request,
+)
+from reconciler.check.validation import YAML_SUFFIXES, display_path, document_findings
+from reconciler.errors import ReconcilerError, UsageError
+from reconciler.model import Kind
+from reconciler.reconcile.ledger import atomic_write
+from reconciler.scaffold.csvids import (
     CsvIdentities,
     CsvIdentity,
     CsvRow,
     unique_identities,
     unique_users,
 )
-from reconciler.errors import ReconcilerError, UsageError
-from reconciler.ledger import atomic_write
-from reconciler.model import Kind
-from reconciler.newoptions import ALL_DATASETS, Options, check_options
-from reconciler.requestyaml import build_document, header_comment, identity_value, render
-from reconciler.rules import PLACEHOLDER_ECID, PLACEHOLDER_EMAIL, PLACEHOLDER_VALUE, check_request
+from reconciler.scaffold.options import ALL_DATASETS, Options, check_options
+from reconciler.scaffold.requestyaml import build_document, header_comment, identity_value, render
 from reconciler.settings import (
     ADOBE_MAX_IDENTITIES_PER_WORK_ORDER,
     ADOBE_MAX_USERS_PER_JOB,
     Settings,
 )
-from reconciler.validation import YAML_SUFFIXES, display_path, document_findings
 from reconciler.yamlfile import MAX_BYTES, parse_document
 
 DEFAULT_NAMESPACE = "email"

@@ -43,7 +43,7 @@ def render_workflows(
     bad = [p for p in paths if not _PATHSPEC.match(p)]
     if bad:
         raise ValueError(f"not a plain pathspec: {bad[0]!r}")
-    folder = resources.files("reconciler") / "templates" / "workflows"
+    folder = resources.files("reconciler.scaffold") / "templates" / "workflows"
     out = {}
     for name in NAMES:
         text = (folder / name).read_text(encoding="utf-8")

@@ -17,7 +17,7 @@ file (new recipients, a rotated key) changes nothing here. Offline and
 without the key, an applied request with encrypted values cannot be
 fingerprinted: its kind and identity count are compared with the ledger,
 and the action says the rest was not checked. Online planning needs every
-value decrypted (:class:`~reconciler.crypto.KeyMissingError` otherwise).
+value decrypted (:class:`~reconciler.secrets.crypto.KeyMissingError` otherwise).
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from reconciler.ledger import Entry, Ledger
 from reconciler.model import Kind, Request
-from reconciler.tagging import tagged, untag
+from reconciler.reconcile.ledger import Entry, Ledger
+from reconciler.reconcile.tagging import tagged, untag
 
 
 class ActionType(StrEnum):

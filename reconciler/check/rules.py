@@ -14,10 +14,10 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import PurePosixPath
 
-from reconciler.crypto import MAX_PLAINTEXT_BYTES, CiphertextError, inspect
-from reconciler.findings import Finding
-from reconciler.masking import mask
+from reconciler.check.findings import Finding
 from reconciler.model import Kind, Request
+from reconciler.secrets.crypto import MAX_PLAINTEXT_BYTES, CiphertextError, inspect
+from reconciler.secrets.masking import mask
 from reconciler.settings import ADOBE_MAX_IDENTITIES_PER_WORK_ORDER, Settings
 
 # Deliberately simple: one @, no spaces, a dot in the domain, RFC 5321 lengths.

@@ -1,0 +1,1 @@
+"""Checking request files: schemas, rules, rules against a base revision, reports."""

@@ -1,0 +1,1 @@
+"""Everything that touches git: the only importer of gitpython in the project."""

@@ -1,0 +1,1 @@
+"""Reconciling declared requests with Adobe: ledger, remote state, plan, apply, status."""

@@ -1,0 +1,1 @@
+"""Writing files for people: new requests (``reconciler new``) and new repositories (``init``)."""

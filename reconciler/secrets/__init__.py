@@ -1,0 +1,1 @@
+"""Identity values at rest: encryption, masking and re-encryption of request files."""
