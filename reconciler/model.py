@@ -1,7 +1,7 @@
 """Typed request objects built from validated request files.
 
-A *request* is one YAML file's object (``RecordDelete``, ``PrivacyJob`` or
-``ConsentOptOut``); ``spec`` keeps Adobe's field names and is sent almost as
+A *request* is one YAML file's object, of one of the kinds in
+:mod:`reconciler.kinds`; ``spec`` keeps Adobe's field names and is sent almost as
 is. Every value can be located in its file through :meth:`Request.where`.
 
 Identity values may be stored encrypted (``ENC[age:…]``, see
@@ -19,26 +19,14 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
+from reconciler.kinds import Kind, RequestKind
 from reconciler.secrets.crypto import CryptoError, KeyMissingError, Keyring, is_encrypted
 from reconciler.yamlfile import Document, Mark, PathKey
 
 API_VERSION = "reconciler/v1"
-
-# Only these fields can be changed at Adobe after creation (PUT /workorder/{id}).
-MUTABLE_SPEC_FIELDS = ("displayName", "description")
-
-
-class Kind(StrEnum):
-    """The request kinds, named as in the files."""
-
-    RECORD_DELETE = "RecordDelete"
-    PRIVACY_JOB = "PrivacyJob"
-    CONSENT_OPT_OUT = "ConsentOptOut"
-
 
 # What stands for an identity value when values cannot be compared (see ``immutable_fields``).
 MASKED = "*"
@@ -80,7 +68,7 @@ class Unreadable:
 class Request:
     """One declared request: envelope, spec and the document it came from."""
 
-    kind: Kind
+    kind: RequestKind
     name: str
     metadata: Mapping[str, Any]
     spec: Mapping[str, Any]
@@ -104,26 +92,7 @@ class Request:
         return self.document.locate(tuple(path), key=key)
 
     def _stored_identities(self) -> Iterator[tuple[str, str, PathKey]]:
-        spec = self.spec
-        if self.kind is Kind.RECORD_DELETE:
-            for i, item in enumerate(spec.get("identities") or ()):
-                yield item["namespace"]["code"], item["id"], ("spec", "identities", i, "id")
-            for i, group in enumerate(spec.get("namespacesIdentities") or ()):
-                code = group["namespace"]["code"]
-                for j, value in enumerate(group["ids"]):
-                    yield code, value, ("spec", "namespacesIdentities", i, "ids", j)
-        elif self.kind is Kind.PRIVACY_JOB:
-            for i, user in enumerate(spec["users"]):
-                for j, uid in enumerate(user["userIDs"]):
-                    yield (
-                        uid["namespace"],
-                        uid["value"],
-                        ("spec", "users", i, "userIDs", j, "value"),
-                    )
-        else:
-            for i, entity in enumerate(spec["entities"]):
-                for j, value in enumerate(entity["values"]):
-                    yield entity["nameSpace"], value, ("spec", "entities", i, "values", j)
+        return self.kind.identity_paths(self.spec)
 
     def identities(self) -> Iterator[Identity]:
         """Every identity value the request names, in file order (decrypted if it was)."""
@@ -205,7 +174,8 @@ class Request:
                 for part in path[1:-1]:
                     node = node[part]
                 node[path[-1]] = MASKED
-        spec = {k: v for k, v in source.items() if k not in MUTABLE_SPEC_FIELDS}
+        mutable = self.kind.mutable_fields
+        spec = {k: v for k, v in source.items() if k not in mutable}
         return {"kind": self.kind.value, "spec": spec}
 
     def fingerprint(self, key: bytes) -> str:
@@ -217,7 +187,8 @@ class Request:
     def stored_fingerprint(self, key: bytes) -> str:
         """A keyed hash of the immutable fields as the file stores them (ciphertexts
         included): changes whenever the file's values do."""
-        spec = {k: v for k, v in self.spec.items() if k not in MUTABLE_SPEC_FIELDS}
+        mutable = self.kind.mutable_fields
+        spec = {k: v for k, v in self.spec.items() if k not in mutable}
         return _digest({"kind": self.kind.value, "spec": spec}, key)
 
 

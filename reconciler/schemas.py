@@ -21,12 +21,6 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-KIND_SCHEMAS = {
-    "RecordDelete": "record-delete.schema.json",
-    "PrivacyJob": "privacy-job.schema.json",
-    "ConsentOptOut": "consent-opt-out.schema.json",
-}
-
 
 def _package_data(packaged_name: str, checkout_name: str) -> Path:
     """A folder the wheel carries inside the package, or the checkout's own."""

@@ -26,7 +26,12 @@ from tests.test_workflows import run_step, secrets_context, step_running
 ROOT = Path(__file__).resolve().parent.parent
 ORG = "0123456789ABCDEF01234567@AdobeOrg"
 BRANCH = "reconciler-ledger"
-EXAMPLES = {"jira-12345", "gdpr-2026-11-access-delete", "ccpa-2026-11-opt-out"}
+EXAMPLES = {
+    "jira-12345",
+    "gdpr-2026-11-access-delete",
+    "ccpa-2026-11-opt-out",
+    "campaign-events-2025-retention",
+}
 
 
 def sh(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
@@ -118,17 +123,17 @@ def test_adopting_it_with_a_protected_main(
     context = secrets_context(adobe, monkeypatch)
     start = sh(origin, "rev-parse", "main")
 
-    # The merge of init's commit starts the apply job: the three examples are applied and
+    # The merge of init's commit starts the apply job: the four examples are applied and
     # the ledger goes to its own branch; main does not move and could not.
     first = run_apply_job(checkout(origin, tmp_path / "ci-1"), context)
-    assert "3 created" in first and f"Ledger pushed to origin/{BRANCH}" in first
+    assert "4 created" in first and f"Ledger pushed to origin/{BRANCH}" in first
     assert sh(origin, "rev-parse", "main") == start
     files = sh(origin, "ls-tree", "-r", "--name-only", BRANCH).splitlines()
     assert files == sorted(f"ledger/{name}.json" for name in EXAMPLES)
 
     # A pull request adds a record delete. Its check, a fresh checkout without secrets,
     # finds the change relevant, validates against the base and plans from the ledger
-    # branch: one create, the three applied requests unchanged.
+    # branch: one create, the four applied requests unchanged.
     pr = checkout(origin, tmp_path / "pr")
     sh(pr, "checkout", "-q", "-b", "add-req-a")
     write(pr, "requests/record-deletes/req-a.yaml", RECORD_DELETE.format(name="req-a"))
@@ -147,7 +152,7 @@ def test_adopting_it_with_a_protected_main(
     ok(run_step(plan, pr, pr_context, RUNNER_TEMP=str(tmp_path), **files_env))
     text = summary.read_text()
     assert "**create** | RecordDelete | `req-a`" in text
-    assert "1 to create, 0 to update, 3 unchanged" in text
+    assert "1 to create, 0 to update, 4 unchanged" in text
 
     # The review merges it: the only way main moves.
     sh(pr, "push", "-q", "origin", "add-req-a")

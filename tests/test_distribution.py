@@ -181,7 +181,7 @@ def test_the_repository_init_starts_validates_with_the_installed_tool(
     assert made.returncode == 0, made.stdout + made.stderr
     checked = run([installed.command("reconciler"), "validate"], cwd=started, env=env, timeout=60)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert checked.stdout.startswith("3 file(s) valid")
+    assert checked.stdout.startswith("4 file(s) valid")
     assert sorted(p.name for p in (started / "schemas").glob("*.json")) == sorted(
         p.name for p in (ROOT / "schemas").glob("*.json")
     )

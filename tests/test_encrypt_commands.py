@@ -207,7 +207,7 @@ def test_new_encrypts_a_csv_for_the_recipients(run, repo: Path, key: Key, tmp_pa
 
 
 def test_new_splits_encrypted_files_by_size(repo: Path, key: Key) -> None:
-    from reconciler.model import Kind
+    from reconciler.kinds import Kind
     from reconciler.scaffold import csvids
     from reconciler.scaffold import files as scaffold
     from reconciler.scaffold import options as newoptions

@@ -32,6 +32,7 @@ EXPECTED = {
     "requests/record-deletes/jira-12345.yaml",
     "requests/privacy-jobs/gdpr-2026-11-access-delete.yaml",
     "requests/consent/ccpa-2026-11-opt-out.yaml",
+    "requests/dataset-expirations/campaign-events-2025-retention.yaml",
     *(f"schemas/{name}" for name in SCHEMAS),
 }
 MODELINE = re.compile(r"^# yaml-language-server: \$schema=(\S+)$", re.MULTILINE)
@@ -133,7 +134,7 @@ def test_examples_one_per_kind_validate_in_the_new_repository(run, tmp_path: Pat
     target = tmp_path / "repo"
     result = run("-C", str(target), "validate")
     assert result.exit_code == 0, result.output
-    assert "3 file(s) valid" in result.output
+    assert "4 file(s) valid" in result.output
     settings = load_settings(target, {})
     loaded = load_requests(discover([settings.requests_path]), settings)
     assert not loaded.findings
@@ -142,6 +143,7 @@ def test_examples_one_per_kind_validate_in_the_new_repository(run, tmp_path: Pat
         "RecordDelete": "requests/record-deletes",
         "PrivacyJob": "requests/privacy-jobs",
         "ConsentOptOut": "requests/consent",
+        "DatasetExpiration": "requests/dataset-expirations",
     }
     # The one RecordDelete names its dataset rather than deleting from every one.
     (record_delete,) = [r for r in loaded.requests if r.kind.value == "RecordDelete"]
@@ -164,7 +166,7 @@ def test_every_modeline_and_schema_reference_resolves(run, tmp_path: Path) -> No
         modelines += len(found)
         if rel.startswith("requests/"):
             assert len(found) == 1, rel
-    assert modelines == 4  # the three examples and reconciler.yaml
+    assert modelines == 5  # the four examples and reconciler.yaml
     # request.schema.json names the kinds' schemas, which name common.schema.json.
     refs = set()
     for schema in (tmp_path / "schemas").glob("*.json"):

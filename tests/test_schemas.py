@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from reconciler.schemas import KIND_SCHEMAS, check, schema_dir, validator
+from reconciler.kinds import Kind
+from reconciler.schemas import check, schema_dir, validator
 from reconciler.yamlfile import load_document
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,13 +25,27 @@ def test_schemas_are_valid_draft_2020_12(path: Path) -> None:
 
 def test_every_kind_has_an_example() -> None:
     kinds = {load_document(p).data["kind"] for p in EXAMPLES}
-    assert kinds == set(KIND_SCHEMAS)
+    assert kinds == {"RecordDelete", "PrivacyJob", "ConsentOptOut", "DatasetExpiration"}
+    assert kinds == set(Kind.names())
+
+
+def test_every_kind_names_its_schema_in_the_editor_schema_and_the_ledger_schema() -> None:
+    editor = json.loads((schema_dir() / "request.schema.json").read_text())
+    ledger = json.loads((schema_dir() / "ledger-entry.schema.json").read_text())
+    for kind in Kind:
+        assert (schema_dir() / kind.schema).is_file()
+        assert kind.value in editor["properties"]["kind"]["enum"]
+        assert kind.value in ledger["properties"]["kind"]["enum"]
+        assert {
+            "if": {"properties": {"kind": {"const": kind.value}}, "required": ["kind"]},
+            "then": {"$ref": kind.schema},
+        } in editor["allOf"]
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_examples_pass_their_kind_schema_and_the_editor_schema(path: Path) -> None:
     data = load_document(path).data
-    assert check(KIND_SCHEMAS[data["kind"]], data) == []
+    assert check(Kind(data["kind"]).schema, data) == []
     assert check("request.schema.json", data) == []
     assert path.read_text().startswith("# yaml-language-server: $schema=")
 

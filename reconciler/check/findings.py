@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reconciler.model import Request
 
 
 class Severity(StrEnum):
@@ -21,6 +25,18 @@ class Finding:
     rule: str
     message: str
     severity: Severity = field(default=Severity.ERROR, compare=False)
+
+
+def finding_at(
+    request: Request,
+    path: tuple[str | int, ...],
+    rule: str,
+    message: str,
+    severity: Severity = Severity.ERROR,
+) -> Finding:
+    """A finding at the value ``path`` points to in the request's file."""
+    mark = request.where(*path)
+    return Finding(request.path, mark.line, mark.column, rule, message, severity)
 
 
 @dataclass(frozen=True)

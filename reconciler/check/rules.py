@@ -14,11 +14,11 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import PurePosixPath
 
-from reconciler.check.findings import Finding
-from reconciler.model import Kind, Request
+from reconciler.check.findings import Finding, finding_at
+from reconciler.model import Request
 from reconciler.secrets.crypto import MAX_PLAINTEXT_BYTES, CiphertextError, inspect
 from reconciler.secrets.masking import mask
-from reconciler.settings import ADOBE_MAX_IDENTITIES_PER_WORK_ORDER, Settings
+from reconciler.settings import Settings
 
 # Deliberately simple: one @, no spaces, a dot in the domain, RFC 5321 lengths.
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$")
@@ -35,9 +35,7 @@ PLACEHOLDER_VALUE = "REPLACE-ME"
 Rule = Callable[[Request, Settings], Iterable[Finding]]
 
 
-def _finding(request: Request, path: tuple[str | int, ...], rule: str, message: str) -> Finding:
-    mark = request.where(*path)
-    return Finding(request.path, mark.line, mark.column, rule, message)
+_finding = finding_at
 
 
 def name_matches_file(request: Request, settings: Settings) -> Iterator[Finding]:
@@ -54,40 +52,6 @@ def name_matches_file(request: Request, settings: Settings) -> Iterator[Finding]
             f"metadata.name {request.name!r} differs from the file name {stem!r}; "
             f"rename the file to {request.name}.yaml or change the name",
         )
-
-
-def all_datasets_opt_in(request: Request, settings: Settings) -> Iterator[Finding]:
-    """``datasetId: ALL`` needs ``metadata.allowAllDatasets: true``, visible in review."""
-    if request.kind is Kind.RECORD_DELETE and request.spec.get("datasetId") == "ALL":
-        if request.metadata.get("allowAllDatasets") is not True:
-            yield _finding(
-                request,
-                ("spec", "datasetId"),
-                "all-datasets-opt-in",
-                "datasetId ALL deletes from every dataset in the sandbox; "
-                "add `allowAllDatasets: true` under metadata to confirm, or name one dataset",
-            )
-
-
-def single_namespace(request: Request, settings: Settings) -> Iterator[Finding]:
-    """With one dataset, every identity uses that dataset's primary namespace."""
-    if request.kind is not Kind.RECORD_DELETE or request.spec.get("datasetId") == "ALL":
-        return
-    first: str | None = None
-    for identity in request.identities():
-        if first is None:
-            first = identity.namespace
-        elif identity.namespace != first:
-            path = identity.path[:-1] if identity.path[-1] == "id" else identity.path[:-2]
-            yield _finding(
-                request,
-                (*path, "namespace", "code"),
-                "single-namespace",
-                f"namespace {identity.namespace!r} differs from {first!r}: a request for one "
-                "dataset uses only its primary identity namespace; "
-                "split it into one request per namespace",
-            )
-            return
 
 
 def identity_formats(request: Request, settings: Settings) -> Iterator[Finding]:
@@ -235,14 +199,15 @@ def identity_limits(request: Request, settings: Settings) -> Iterator[Finding]:
     """Within Adobe's per-request limit and the repository's own limit."""
     count = request.identity_count()
     anchor = ("spec",)
-    if request.kind is Kind.RECORD_DELETE and count > ADOBE_MAX_IDENTITIES_PER_WORK_ORDER:
+    adobe = request.kind.max_identities
+    if adobe is not None and count > adobe:
         yield _finding(
             request,
             anchor,
             "identity-limit",
-            f"{count:,} identities exceed Adobe's limit of "
-            f"{ADOBE_MAX_IDENTITIES_PER_WORK_ORDER:,} per work order; split the request "
-            "(reconciler new --csv splits automatically)",
+            f"{count:,} identities exceed Adobe's limit of {adobe:,} per "
+            f"{request.kind.noun}; split the request (reconciler new --csv splits "
+            "automatically)",
         )
         return
     limit = settings.limits.max_identities_per_request
@@ -256,39 +221,9 @@ def identity_limits(request: Request, settings: Settings) -> Iterator[Finding]:
         )
 
 
-def unique_user_keys(request: Request, settings: Settings) -> Iterator[Finding]:
-    """A privacy job's user keys are unique within the job."""
-    if request.kind is not Kind.PRIVACY_JOB:
-        return
-    seen: dict[str, int] = {}
-    for i, user in enumerate(request.spec["users"]):
-        key = user["key"]
-        if key in seen:
-            line = request.where("spec", "users", seen[key], "key").line
-            yield _finding(
-                request,
-                ("spec", "users", i, "key"),
-                "duplicate-user-key",
-                f"user key {key!r} is used twice (first on line {line}); keys must be unique",
-            )
-        else:
-            seen[key] = i
-
-
-def unique_products(request: Request, settings: Settings) -> Iterator[Finding]:
-    """Adobe reads product codes case-insensitively: ``Analytics`` and ``analytics`` clash."""
-    if request.kind is not Kind.PRIVACY_JOB:
-        return
-    seen: set[str] = set()
-    for i, product in enumerate(request.spec["include"]):
-        if product.lower() in seen:
-            yield _finding(
-                request,
-                ("spec", "include", i),
-                "duplicate-product",
-                f"product {product!r} is listed twice (Adobe ignores case); remove one",
-            )
-        seen.add(product.lower())
+def kind_rules(request: Request, settings: Settings) -> Iterable[Finding]:
+    """The rules of the request's own kind (see ``rules`` in :mod:`reconciler.kinds`)."""
+    return request.kind.rules(request, settings)
 
 
 # Characters that make text read differently from what it is (Trojan Source, CVE-2021-42574)
@@ -327,16 +262,13 @@ def safe_text(request: Request, settings: Settings) -> Iterator[Finding]:
 
 RULES: tuple[Rule, ...] = (
     name_matches_file,
-    all_datasets_opt_in,
-    single_namespace,
+    kind_rules,
     identity_formats,
     placeholder_identities,
     duplicate_identities,
     cleartext_identities,
     ciphertext_form,
     identity_limits,
-    unique_user_keys,
-    unique_products,
     safe_text,
 )
 

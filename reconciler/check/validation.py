@@ -18,8 +18,9 @@ from pathlib import Path
 
 from reconciler.check.findings import Finding, Report
 from reconciler.check.rules import check_request
-from reconciler.model import API_VERSION, Kind, Request, build_request
-from reconciler.schemas import KIND_SCHEMAS, check
+from reconciler.kinds import Kind
+from reconciler.model import API_VERSION, Request, build_request
+from reconciler.schemas import check
 from reconciler.secrets.crypto import CiphertextError, inspect
 from reconciler.settings import Settings
 from reconciler.yamlfile import Document, ParseError, check_text, parse_document, read_text
@@ -74,11 +75,11 @@ def document_findings(doc: Document) -> tuple[Request | None, list[Finding]]:
     if data.get("apiVersion") != API_VERSION:
         field = ("apiVersion",) if "apiVersion" in data else ()
         return None, [at(field, "schema", f"apiVersion must be {API_VERSION!r}")]
-    if not isinstance(kind, str) or kind not in KIND_SCHEMAS:
+    if not isinstance(kind, str) or kind not in Kind.names():
         kinds = ", ".join(k.value for k in Kind)
         field = ("kind",) if "kind" in data else ()
         return None, [at(field, "schema", f"kind must be one of: {kinds}")]
-    errors = check(KIND_SCHEMAS[kind], data)
+    errors = check(Kind(kind).schema, data)
     if errors:
         return None, [at(e.path, "schema", e.message, key=e.at_key) for e in errors]
     return build_request(doc), []
@@ -177,6 +178,8 @@ def load_requests(files: Sequence[Path], settings: Settings) -> Loaded:
         if request is not None and not file_findings:
             requests.append(request)
     findings.extend(_duplicate_names(requests))
+    for kind in Kind:
+        findings.extend(kind.across(requests))
     bad = {f.path for f in findings}
     valid = tuple(r for r in requests if r.path not in bad)
     return Loaded(valid, tuple(findings), len(files))

@@ -87,6 +87,8 @@ def _short(result: ApplyResult) -> str:
         for t in (ActionType.CREATE, ActionType.UPDATE)
         if result.count(t)
     ]
+    if result.count(ActionType.CANCEL):
+        parts.append(f"{result.count(ActionType.CANCEL)} cancelled")
     if result.count(ActionType.ADOPT):
         parts.append(f"{result.count(ActionType.ADOPT)} adopted")
     if result.failed:
@@ -103,6 +105,8 @@ def _summary(result: ApplyResult) -> str:
         f"{result.count(ActionType.CREATE) - found_instead} created",
         f"{result.count(ActionType.UPDATE)} updated",
     ]
+    if result.count(ActionType.CANCEL):
+        parts.append(f"{result.count(ActionType.CANCEL)} cancelled")
     if recovered:
         parts.append(f"{recovered} found at Adobe and recorded")
     parts.append(f"{len(result.failed)} failed")

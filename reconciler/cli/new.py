@@ -11,7 +11,7 @@ import click
 from reconciler.check.validation import display_path
 from reconciler.errors import ReconcilerError
 from reconciler.git.ledgerbranch import attach
-from reconciler.model import Kind
+from reconciler.kinds import Kind
 from reconciler.scaffold import csvids
 from reconciler.scaffold import files as scaffold
 from reconciler.scaffold import options as newoptions

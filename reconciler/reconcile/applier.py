@@ -1,20 +1,23 @@
 """The applier: carry out a plan at Adobe, recording each result as it lands.
 
-Exactly once, for work orders and privacy jobs:
+Exactly once, for every kind Adobe keeps an object of (work orders, privacy
+jobs, dataset expirations); what is sent and looked for is the kind's
+(:mod:`reconciler.kinds`), the order of steps is this module's:
 
 1. Before creating, look for the request's tag at Adobe; if found, record it
    (a previous run's response was lost, or the ledger was) instead of creating.
-   For privacy jobs, which Adobe can only list by regulation, the plan's listing,
-   made in the same run under the lock, is that look.
+   For kinds Adobe can only list in bulk (privacy jobs, by regulation), the
+   plan's listing, made in the same run under the lock, is that look.
 2. Create; write the ledger entry at once (atomically), before the next action.
 3. If the create's outcome is unknown (connection lost after sending, 5xx),
-   look for the tag again. Found: record it. Not found: do not send again in
-   this run; report it, and the next run starts at step 1.
+   look for the tag again, a few times with growing waits. Found: record it.
+   Not found: do not send again in this run; report it, and the next run
+   starts at step 1.
 
-Consent opt-outs have no remote id (Adobe answers 202 without a body), so
-step 1 is impossible: an unknown outcome is retried once, which is safe
-because opting out twice has the same effect as once. The ledger is their
-only record.
+Kinds with nothing to find again (consent opt-outs: Adobe answers 202 without
+a body) are sent once more after an unknown outcome, which is safe only
+because sending them twice has the effect of sending them once. The ledger is
+their only record.
 
 Identity values are read from the requests decrypted in memory (validation
 decrypts them with the key from the environment); a plan that would send a
@@ -30,18 +33,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
-from reconciler.adobe import (
-    AdobeClient,
-    OutcomeUnknownError,
-    PrivacyUser,
-    WorkOrder,
-)
+from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_incrementing
+
+from reconciler.adobe import AdobeClient, OutcomeUnknownError
 from reconciler.errors import ReconcilerError
-from reconciler.model import Kind, Request
+from reconciler.kinds.base import RemoteObject, RequestKind
+from reconciler.model import Request
 from reconciler.reconcile.ledger import Entry, Fingerprint, Ledger, RemoteJob, StatusRecord, utc_now
-from reconciler.reconcile.planner import Action, ActionType, Plan, RemoteObject
-from reconciler.reconcile.remote import tagged_jobs, tagged_work_orders, work_order_object
-from reconciler.reconcile.tagging import job_key, tagged
+from reconciler.reconcile.planner import Action, ActionType, Plan
+from reconciler.reconcile.tagging import tagged
 
 log = logging.getLogger("reconciler.apply")
 
@@ -98,7 +98,10 @@ def check_plan(plan: Plan, max_identities: int) -> None:
 
 
 class Applier:
-    """Executes the changing actions of a plan with the client's bounded concurrency."""
+    """Executes the changing actions of a plan with the client's bounded concurrency.
+
+    ``sleep`` is what the waits between recovery lookups call: tests give a clock of
+    their own."""
 
     def __init__(
         self,
@@ -147,25 +150,34 @@ class Applier:
         try:
             if action.type is ActionType.UPDATE:
                 return self._update(action, request)
+            if action.type is ActionType.CANCEL:
+                return self._cancel(action, request)
             if action.type is ActionType.ADOPT:
                 return self._adopt(action, request)
-            if request.kind is Kind.RECORD_DELETE:
-                return self._create_work_order(action, request)
-            if request.kind is Kind.PRIVACY_JOB:
-                return self._create_jobs(action, request)
-            return self._submit_consent(action, request)
+            if action.type is ActionType.CREATE:
+                return self._create(action, request)
+            raise ApplyRefused(f"{request.name}: {action.type.value} is not an action to apply")
         except ReconcilerError as e:  # AdobeError, ApplyRefused: this action failed alone
             return Outcome(action, False, _reason(e))
 
-    def _record(self, entry: Entry) -> None:
+    def _put(self, entry: Entry) -> None:
         with self._lock:
             self.ledger.put(entry)
         log.info("%s recorded in the ledger (%s)", entry.name, ", ".join(entry.remote_ids) or "-")
 
-    def _new_entry(self, request: Request, **remote: object) -> Entry:
+    def _entry(
+        self,
+        request: Request,
+        objects: Sequence[RemoteObject],
+        status: str,
+        recovered: bool,
+    ) -> Entry:
+        kind = request.kind
+        keyed = bool(kind.ledger_key)
+        request_ids = sorted({o.request_id for o in objects if o.request_id})
         return Entry(
             name=request.name,
-            kind=request.kind,
+            kind=kind,
             path=request.path,
             fingerprint=Fingerprint.of(request),
             submitted_at=utc_now(),
@@ -173,180 +185,146 @@ class Applier:
             description=request.description,
             declared_in=self.declared_in(request),
             identity_count=request.identity_count(),
-            **remote,  # type: ignore[arg-type]
-        )
-
-    def _record_order(
-        self, action: Action, request: Request, order: WorkOrder | RemoteObject, recovered: bool
-    ) -> Outcome:
-        obj = order if isinstance(order, RemoteObject) else work_order_object(order)
-        status = order.status if isinstance(order, WorkOrder) else "unknown"
-        entry = self._new_entry(
-            request,
-            workorder_id=obj.remote_id,
+            remote_id=objects[0].remote_id if keyed and objects else None,
+            request_id=request_ids[0] if request_ids else None,
+            jobs=()
+            if keyed
+            else tuple(
+                RemoteJob(o.remote_id, o.user_key, action=o.action, product=o.product)
+                for o in objects
+            ),
             status=StatusRecord(status, utc_now()),
             recovered=recovered,
+            fields=kind.desired(request),
         )
-        if recovered and (
-            obj.display_name != request.display_name
-            or obj.description != tagged(request.description, request.name)
-        ):
-            self.client.hygiene.update_work_order(
-                obj.remote_id,
-                display_name=request.display_name,
-                description=tagged(request.description, request.name),
-            )
-        self._record(entry)
-        verb = "found at Adobe and recorded" if recovered else "created"
-        return Outcome(action, True, f"{verb} {obj.remote_id}", (obj.remote_id,), recovered)
 
-    def _find_order(self, request: Request) -> RemoteObject | None:
-        found = [work_order_object(o) for o in tagged_work_orders(self.client, request.name)]
-        return min(found, key=lambda o: (o.created_at, o.remote_id)) if found else None
-
-    def _create_work_order(self, action: Action, request: Request) -> Outcome:
-        existing = self._find_order(request)
-        if existing is not None:
-            return self._record_order(action, request, existing, recovered=True)
-        spec = request.spec
-        kwargs: dict[str, object] = {
-            "dataset_id": spec["datasetId"],
-            "display_name": request.display_name,
-            "description": tagged(request.description, request.name),
-            "identities": [(i.namespace, i.value) for i in request.identities()],
-        }
-        if "targetServices" in spec:
-            kwargs["target_services"] = spec["targetServices"]
-        try:
-            order = self.client.hygiene.create_work_order(**kwargs)  # type: ignore[arg-type]
-        except OutcomeUnknownError:
-            log.info("%s: outcome of the create unknown; looking for its tag", request.name)
-            for attempt in range(RECOVERY_LOOKUPS):
-                existing = self._find_order(request)
-                if existing is not None:
-                    return self._record_order(action, request, existing, recovered=True)
-                self.sleep(RECOVERY_WAIT_SECONDS * (attempt + 1))
-            return Outcome(
-                action,
-                False,
-                "the create was sent but its outcome is unknown and it is not visible at Adobe "
-                "yet; it was not sent again. Re-run apply later: it looks for it before creating",
-            )
-        return self._record_order(action, request, order, recovered=False)
-
-    def _record_jobs(
-        self, action: Action, request: Request, jobs: Sequence[RemoteObject], recovered: bool
+    def _record(
+        self,
+        action: Action,
+        request: Request,
+        objects: Sequence[RemoteObject],
+        *,
+        status: str,
+        recovered: bool,
     ) -> Outcome:
-        remote_jobs = tuple(
-            RemoteJob(job_id=j.remote_id, user_key=j.user_key, action=j.action, product=j.product)
-            for j in jobs
-        )
-        request_ids = {j.request_id for j in jobs if j.request_id}
-        entry = self._new_entry(
-            request,
-            request_id=next(iter(sorted(request_ids)), None),
-            jobs=remote_jobs,
-            status=StatusRecord("submitted", utc_now()),
-            recovered=recovered,
-        )
-        self._record(entry)
-        verb = "found at Adobe and recorded" if recovered else "created"
-        ids = tuple(j.job_id for j in remote_jobs)
-        return Outcome(action, True, f"{verb} {len(ids)} job(s)", ids, recovered)
-
-    def _find_jobs(self, request: Request) -> list[RemoteObject]:
-        regulation = str(request.spec["regulation"])
-        return tagged_jobs(self.client, regulation, self.today(), request.name).get(
-            request.name, []
-        )
-
-    def _create_jobs(self, action: Action, request: Request) -> Outcome:
-        # Adobe cannot search jobs by user key, only list a regulation's jobs: the plan made
-        # that listing moments ago, under the lock, and would have adopted what it found.
-        # Listing again per create would grow with the organisation's history of jobs.
-        spec = request.plain_spec()
-        users = [
-            PrivacyUser.from_spec({**u, "key": job_key(request.name, u["key"])})
-            for u in spec["users"]
-        ]
-        expand = spec.get("expandIds", False)
-        try:
-            created = self.client.privacy.create_privacy_job(
-                regulation=spec["regulation"],
-                users=users,
-                include=spec["include"],
-                expand_ids=expand is True or expand == "true",
-                priority=spec.get("priority"),
-                analytics_delete_method=spec.get("analyticsDeleteMethod"),
-                merge_policy_id=spec.get("mergePolicyId"),
+        kind = request.kind
+        if recovered and kind.updatable and len(objects) == 1:
+            obj = objects[0]
+            stale = (
+                obj.display_name != request.display_name
+                or obj.description != tagged(request.description, request.name)
+                or any(obj.fields.get(k, "") != v for k, v in kind.desired(request).items())
             )
+            if stale and (not kind.open_statuses or obj.status in kind.open_statuses):
+                status = kind.update(self.client, obj.remote_id, request)
+        self._put(self._entry(request, objects, status, recovered))
+        ids = tuple(o.remote_id for o in objects)
+        verb = "found at Adobe and recorded" if recovered else "created"
+        if not ids:
+            return Outcome(action, True, f"submitted (Adobe returns no id for a {kind.noun})")
+        shown = ids[0] if len(ids) == 1 else f"{len(ids)} {kind.noun}(s)"
+        return Outcome(action, True, f"{verb} {shown}", ids, recovered)
+
+    def _find(self, request: Request) -> list[RemoteObject]:
+        return list(request.kind.choose(request.kind.find(self.client, request, self.today())))
+
+    def _find_after_unknown(self, request: Request) -> list[RemoteObject]:
+        """Look for the tag a few times, waiting longer each time: Adobe's listings may
+        show a new object only after a while."""
+        retrying = Retrying(
+            stop=stop_after_attempt(RECOVERY_LOOKUPS),
+            wait=wait_incrementing(start=RECOVERY_WAIT_SECONDS, increment=RECOVERY_WAIT_SECONDS),
+            retry=retry_if_result(lambda found: not found),
+            retry_error_callback=lambda state: [],
+            sleep=self.sleep,
+        )
+        found: list[RemoteObject] = retrying(self._find, request)
+        return found
+
+    def _create(self, action: Action, request: Request) -> Outcome:
+        kind = request.kind
+        if kind.findable and kind.look_before_create:
+            existing = self._find(request)
+            if existing:
+                return self._record(
+                    action, request, existing, status=existing[0].status, recovered=True
+                )
+        try:
+            created = kind.create(self.client, request)
         except OutcomeUnknownError:
-            log.info("%s: outcome of the job request unknown; looking for it", request.name)
-            for attempt in range(RECOVERY_LOOKUPS):
-                found = self._find_jobs(request)
-                if found:
-                    return self._record_jobs(action, request, found, recovered=True)
-                self.sleep(RECOVERY_WAIT_SECONDS * (attempt + 1))
+            if not kind.findable:  # nothing to look for; sending again has the same effect
+                created = kind.create(self.client, request)
+                return self._record(
+                    action, request, created.objects, status=created.status, recovered=False
+                )
+            log.info("%s: outcome of the create unknown; looking for its tag", request.name)
+            found = self._find_after_unknown(request)
+            if found:
+                return self._record(
+                    action, request, found, status=_seen(found, kind), recovered=True
+                )
             return Outcome(
                 action,
                 False,
-                "the privacy job request was sent but its outcome is unknown and no job is "
-                "visible yet; it was not sent again. Re-run apply later",
+                f"the {kind.noun} was sent but its outcome is unknown and it is not visible at "
+                "Adobe yet; it was not sent again. Re-run apply later: it looks for it before "
+                "creating",
             )
-        jobs = [
-            RemoteObject(
-                remote_id=j.job_id,
-                user_key=j.user_key or "",
-                action=",".join(j.actions),
-                request_id=created.request_id or "",
-            )
-            for j in created.jobs
-        ]
-        return self._record_jobs(action, request, jobs, recovered=False)
-
-    def _submit_consent(self, action: Action, request: Request) -> Outcome:
-        entities: dict[str, list[str]] = {}
-        for e in request.plain_spec()["entities"]:
-            entities.setdefault(e["nameSpace"], []).extend(e["values"])
-        opt_out = bool(request.spec["optOutOfSale"])
-        try:
-            self.client.privacy.submit_consent(entities, opt_out_of_sale=opt_out)
-        except OutcomeUnknownError:
-            # No id to look for; sending an opt-out again has the same effect.
-            self.client.privacy.submit_consent(entities, opt_out_of_sale=opt_out)
-        self._record(self._new_entry(request, status=StatusRecord("submitted", utc_now())))
-        return Outcome(action, True, "submitted (Adobe returns no id for consent)")
+        return self._record(
+            action, request, created.objects, status=created.status, recovered=False
+        )
 
     def _adopt(self, action: Action, request: Request) -> Outcome:
-        if request.kind is Kind.RECORD_DELETE:
-            existing = self._find_order(request)
-            if existing is None:
-                raise ApplyRefused(f"{request.name}: the tagged work order is gone; plan again")
-            return self._record_order(action, request, existing, recovered=True)
-        found = self._find_jobs(request)
+        found = self._find(request)
         if not found:
-            raise ApplyRefused(f"{request.name}: the tagged privacy jobs are gone; plan again")
-        return self._record_jobs(action, request, found, recovered=True)
+            raise ApplyRefused(
+                f"{request.name}: the tagged {request.kind.noun} is gone from Adobe; plan again"
+            )
+        return self._record(
+            action, request, found, status=_seen(found, request.kind), recovered=True
+        )
+
+    def _applied(self, request: Request) -> Entry:
+        entry = self.ledger.get(request.name)
+        if entry is None or entry.remote_id is None:
+            raise ApplyRefused(f"{request.name}: not in the ledger with a remote id; plan again")
+        return entry
 
     def _update(self, action: Action, request: Request) -> Outcome:
-        entry = self.ledger.get(request.name)
-        assert entry is not None and entry.workorder_id is not None
-        order = self.client.hygiene.update_work_order(
-            entry.workorder_id,
-            display_name=request.display_name,
-            description=tagged(request.description, request.name),
-        )
-        self._record(
+        entry = self._applied(request)
+        assert entry.remote_id is not None
+        status = request.kind.update(self.client, entry.remote_id, request)
+        self._put(
             replace(
                 entry,
                 display_name=request.display_name,
                 description=request.description,
                 path=request.path,
-                status=StatusRecord(order.status, utc_now()),
+                fields=request.kind.desired(request),
+                status=StatusRecord(status, utc_now()),
             )
         )
         fields = ", ".join(c.field for c in action.changes)
-        return Outcome(action, True, f"updated {fields} of {entry.workorder_id}", entry.remote_ids)
+        return Outcome(action, True, f"updated {fields} of {entry.remote_id}", entry.remote_ids)
+
+    def _cancel(self, action: Action, request: Request) -> Outcome:
+        if self.ledger.get(request.name) is None:  # found by its tag: record it first
+            found = self._find(request)
+            if not found:
+                raise ApplyRefused(
+                    f"{request.name}: the tagged {request.kind.noun} is gone from Adobe; plan again"
+                )
+            self._put(self._entry(request, found, _seen(found, request.kind), True))
+        entry = self._applied(request)
+        assert entry.remote_id is not None
+        status = request.kind.cancel(self.client, entry.remote_id)
+        self._put(replace(entry, path=request.path, status=StatusRecord(status, utc_now())))
+        return Outcome(action, True, f"cancelled {entry.remote_id} ({status})", entry.remote_ids)
+
+
+def _seen(found: Sequence[RemoteObject], kind: RequestKind) -> str:
+    """The status to record for objects found at Adobe (a listing may show none)."""
+    return (found[0].status if found else "") or kind.found_status
 
 
 def _reason(error: BaseException | None) -> str:

@@ -116,7 +116,7 @@ def _entry(request: Request, order: Any, path: str) -> Entry:
         submitted_at=order.created_at or utc_now(),
         display_name=order.display_name or "",
         description=text,
-        workorder_id=order.workorder_id,
+        remote_id=order.workorder_id,
         status=StatusRecord(order.status, utc_now()),
         imported=True,
     )

@@ -16,12 +16,13 @@ import secrets
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ReconcilerError
-from reconciler.model import Kind, Request
+from reconciler.kinds import Kind, RequestKind
+from reconciler.kinds.base import RemoteJob, StatusRecord, utc_now
+from reconciler.model import Request
 from reconciler.schemas import check
 
 LEDGER_VERSION = "reconciler/v1"
@@ -30,10 +31,6 @@ SCHEMA = "ledger-entry.schema.json"
 
 class LedgerError(ReconcilerError):
     """A ledger file is unreadable or does not match its schema."""
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -53,48 +50,31 @@ class Fingerprint:
 
 
 @dataclass(frozen=True)
-class RemoteJob:
-    """One privacy job Adobe created for a request (one per user per product)."""
-
-    job_id: str
-    user_key: str
-    action: str = ""
-    product: str = ""
-
-
-@dataclass(frozen=True)
-class StatusRecord:
-    """The last remote status seen by ``status`` or ``apply``."""
-
-    value: str
-    observed_at: str
-    products: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
 class Entry:
     """What the ledger knows about one applied request."""
 
     name: str
-    kind: Kind
+    kind: RequestKind
     path: str
     fingerprint: Fingerprint
     submitted_at: str
     display_name: str = ""
     description: str = ""
     declared_in: str | None = None
-    workorder_id: str | None = None
+    remote_id: str | None = None
     request_id: str | None = None
     jobs: tuple[RemoteJob, ...] = ()
     status: StatusRecord | None = None
     imported: bool = False
     recovered: bool = False
     identity_count: int = 0
+    # Mutable fields beyond displayName/description as last applied (an expiry).
+    fields: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def remote_ids(self) -> tuple[str, ...]:
-        if self.workorder_id:
-            return (self.workorder_id,)
+        if self.remote_id:
+            return (self.remote_id,)
         return tuple(j.job_id for j in self.jobs)
 
     def with_status(self, status: StatusRecord) -> Entry:
@@ -118,8 +98,8 @@ class Entry:
             "identityCount": self.identity_count,
             "remote": {},
         }
-        if self.workorder_id:
-            doc["remote"]["workorderId"] = self.workorder_id
+        if self.remote_id:
+            doc["remote"][self.kind.ledger_key] = self.remote_id
         if self.request_id:
             doc["remote"]["requestId"] = self.request_id
         if self.jobs:
@@ -134,6 +114,8 @@ class Entry:
                 "observedAt": self.status.observed_at,
                 "products": [{"name": n, "status": s} for n, s in self.status.products],
             }
+        if self.fields:
+            doc["fields"] = dict(self.fields)
         if self.imported:
             doc["imported"] = True
         if self.recovered:
@@ -144,9 +126,10 @@ class Entry:
     def from_json(cls, doc: Mapping[str, Any]) -> Entry:
         remote = doc.get("remote", {})
         status = doc.get("status")
+        kind = Kind(doc["kind"])
         return cls(
             name=doc["name"],
-            kind=Kind(doc["kind"]),
+            kind=kind,
             path=doc["path"],
             fingerprint=Fingerprint(doc["fingerprint"]["salt"], doc["fingerprint"]["digest"]),
             submitted_at=doc["submittedAt"],
@@ -154,7 +137,7 @@ class Entry:
             display_name=doc.get("displayName", ""),
             description=doc.get("description", ""),
             identity_count=doc.get("identityCount", 0),
-            workorder_id=remote.get("workorderId"),
+            remote_id=remote.get(kind.ledger_key) if kind.ledger_key else None,
             request_id=remote.get("requestId"),
             jobs=tuple(
                 RemoteJob(
@@ -172,6 +155,7 @@ class Entry:
                 observed_at=status["observedAt"],
                 products=tuple((p["name"], p["status"]) for p in status.get("products", ())),
             ),
+            fields=dict(doc.get("fields", {})),
             imported=doc.get("imported", False),
             recovered=doc.get("recovered", False),
         )
@@ -276,3 +260,17 @@ class Ledger:
 
     def __len__(self) -> int:
         return len(self.entries)
+
+
+__all__ = [
+    "LEDGER_VERSION",
+    "SCHEMA",
+    "Entry",
+    "Fingerprint",
+    "Ledger",
+    "LedgerError",
+    "RemoteJob",
+    "StatusRecord",
+    "atomic_write",
+    "utc_now",
+]

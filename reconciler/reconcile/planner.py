@@ -6,8 +6,11 @@ by planning again and comparing. Actions:
 * ``create``   declared, not in the ledger, not found at Adobe by its tag;
 * ``adopt``    declared, not in the ledger, but found at Adobe by its tag (a
                lost response or a lost ledger): recorded, never created again;
-* ``update``   applied, but ``displayName``/``description`` differ from Adobe
-               (or, offline, from what was last applied);
+* ``update``   applied, but a mutable field (``displayName``, ``description``, an
+               expiration's ``expiry``) differs from Adobe (or, offline, from what
+               was last applied), and the kind can change it at Adobe;
+* ``cancel``   applied (or found by its tag), declared ``cancelled: true``, and not
+               cancelled at Adobe yet, for kinds Adobe lets cancel;
 * ``noop``     applied and unchanged;
 * ``conflict`` applied, but an immutable field changed since: needs a new request;
 * ``orphan``   in the ledger, file gone: nothing can be undone remotely.
@@ -24,12 +27,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from reconciler.model import Kind, Request
+from reconciler.kinds import RequestKind
+from reconciler.kinds.base import RemoteObject
+from reconciler.model import Request
 from reconciler.reconcile.ledger import Entry, Ledger
 from reconciler.reconcile.tagging import tagged, untag
 
@@ -38,12 +44,13 @@ class ActionType(StrEnum):
     CREATE = "create"
     ADOPT = "adopt"
     UPDATE = "update"
+    CANCEL = "cancel"
     NOOP = "noop"
     CONFLICT = "conflict"
     ORPHAN = "orphan"
 
 
-CHANGES = (ActionType.CREATE, ActionType.ADOPT, ActionType.UPDATE)
+CHANGES = (ActionType.CREATE, ActionType.ADOPT, ActionType.UPDATE, ActionType.CANCEL)
 # The reason of an offline action whose encrypted identities could not be compared.
 UNCHECKED = (
     "identities are encrypted and no key was given: compared with the ledger by kind and "
@@ -61,20 +68,6 @@ class Change:
 
 
 @dataclass(frozen=True)
-class RemoteObject:
-    """What the planner needs to know of one remote object: ids and mutable fields."""
-
-    remote_id: str
-    display_name: str = ""
-    description: str = ""  # as stored at Adobe, tag included
-    created_at: str = ""
-    user_key: str = ""
-    action: str = ""
-    product: str = ""
-    request_id: str = ""
-
-
-@dataclass(frozen=True)
 class RemoteState:
     """Remote objects found by tag (by request name) and by ledger id."""
 
@@ -89,7 +82,7 @@ class Action:
 
     type: ActionType
     name: str
-    kind: Kind
+    kind: RequestKind
     path: str
     reason: str = ""
     identity_count: int = 0
@@ -142,16 +135,10 @@ class Plan:
         return sum(a.identity_count for a in self.actions if a.type is ActionType.CREATE)
 
 
-def _target(request: Request) -> str:
-    spec = request.spec
-    if request.kind is Kind.RECORD_DELETE:
-        return f"dataset {spec['datasetId']}"
-    if request.kind is Kind.PRIVACY_JOB:
-        return f"{spec['regulation']}: {', '.join(spec['include'])}"
-    return "opt-out of sale" if spec.get("optOutOfSale") else "opt-in to sale"
-
-
-def _mutable_changes(request: Request, display_name: str, description: str) -> tuple[Change, ...]:
+def _changes(
+    request: Request, display_name: str, description: str, fields: Mapping[str, str]
+) -> tuple[Change, ...]:
+    """The mutable fields whose value at Adobe (or in the ledger) differs from the file."""
     changes = []
     if display_name != request.display_name:
         changes.append(Change("displayName", display_name, request.display_name))
@@ -163,27 +150,122 @@ def _mutable_changes(request: Request, display_name: str, description: str) -> t
             changes.append(
                 Change("description", description, tagged(request.description, request.name))
             )
+    for key, wanted in request.kind.desired(request).items():
+        if fields.get(key, "") != wanted:
+            changes.append(Change(key, fields.get(key, ""), wanted))
     return tuple(changes)
 
 
-def _plan_declared(request: Request, entry: Entry | None, remote: RemoteState | None) -> Action:
-    namespaces = tuple(sorted({i.namespace for i in request.identities()}))
-    count = request.identity_count()
+class _Planner:
+    """Plans one declared request; ``now`` decides what Adobe would refuse as too soon."""
 
-    def make(type_: ActionType, **kw: Any) -> Action:
-        return Action(
-            type_,
-            request.name,
-            request.kind,
-            request.path,
-            identity_count=count,
-            namespaces=namespaces,
-            target=_target(request),
-            **kw,
+    def __init__(self, remote: RemoteState | None, now: datetime) -> None:
+        self.remote = remote
+        self.now = now
+
+    def plan(self, request: Request, entry: Entry | None) -> Action:
+        kind = request.kind
+        namespaces = tuple(sorted({i.namespace for i in request.identities()}))
+        count = request.identity_count()
+
+        def make(type_: ActionType, **kw: Any) -> Action:
+            return Action(
+                type_,
+                request.name,
+                kind,
+                request.path,
+                identity_count=count,
+                namespaces=namespaces,
+                target=kind.target(request.spec),
+                **kw,
+            )
+
+        if entry is None:
+            return self._unrecorded(request, make)
+        note = ""
+        if request.locked:  # offline, without the key
+            changed = entry.kind is not kind or (
+                entry.identity_count > 0 and entry.identity_count != count
+            )
+            note = UNCHECKED
+        else:
+            changed = entry.kind is not kind or not entry.fingerprint.matches(request)
+        if changed:
+            what = "kind" if entry.kind is not kind else "identities or other immutable fields"
+            return make(
+                ActionType.CONFLICT,
+                reason=f"{what} changed after it was applied; Adobe cannot change them: "
+                "restore the file and declare a new request with a new name",
+                remote_ids=entry.remote_ids,
+            )
+        remote = self.remote
+        current = remote.by_id.get(entry.remote_id or "") if remote is not None else None
+        if current is not None:
+            status = current.status
+        else:
+            status = entry.status.value if entry.status is not None else ""
+        where = "at Adobe" if current is not None else "when last seen"
+        if kind.cancellable and kind.cancelled(request):
+            if status == "cancelled":
+                return make(ActionType.NOOP, reason="cancelled", remote_ids=entry.remote_ids)
+            if current is not None and status not in kind.open_statuses:
+                return make(
+                    ActionType.CONFLICT,
+                    reason=f"cannot cancel: it is {status} {where}; Adobe cancels a "
+                    f"{kind.noun} only while it is {' or '.join(sorted(kind.open_statuses))}",
+                    remote_ids=entry.remote_ids,
+                )
+            return make(ActionType.CANCEL, reason="declared cancelled", remote_ids=entry.remote_ids)
+        changes: tuple[Change, ...] = ()
+        if kind.updatable:
+            if current is not None:
+                changes = _changes(
+                    request, current.display_name, current.description, current.fields
+                )
+            else:  # offline: compare with what was last applied
+                changes = _changes(
+                    request,
+                    entry.display_name,
+                    tagged(entry.description, request.name),
+                    entry.fields,
+                )
+        if not changes:
+            return make(ActionType.NOOP, reason=note, remote_ids=entry.remote_ids)
+        if kind.open_statuses and status and status not in kind.open_statuses:
+            fields = ", ".join(c.field for c in changes)
+            return make(
+                ActionType.CONFLICT,
+                reason=f"{fields} changed, but the {kind.noun} is {status} {where}: Adobe "
+                f"changes it only while {' or '.join(sorted(kind.open_statuses))}; restore "
+                "the file",
+                changes=changes,
+                remote_ids=entry.remote_ids,
+            )
+        too_soon = (
+            kind.too_soon(request, self.now)
+            if any(c.field in kind.desired(request) for c in changes)
+            else None
+        )
+        if too_soon:
+            return make(ActionType.CONFLICT, reason=too_soon, remote_ids=entry.remote_ids)
+        fields = "/".join(c.field for c in changes)
+        return make(
+            ActionType.UPDATE,
+            reason=(
+                f"{fields} differ from Adobe"
+                if remote is not None
+                else f"{fields} differ from what was applied"
+            )
+            + (f"; {note}" if note else ""),
+            changes=changes,
+            remote_ids=entry.remote_ids,
         )
 
-    if entry is None:
-        found = remote.by_name.get(request.name, ()) if remote is not None else ()
+    def _unrecorded(self, request: Request, make: Callable[..., Action]) -> Action:
+        kind = request.kind
+        remote = self.remote
+        found = kind.choose(remote.by_name.get(request.name, ())) if remote is not None else ()
+        every = remote.by_name.get(request.name, ()) if remote is not None else ()
         if not found and request.metadata.get("imported"):
             return make(
                 ActionType.CONFLICT,
@@ -191,58 +273,45 @@ def _plan_declared(request: Request, entry: Entry | None, remote: RemoteState | 
                 "cannot be created (its identities are unknown); run `reconciler import` again",
             )
         if not found:
+            if kind.cancellable and kind.cancelled(request):
+                return make(ActionType.NOOP, reason="declared cancelled and never created")
+            too_soon = kind.too_soon(request, self.now)
+            if too_soon:
+                return make(ActionType.CONFLICT, reason=too_soon)
             return make(ActionType.CREATE, reason="not yet at Adobe")
         ids = tuple(o.remote_id for o in found)
+        if kind.cancellable and kind.cancelled(request) and found[0].status != "cancelled":
+            if found[0].status not in kind.open_statuses:
+                return make(
+                    ActionType.CONFLICT,
+                    reason=f"found at Adobe by its tag, {found[0].status}: Adobe cancels a "
+                    f"{kind.noun} only while {' or '.join(sorted(kind.open_statuses))}",
+                    remote_ids=ids,
+                )
+            return make(
+                ActionType.CANCEL,
+                reason="found at Adobe by its tag but missing from the ledger, and declared "
+                "cancelled: recorded and cancelled",
+                remote_ids=ids,
+            )
         changes: tuple[Change, ...] = ()
-        if request.kind is Kind.RECORD_DELETE:
-            first = min(found, key=lambda o: (o.created_at, o.remote_id))
-            ids = (first.remote_id,)
-            changes = _mutable_changes(request, first.display_name, first.description)
+        if kind.updatable and len(found) == 1:
+            first = found[0]
+            changes = _changes(request, first.display_name, first.description, first.fields)
         why = "found at Adobe by its tag but missing from the ledger: recorded, not re-created"
-        if len(found) > 1 and request.kind is Kind.RECORD_DELETE:
-            why += f" ({len(found)} tagged work orders exist; the oldest is recorded)"
+        if len(every) > len(found):
+            why += (
+                f" ({len(every)} tagged {kind.noun}s exist; the one recorded is {', '.join(ids)})"
+            )
         return make(ActionType.ADOPT, reason=why, changes=changes, remote_ids=ids)
-    note = ""
-    if request.locked:  # offline, without the key
-        changed = entry.kind is not request.kind or (
-            entry.identity_count > 0 and entry.identity_count != count
-        )
-        note = UNCHECKED
-    else:
-        changed = entry.kind is not request.kind or not entry.fingerprint.matches(request)
-    if changed:
-        what = "kind" if entry.kind is not request.kind else "identities or other immutable fields"
-        return make(
-            ActionType.CONFLICT,
-            reason=f"{what} changed after it was applied; Adobe cannot change them: restore "
-            "the file and declare a new request with a new name",
-            remote_ids=entry.remote_ids,
-        )
-    changes = ()
-    if request.kind is Kind.RECORD_DELETE:
-        current = remote.by_id.get(entry.workorder_id or "") if remote is not None else None
-        if current is not None:
-            changes = _mutable_changes(request, current.display_name, current.description)
-        else:  # offline: compare with what was last applied
-            changes = _mutable_changes(
-                request, entry.display_name, tagged(entry.description, request.name)
-            )
-    if changes:
-        return make(
-            ActionType.UPDATE,
-            reason=(
-                "displayName/description differ from Adobe"
-                if remote is not None
-                else "displayName/description differ from what was applied"
-            )
-            + (f"; {note}" if note else ""),
-            changes=changes,
-            remote_ids=entry.remote_ids,
-        )
-    return make(ActionType.NOOP, reason=note, remote_ids=entry.remote_ids)
 
 
-def plan_changes(requests: Sequence[Request], ledger: Ledger, remote: RemoteState | None) -> Plan:
+def plan_changes(
+    requests: Sequence[Request],
+    ledger: Ledger,
+    remote: RemoteState | None,
+    now: datetime | None = None,
+) -> Plan:
     """Compare declared requests with the ledger and (when given) Adobe's state.
 
     Online (``remote`` given), every request must be decrypted: what is planned
@@ -250,7 +319,8 @@ def plan_changes(requests: Sequence[Request], ledger: Ledger, remote: RemoteStat
     if remote is not None:
         for request in requests:
             request.require_plaintext()
-    actions = [_plan_declared(r, ledger.get(r.name), remote) for r in requests]
+    planner = _Planner(remote, now or datetime.now(UTC))
+    actions = [planner.plan(r, ledger.get(r.name)) for r in requests]
     declared = {r.name for r in requests}
     for entry in ledger:
         if entry.name not in declared:
@@ -287,14 +357,28 @@ def inputs_digest(
     for e in ledger:
         h.update(
             json.dumps(
-                [e.name, e.fingerprint.digest, e.remote_ids, e.display_name, e.description]
+                [
+                    e.name,
+                    e.fingerprint.digest,
+                    e.remote_ids,
+                    e.display_name,
+                    e.description,
+                    dict(e.fields),
+                ],
+                sort_keys=True,
             ).encode()
         )
     if remote is not None:
         for name in sorted(remote.by_name):
             for o in remote.by_name[name]:
-                h.update(json.dumps([name, o.remote_id, o.display_name, o.description]).encode())
+                h.update(_remote_digest(name, o))
         for rid in sorted(remote.by_id):
             o = remote.by_id[rid]
-            h.update(json.dumps([rid, o.display_name, o.description]).encode())
+            h.update(_remote_digest(rid, o))
     return h.hexdigest()
+
+
+def _remote_digest(key: str, o: RemoteObject) -> bytes:
+    return json.dumps(
+        [key, o.remote_id, o.display_name, o.description, dict(o.fields)], sort_keys=True
+    ).encode()

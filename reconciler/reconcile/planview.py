@@ -27,6 +27,7 @@ SYMBOL = {
     ActionType.CREATE: "+",
     ActionType.ADOPT: "=",
     ActionType.UPDATE: "~",
+    ActionType.CANCEL: "x",
     ActionType.NOOP: " ",
     ActionType.CONFLICT: "!",
     ActionType.ORPHAN: "-",
@@ -58,6 +59,8 @@ def headline(plan: Plan) -> str:
         f"{plan.count(ActionType.CREATE)} to create",
         f"{plan.count(ActionType.UPDATE)} to update",
     ]
+    if plan.count(ActionType.CANCEL):
+        parts.append(f"{plan.count(ActionType.CANCEL)} to cancel")
     if plan.count(ActionType.ADOPT):
         parts.append(f"{plan.count(ActionType.ADOPT)} to record from Adobe")
     parts.append(f"{plan.count(ActionType.NOOP)} unchanged")
@@ -69,10 +72,11 @@ def headline(plan: Plan) -> str:
 
 
 def _detail(action: Action) -> str:
-    if action.type in (ActionType.CREATE, ActionType.NOOP, ActionType.ADOPT):
+    if action.type in (ActionType.CREATE, ActionType.NOOP, ActionType.ADOPT, ActionType.CANCEL):
         ns = ", ".join(printable(n, 40) for n in action.namespaces)
         what = f"{action.identity_count:,} identit{'y' if action.identity_count == 1 else 'ies'}"
-        text = f"{what} ({ns}) → {printable(action.target)}"
+        text = f"{what} ({ns}) → " if ns else ""  # kinds that name no identity: the target
+        text += printable(action.target)
         if action.remote_ids:
             text += (
                 f" [{', '.join(action.remote_ids[:3])}{'…' if len(action.remote_ids) > 3 else ''}]"
@@ -92,9 +96,9 @@ def text(plan: Plan) -> str:
     for a in plan.actions:
         if a.type is ActionType.NOOP:
             continue
-        head = f"  {SYMBOL[a.type]} {a.type.value:<8} {a.kind.value:<13} {a.name:<{width}}"
+        head = f"  {SYMBOL[a.type]} {a.type.value:<8} {a.kind.value:<17} {a.name:<{width}}"
         lines.append(f"{head}  {_detail(a)}")
-        if a.type is ActionType.ADOPT:
+        if a.type in (ActionType.ADOPT, ActionType.CANCEL):
             lines.append(f"    {printable(a.reason, 300)}")
     if not plan.has_changes and not plan.conflicts and not plan.count(ActionType.ORPHAN):
         lines.append("  No changes. Adobe matches the requests.")

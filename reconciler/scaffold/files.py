@@ -36,7 +36,7 @@ from reconciler.check.rules import (
 )
 from reconciler.check.validation import YAML_SUFFIXES, display_path, document_findings
 from reconciler.errors import ReconcilerError, UsageError
-from reconciler.model import Kind
+from reconciler.kinds import Kind, RequestKind
 from reconciler.reconcile.ledger import atomic_write
 from reconciler.scaffold.csvids import (
     CsvIdentities,
@@ -55,11 +55,7 @@ from reconciler.settings import (
 from reconciler.yamlfile import MAX_BYTES, parse_document
 
 DEFAULT_NAMESPACE = "email"
-DEFAULT_FOLDERS = {
-    Kind.RECORD_DELETE: "record-deletes",
-    Kind.PRIVACY_JOB: "privacy-jobs",
-    Kind.CONSENT_OPT_OUT: "consent",
-}
+DEFAULT_FOLDERS = {kind: kind.folder for kind in Kind}
 # Placeholders can never match a person, and validation refuses them
 # (rules.placeholder_identities), so an unedited template cannot be applied.
 PLACEHOLDERS = {"email": PLACEHOLDER_EMAIL, "ecid": PLACEHOLDER_ECID}
@@ -159,7 +155,7 @@ class _Limits:
     size: int | None = None
 
     @classmethod
-    def of(cls, kind: Kind, settings: Settings, max_file_bytes: int) -> _Limits:
+    def of(cls, kind: RequestKind, settings: Settings, max_file_bytes: int) -> _Limits:
         per_request = settings.limits.max_identities_per_request
         size = max_file_bytes if settings.age_recipients else None
         if kind is Kind.RECORD_DELETE:

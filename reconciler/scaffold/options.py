@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import UsageError
-from reconciler.model import Kind
+from reconciler.kinds import Kind, RequestKind
 from reconciler.scaffold.csvids import NAMESPACE_RE
-from reconciler.schemas import KIND_SCHEMAS, validator
+from reconciler.schemas import validator
 
 ALL_DATASETS = "ALL"
 # Privacy Service products of Experience Platform: data lake, identity graph, profile store.
@@ -33,7 +33,7 @@ DEFAULT_ACTIONS = ("delete",)
 class Options:
     """The request asked for on the command line; ``None`` means not given."""
 
-    kind: Kind
+    kind: RequestKind
     name: str
     dataset: str | None = None
     display_name: str | None = None
@@ -46,8 +46,8 @@ class Options:
     folder: str | None = None
 
 
-def _spec_schema(kind: Kind) -> dict[str, Any]:
-    schema: dict[str, Any] = validator(KIND_SCHEMAS[kind.value]).schema  # type: ignore[assignment]
+def _spec_schema(kind: RequestKind) -> dict[str, Any]:
+    schema: dict[str, Any] = validator(kind.schema).schema  # type: ignore[assignment]
     return schema
 
 
@@ -63,14 +63,24 @@ def products() -> tuple[str, ...]:
     return tuple(spec["properties"]["include"]["items"]["enum"])
 
 
-def parse_kind(text: str) -> Kind:
+def parse_kind(text: str) -> RequestKind:
     """``RecordDelete``, ``record-delete``, ``record_delete``, ``recorddelete`` … → a Kind."""
     wanted = re.sub(r"[-_\s]", "", text).lower()
     for kind in Kind:
         if kind.value.lower() == wanted:
+            if kind not in SCAFFOLDED:
+                raise UsageError(
+                    f"`reconciler new` writes {', '.join(k.value for k in SCAFFOLDED)} "
+                    f"requests; write a {kind.value} from the example in "
+                    f"requests/{kind.folder}/ (it names no identity)"
+                )
             return kind
-    kinds = ", ".join(k.value for k in Kind)
+    kinds = ", ".join(k.value for k in SCAFFOLDED)
     raise UsageError(f"unknown kind {text!r}; use one of {kinds} (or kebab-case, record-delete)")
+
+
+# The kinds `reconciler new` writes from identities (a CSV or a template).
+SCAFFOLDED = (Kind.RECORD_DELETE, Kind.PRIVACY_JOB, Kind.CONSENT_OPT_OUT)
 
 
 def _check_name(name: str) -> None:
@@ -79,8 +89,8 @@ def _check_name(name: str) -> None:
         raise UsageError(f"--name {name!r} {rule['x-message']}")
 
 
-def _only_for(kind: Kind, options: Options) -> None:
-    given: dict[Kind, dict[str, str | tuple[str, ...] | None]] = {
+def _only_for(kind: RequestKind, options: Options) -> None:
+    given: dict[RequestKind, dict[str, str | tuple[str, ...] | None]] = {
         Kind.RECORD_DELETE: {
             "--dataset": options.dataset,
             "--display-name": options.display_name,

@@ -19,7 +19,9 @@ from typing import Any
 import yaml
 from pyrage import x25519
 
-from reconciler.model import API_VERSION, Kind
+from reconciler.errors import UsageError
+from reconciler.kinds import Kind
+from reconciler.model import API_VERSION
 from reconciler.scaffold.csvids import CsvIdentity, CsvRow
 from reconciler.scaffold.options import ALL_DATASETS, Options
 from reconciler.secrets.crypto import encrypt
@@ -102,6 +104,8 @@ def _spec(options: Options, units: Sequence[CsvRow], first_user: int, part: str)
             for n, unit in enumerate(units)
         ]
         return {"regulation": options.regulation, "include": list(options.include), "users": users}
+    if options.kind is not Kind.CONSENT_OPT_OUT:
+        raise UsageError(f"`reconciler new` does not write {options.kind.value} requests")
     entities = [{"nameSpace": ns, "values": values} for ns, values in _grouped(units).items()]
     return {"optOutOfSale": True, "entities": entities}
 
@@ -153,8 +157,10 @@ def header_comment(
         )
         lines.append("# for each user and each product in `include`.")
         lines.append("# userIDs are `type: standard`; use `custom` for a custom namespace.")
-    else:
+    elif options.kind is Kind.CONSENT_OPT_OUT:
         lines.append("# Once merged, these identities are opted out of the sale of their data.")
+    else:
+        raise UsageError(f"`reconciler new` does not write {options.kind.value} requests")
     return lines
 
 

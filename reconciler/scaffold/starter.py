@@ -28,7 +28,7 @@ from pathlib import Path
 
 from reconciler.check.validation import discover, display_path, load_file
 from reconciler.errors import ReconcilerError, UsageError
-from reconciler.model import Kind
+from reconciler.kinds import Kind, RequestKind
 from reconciler.reconcile.ledger import atomic_write
 from reconciler.repository import SETTINGS_FILE
 from reconciler.scaffold.files import DEFAULT_FOLDERS
@@ -256,7 +256,7 @@ def _example_files() -> list[StarterFile]:
     """One example request of each kind, in the folders ``reconciler new`` uses, its
     modeline pointing at the schemas copied next to it. A kind with several examples
     gets one naming a dataset over one deleting from all of them."""
-    found: dict[Kind, list[tuple[bool, str, str]]] = {}
+    found: dict[RequestKind, list[tuple[bool, str, str]]] = {}
     root = examples_dir()
     for path in discover([root]):
         request, findings = load_file(path, root)

@@ -140,8 +140,8 @@ def audit(emu: Any, repo: Path, declared: Mapping[str, str]) -> Audit:
             ids = orders.get(name, [])
             if len(ids) > 1:
                 result.duplicates.append(f"{name}: {len(ids)} work orders")
-            if entry.workorder_id not in ids:
-                result.mismatched.append(f"{name}: ledger {entry.workorder_id}, emulator {ids}")
+            if entry.remote_id not in ids:
+                result.mismatched.append(f"{name}: ledger {entry.remote_id}, emulator {ids}")
         elif kind == JOB:
             groups = jobs.get(name, {})
             if len(groups) > 1:

@@ -47,7 +47,7 @@ def test_create_answered_with_html_fails_clearly_and_the_next_apply_looks_first(
         monkeypatch.setenv("ADOBE_PLATFORM_URL", gateway.url)
         result = run("-C", str(repo), "apply", "--auto-approve")
     assert result.exit_code == 1, result.output
-    assert "✗ create hostile-a: the create was sent but its outcome is unknown" in result.output
+    assert "✗ create hostile-a: the work order was sent but its outcome is unknown" in result.output
     assert failed_in_summary(result.output) == 1
     assert "Traceback" not in result.output and "<html>" not in result.output
     assert gateway.spoilt == [("POST", WORKORDER, "not-json")]  # sent once, not again

@@ -1,0 +1,225 @@
+"""The interface every request kind implements, and the values kinds exchange with the core.
+
+A kind is one module (``record_delete``, ``privacy_job``, ``consent_opt_out``,
+``dataset_expiration``) holding one :class:`RequestKind`: its schema, how its
+identities are read, what it targets, what can change after it is applied,
+how it is created at Adobe, found again by its tag, updated, cancelled, and
+what its statuses mean. The planner, the applier, the remote reader, status,
+the rules and the reporters ask the kind; none of them branches on a kind's
+name, so a kind that is not registered is an error wherever it would reach.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from reconciler.errors import ReconcilerError
+
+if TYPE_CHECKING:
+    from reconciler.adobe import AdobeClient
+    from reconciler.check.findings import Finding
+    from reconciler.model import Request
+    from reconciler.settings import Settings
+    from reconciler.yamlfile import PathKey
+
+# The fields every kind may change after it is applied (and that no fingerprint covers).
+DESCRIPTIVE_FIELDS = ("displayName", "description")
+
+
+def utc_now() -> str:
+    """Now, in UTC, as every record of the project writes it."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class UnknownKindError(ReconcilerError, ValueError):
+    """A ``kind`` no registered module implements."""
+
+
+class NotSupportedError(ReconcilerError):
+    """What a kind cannot do at Adobe (update a privacy job, cancel a work order)."""
+
+
+@dataclass(frozen=True)
+class RemoteJob:
+    """One privacy job Adobe created for a request (one per user per product)."""
+
+    job_id: str
+    user_key: str
+    action: str = ""
+    product: str = ""
+
+
+@dataclass(frozen=True)
+class StatusRecord:
+    """The last remote status seen by ``status`` or ``apply``."""
+
+    value: str
+    observed_at: str
+    products: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class RemoteObject:
+    """What the core needs to know of one remote object: ids, status and mutable fields.
+
+    ``fields`` holds the mutable fields as Adobe has them (``description`` with
+    its tag) beyond ``displayName`` and ``description``, e.g. an expiration's
+    ``expiry``."""
+
+    remote_id: str
+    display_name: str = ""
+    description: str = ""  # as stored at Adobe, tag included
+    created_at: str = ""
+    user_key: str = ""
+    action: str = ""
+    product: str = ""
+    request_id: str = ""
+    status: str = ""
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Created:
+    """What a create returned: the remote objects and the status to record."""
+
+    objects: tuple[RemoteObject, ...]
+    status: str
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What one kind read from Adobe for the planner: tagged objects by request name,
+    and the objects of ledger entries by remote id."""
+
+    by_name: Mapping[str, Sequence[RemoteObject]] = field(default_factory=dict)
+    by_id: Mapping[str, RemoteObject] = field(default_factory=dict)
+
+
+class Applied(Protocol):
+    """What a kind reads of a ledger entry (``reconcile.ledger.Entry`` is one)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def remote_id(self) -> str | None: ...
+    @property
+    def jobs(self) -> tuple[RemoteJob, ...]: ...
+    @property
+    def status(self) -> StatusRecord | None: ...
+
+
+class RequestKind(ABC):
+    """One request kind. Subclasses set the class attributes and implement the Adobe side."""
+
+    #: The name in request files (``kind: RecordDelete``).
+    value: ClassVar[str]
+    #: Its JSON Schema in ``schemas/``.
+    schema: ClassVar[str]
+    #: The folder ``reconciler new`` and ``init`` use under ``requests/``.
+    folder: ClassVar[str]
+    #: What Adobe calls one object of this kind, for messages.
+    noun: ClassVar[str]
+    #: The ledger's key for the remote id (``remote.workorderId``); "" when there is none.
+    ledger_key: ClassVar[str] = ""
+    #: Spec fields that may change after applying (excluded from the fingerprint).
+    mutable_fields: ClassVar[tuple[str, ...]] = DESCRIPTIVE_FIELDS
+    #: Whether the mutable fields can be changed at Adobe (an ``update`` action).
+    updatable: ClassVar[bool] = False
+    #: Whether a declared ``spec.cancelled: true`` can be carried out (a ``cancel``).
+    cancellable: ClassVar[bool] = False
+    #: Whether Adobe keeps an object that can be found again by its tag. When not, a
+    #: create with an unknown outcome is sent again: only for kinds where that is harmless.
+    findable: ClassVar[bool] = True
+    #: Whether the applier looks for the tag right before creating (else the plan's
+    #: listing, made under the same lock, is that look).
+    look_before_create: ClassVar[bool] = True
+    #: The status recorded for an object found by its tag when the listing shows none.
+    found_status: ClassVar[str] = "unknown"
+    #: Adobe's own limit of identities in one object of this kind, if it has one.
+    max_identities: ClassVar[int | None] = None
+    #: Statuses that can no longer change.
+    final_statuses: ClassVar[frozenset[str]] = frozenset()
+    #: Statuses in which the mutable fields can still be changed at Adobe.
+    open_statuses: ClassVar[frozenset[str]] = frozenset()
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __repr__(self) -> str:
+        return f"Kind({self.value!r})"
+
+    # -- the file -----------------------------------------------------------------------
+
+    def identity_paths(self, spec: Mapping[str, Any]) -> Iterator[tuple[str, str, PathKey]]:
+        """Every identity (namespace, value as stored, path in the document), in file order."""
+        return iter(())
+
+    @abstractmethod
+    def target(self, spec: Mapping[str, Any]) -> str:
+        """What the request acts on, in a plan line (never an identity)."""
+
+    def rules(self, request: Request, settings: Settings) -> Iterable[Finding]:
+        """Findings only this kind has (the general rules run for every kind)."""
+        return ()
+
+    def across(self, requests: Iterable[Request]) -> Iterable[Finding]:
+        """Findings about several requests of this kind together (``requests`` holds every
+        kind; a kind looks at its own)."""
+        return ()
+
+    def too_soon(self, request: Request, now: datetime) -> str | None:
+        """Why Adobe would refuse to create or update the request at ``now``, or None."""
+        return None
+
+    def desired(self, request: Request) -> dict[str, str]:
+        """The mutable fields beyond displayName and description as Adobe would hold them."""
+        return {}
+
+    def cancelled(self, request: Request) -> bool:
+        """Whether the file declares the object cancelled."""
+        return False
+
+    # -- Adobe ------------------------------------------------------------------------
+
+    @abstractmethod
+    def read(
+        self,
+        client: AdobeClient,
+        unrecorded: Sequence[Request],
+        applied: Sequence[Applied],
+        today: date,
+    ) -> Listing:
+        """What the planner needs: tagged objects for requests not in the ledger yet, and
+        the current state of applied ones, in as few calls as the API allows."""
+
+    @abstractmethod
+    def find(self, client: AdobeClient, request: Request, today: date) -> list[RemoteObject]:
+        """The objects at Adobe carrying this request's tag (after a lost response)."""
+
+    def choose(self, found: Sequence[RemoteObject]) -> tuple[RemoteObject, ...]:
+        """Which of the tagged objects found are the request's (all of them by default)."""
+        return tuple(found)
+
+    @abstractmethod
+    def create(self, client: AdobeClient, request: Request) -> Created:
+        """Create the request at Adobe (raises ``OutcomeUnknownError`` when unsure)."""
+
+    def update(self, client: AdobeClient, remote_id: str, request: Request) -> str:
+        """Change the mutable fields at Adobe; returns the status Adobe answered."""
+        raise NotSupportedError(f"a {self.noun} cannot be changed at Adobe after it is created")
+
+    def cancel(self, client: AdobeClient, remote_id: str) -> str:
+        """Cancel the object at Adobe; returns the status Adobe answered."""
+        raise NotSupportedError(f"a {self.noun} cannot be cancelled at Adobe")
+
+    @abstractmethod
+    def refresh(self, client: AdobeClient, entry: Applied) -> StatusRecord | None:
+        """The current remote status of an applied request; None when Adobe keeps none."""
+
+    def is_final(self, status: StatusRecord | None) -> bool:
+        return status is not None and status.value in self.final_statuses

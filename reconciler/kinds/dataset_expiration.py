@@ -1,0 +1,204 @@
+"""``DatasetExpiration``: a dataset's time to live (Data Hygiene ``/ttl``).
+
+The one object Adobe lets us really change: ``expiry``, ``displayName`` and
+``description`` can be updated, and the expiration cancelled
+(``DELETE /ttl/{id}``), but only while it is ``pending``; after that it is
+``executing``, then ``completed``. A dataset has at most one expiration.
+
+Cancellation is declared, never inferred: ``spec.cancelled: true`` in a
+reviewed change plans a ``cancel``; removing the file cancels nothing.
+An expiration is found again by its dataset and its tag (in ``description``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from reconciler.adobe import NotFoundError
+from reconciler.check.findings import Finding
+from reconciler.kinds.base import (
+    DESCRIPTIVE_FIELDS,
+    Applied,
+    Created,
+    Listing,
+    RemoteObject,
+    RequestKind,
+    StatusRecord,
+    utc_now,
+)
+from reconciler.reconcile.tagging import TAG_PREFIX, tagged, untag
+
+if TYPE_CHECKING:
+    from reconciler.adobe import AdobeClient
+    from reconciler.adobe import DatasetExpiration as Expiration
+    from reconciler.model import Request
+
+# Adobe refuses an expiry less than 24 hours after the request (POST and PUT /ttl).
+MIN_NOTICE = timedelta(hours=24)
+
+
+def parse_expiry(text: str) -> datetime | None:
+    """An ISO 8601 date or date-time as a UTC instant (a date is its midnight, UTC);
+    None when it is neither. A date-time without an offset is read as UTC, as Adobe does."""
+    try:
+        if len(text) == 10:
+            return datetime.fromisoformat(text).replace(tzinfo=UTC)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def canonical_expiry(text: str) -> str:
+    """The form expiries are compared in (``2030-12-31T00:00:00Z``); the text as is when
+    it does not parse (the schema refuses such files before they get here)."""
+    moment = parse_expiry(text)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else text
+
+
+def expiration_object(item: Expiration) -> RemoteObject:
+    return RemoteObject(
+        remote_id=item.ttl_id,
+        display_name=item.display_name or "",
+        description=item.description or "",
+        created_at=item.updated_at or "",
+        status=str(item.status),
+        fields={"expiry": canonical_expiry(item.expiry or ""), "datasetId": item.dataset_id},
+    )
+
+
+class DatasetExpiration(RequestKind):
+    value = "DatasetExpiration"
+    schema = "dataset-expiration.schema.json"
+    folder = "dataset-expirations"
+    noun = "dataset expiration"
+    ledger_key = "ttlId"
+    mutable_fields = (*DESCRIPTIVE_FIELDS, "expiry", "cancelled")
+    updatable = True
+    cancellable = True
+    final_statuses = frozenset({"completed", "cancelled"})
+    open_statuses = frozenset({"pending"})
+
+    def target(self, spec: Mapping[str, Any]) -> str:
+        return f"dataset {spec['datasetId']} expires {canonical_expiry(str(spec['expiry']))}"
+
+    def desired(self, request: Request) -> dict[str, str]:
+        return {"expiry": canonical_expiry(str(request.spec["expiry"]))}
+
+    def cancelled(self, request: Request) -> bool:
+        return request.spec.get("cancelled") is True
+
+    def too_soon(self, request: Request, now: datetime) -> str | None:
+        """Why Adobe would refuse the expiry now, or None."""
+        moment = parse_expiry(str(request.spec["expiry"]))
+        if moment is not None and moment - now >= MIN_NOTICE:
+            return None
+        return (
+            f"expiry {request.spec['expiry']} is less than 24 hours away and Adobe refuses it; "
+            "set an expiry at least a day after the change is applied"
+        )
+
+    def across(self, requests: Iterable[Request]) -> Iterator[Finding]:
+        """One expiration per dataset in the repository (cancelled ones aside)."""
+        first: dict[str, Request] = {}
+        for request in sorted(requests, key=lambda r: r.path):
+            if request.kind is not self or self.cancelled(request):
+                continue
+            dataset = str(request.spec["datasetId"])
+            other = first.setdefault(dataset, request)
+            if other is request:
+                continue
+            mark = request.where("spec", "datasetId")
+            line = other.where("spec", "datasetId").line
+            yield Finding(
+                request.path,
+                mark.line,
+                mark.column,
+                "one-expiration-per-dataset",
+                f"dataset {dataset} already has an expiration in {other.path}:{line}; Adobe "
+                "keeps one per dataset: change that file, or cancel it first",
+            )
+
+    # -- Adobe ------------------------------------------------------------------------
+
+    def read(
+        self,
+        client: AdobeClient,
+        unrecorded: Sequence[Request],
+        applied: Sequence[Applied],
+        today: date,
+    ) -> Listing:
+        if not unrecorded and not any(e.remote_id for e in applied):
+            return Listing()
+        by_name: dict[str, list[RemoteObject]] = defaultdict(list)
+        by_id: dict[str, RemoteObject] = {}
+        # The listing's search is not documented to be literal: tags are matched here.
+        for item in client.ttl.list_expirations(search=TAG_PREFIX):
+            obj = expiration_object(item)
+            by_id[obj.remote_id] = obj
+            _, name = untag(item.description)
+            if name is not None:
+                by_name[name].append(obj)
+        for request in unrecorded:  # by dataset too: never conclude "absent" from a search
+            if not by_name.get(request.name):
+                by_name[request.name].extend(self.find(client, request, today))
+        for entry in applied:
+            if entry.remote_id and entry.remote_id not in by_id:
+                try:
+                    by_id[entry.remote_id] = expiration_object(
+                        client.ttl.get_expiration(entry.remote_id)
+                    )
+                except NotFoundError:
+                    pass
+        return Listing({k: v for k, v in by_name.items() if v}, by_id)
+
+    def find(self, client: AdobeClient, request: Request, today: date) -> list[RemoteObject]:
+        dataset = str(request.spec["datasetId"])
+        return [
+            expiration_object(item)
+            for item in client.ttl.list_expirations(dataset_id=dataset)
+            if item.dataset_id == dataset and untag(item.description)[1] == request.name
+        ]
+
+    def choose(self, found: Sequence[RemoteObject]) -> tuple[RemoteObject, ...]:
+        # A cancelled expiration of the same request (cancelled by hand) is history; the
+        # live one, if any, is the request's.
+        live = [o for o in found if o.status != "cancelled"] or list(found)
+        return (max(live, key=lambda o: (o.created_at, o.remote_id)),) if live else ()
+
+    def create(self, client: AdobeClient, request: Request) -> Created:
+        spec = request.spec
+        item = client.ttl.create_expiration(
+            dataset_id=str(spec["datasetId"]),
+            expiry=str(spec["expiry"]),
+            display_name=request.display_name,
+            description=tagged(request.description, request.name),
+        )
+        return Created((expiration_object(item),), str(item.status))
+
+    def update(self, client: AdobeClient, remote_id: str, request: Request) -> str:
+        item = client.ttl.update_expiration(
+            remote_id,
+            expiry=str(request.spec["expiry"]),
+            display_name=request.display_name,
+            description=tagged(request.description, request.name),
+        )
+        return str(item.status)
+
+    def cancel(self, client: AdobeClient, remote_id: str) -> str:
+        return str(client.ttl.cancel_expiration(remote_id).status)
+
+    def refresh(self, client: AdobeClient, entry: Applied) -> StatusRecord | None:
+        if not entry.remote_id:
+            return None
+        try:
+            item = client.ttl.get_expiration(entry.remote_id)
+        except NotFoundError:
+            return StatusRecord("not-found", utc_now())
+        return StatusRecord(str(item.status), utc_now())
+
+
+KIND = DatasetExpiration()

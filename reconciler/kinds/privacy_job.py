@@ -1,0 +1,177 @@
+"""``PrivacyJob``: a Privacy Service job, Adobe's way to answer data-subject requests.
+
+Adobe creates one job per user and product; each carries the user key, which
+holds the request's name (:func:`~reconciler.reconcile.tagging.job_key`).
+Jobs cannot be searched by user key, only listed per regulation, and Adobe
+lists them at most 60 days back.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from reconciler.adobe import NotFoundError, PrivacyJobStatus, PrivacyUser
+from reconciler.check.findings import finding_at
+from reconciler.kinds.base import (
+    Applied,
+    Created,
+    Listing,
+    RemoteObject,
+    RequestKind,
+    StatusRecord,
+    utc_now,
+)
+from reconciler.reconcile.tagging import job_key, split_job_key
+
+if TYPE_CHECKING:
+    from reconciler.adobe import AdobeClient
+    from reconciler.check.findings import Finding
+    from reconciler.model import Request
+    from reconciler.settings import Settings
+    from reconciler.yamlfile import PathKey
+
+# Adobe lists privacy jobs at most 60 days back.
+JOB_LOOKBACK_DAYS = 59
+
+
+def tagged_jobs(
+    client: AdobeClient, regulation: str, today: date, name: str | None = None
+) -> dict[str, list[RemoteObject]]:
+    """Privacy jobs whose user key carries a request name, by name."""
+    found: dict[str, list[RemoteObject]] = defaultdict(list)
+    start = today - timedelta(days=JOB_LOOKBACK_DAYS)
+    for job in client.privacy.iter_privacy_jobs(regulation, from_date=start, to_date=today):
+        parts = split_job_key(job.user_key)
+        if parts is None or (name is not None and parts[0] != name):
+            continue
+        found[parts[0]].append(
+            RemoteObject(
+                remote_id=job.job_id,
+                user_key=job.user_key or "",
+                action=job.action or "",
+                request_id=job.request_id or "",
+            )
+        )
+    return found
+
+
+def job_summary(statuses: Sequence[str]) -> str:
+    """One status for a request's jobs: the worst, or complete when all are."""
+    if any(s == "error" for s in statuses):
+        return "error"
+    if statuses and all(s == "complete" for s in statuses):
+        return "complete"
+    if any(s == "processing" for s in statuses):
+        return "processing"
+    return "submitted" if statuses else "unknown"
+
+
+class PrivacyJob(RequestKind):
+    value = "PrivacyJob"
+    schema = "privacy-job.schema.json"
+    folder = "privacy-jobs"
+    noun = "privacy job"
+    # The plan lists the regulation's jobs moments before, under the lock: listing again
+    # per create would grow with the organisation's history of jobs.
+    look_before_create = False
+    found_status = "submitted"
+    final_statuses = frozenset(s.value for s in PrivacyJobStatus if s.is_final)
+
+    def identity_paths(self, spec: Mapping[str, Any]) -> Iterator[tuple[str, str, PathKey]]:
+        for i, user in enumerate(spec["users"]):
+            for j, uid in enumerate(user["userIDs"]):
+                yield uid["namespace"], uid["value"], ("spec", "users", i, "userIDs", j, "value")
+
+    def target(self, spec: Mapping[str, Any]) -> str:
+        return f"{spec['regulation']}: {', '.join(spec['include'])}"
+
+    def rules(self, request: Request, settings: Settings) -> Iterator[Finding]:
+        seen: dict[str, int] = {}
+        for i, user in enumerate(request.spec["users"]):
+            key = user["key"]
+            if key in seen:
+                line = request.where("spec", "users", seen[key], "key").line
+                yield finding_at(
+                    request,
+                    ("spec", "users", i, "key"),
+                    "duplicate-user-key",
+                    f"user key {key!r} is used twice (first on line {line}); keys must be unique",
+                )
+            else:
+                seen[key] = i
+        products: set[str] = set()
+        for i, product in enumerate(request.spec["include"]):
+            if product.lower() in products:  # Adobe reads product codes case-insensitively
+                yield finding_at(
+                    request,
+                    ("spec", "include", i),
+                    "duplicate-product",
+                    f"product {product!r} is listed twice (Adobe ignores case); remove one",
+                )
+            products.add(product.lower())
+
+    # -- Adobe ------------------------------------------------------------------------
+
+    def read(
+        self,
+        client: AdobeClient,
+        unrecorded: Sequence[Request],
+        applied: Sequence[Applied],
+        today: date,
+    ) -> Listing:
+        by_name: dict[str, list[RemoteObject]] = defaultdict(list)
+        for regulation in sorted({str(r.spec["regulation"]) for r in unrecorded}):
+            for name, jobs in tagged_jobs(client, regulation, today).items():
+                by_name[name].extend(jobs)
+        return Listing(by_name)
+
+    def find(self, client: AdobeClient, request: Request, today: date) -> list[RemoteObject]:
+        regulation = str(request.spec["regulation"])
+        return tagged_jobs(client, regulation, today, request.name).get(request.name, [])
+
+    def create(self, client: AdobeClient, request: Request) -> Created:
+        spec = request.plain_spec()
+        users = [
+            PrivacyUser.from_spec({**u, "key": job_key(request.name, u["key"])})
+            for u in spec["users"]
+        ]
+        expand = spec.get("expandIds", False)
+        created = client.privacy.create_privacy_job(
+            regulation=spec["regulation"],
+            users=users,
+            include=spec["include"],
+            expand_ids=expand is True or expand == "true",
+            priority=spec.get("priority"),
+            analytics_delete_method=spec.get("analyticsDeleteMethod"),
+            merge_policy_id=spec.get("mergePolicyId"),
+        )
+        jobs = tuple(
+            RemoteObject(
+                remote_id=j.job_id,
+                user_key=j.user_key or "",
+                action=",".join(j.actions),
+                request_id=created.request_id or "",
+            )
+            for j in created.jobs
+        )
+        return Created(jobs, "submitted", created.request_id or "")
+
+    def refresh(self, client: AdobeClient, entry: Applied) -> StatusRecord | None:
+        if not entry.jobs:
+            return None
+        statuses = []
+        per_job = []
+        for job in entry.jobs:
+            try:
+                state = client.privacy.get_privacy_job(job.job_id).state.value
+            except NotFoundError:
+                state = "not-found"  # Adobe keeps job data 30 days after completion
+            statuses.append(state)
+            per_job.append((job.job_id, state))
+        return StatusRecord(job_summary(statuses), utc_now(), tuple(per_job))
+
+
+KIND = PrivacyJob()
