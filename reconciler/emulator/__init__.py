@@ -5,7 +5,7 @@ point at it:
 
 - ``POST /ims/token/v3``: client-credentials tokens (``expires_in`` in seconds);
 - ``/data/core/hygiene``: ``POST``/``GET /workorder``, ``GET``/``PUT /workorder/{id}``,
-  ``GET /quota``;
+  ``GET /quota``, ``POST``/``GET /ttl``, ``GET``/``PUT``/``DELETE /ttl/{id}``;
 - ``/data/core/privacy``: ``POST``/``GET /jobs``, ``GET /jobs/{id}``, ``POST /consent``;
 - ``/_emulator/...``: the admin API for local tests (no auth; see ``admin.py``).
 
@@ -26,10 +26,10 @@ Start it with ``reconciler emulator --port 8765`` or, in tests, with
 :func:`reconciler.emulator.testing.running_emulator`.
 
 Module map: ``config`` (settings, demo defaults), ``clock``, ``store``
-(SQLite), ``lifecycle`` (status progression), ``faults`` and ``middleware``
-(fault injection, request log), ``gateway`` (header rules, errors), ``ims``,
-``hygiene``/``hygiene_rules``, ``privacy``/``privacy_rules``, ``admin``,
-``app``, ``server``, ``testing``.
+(SQLite; ``ttl_store`` for dataset expirations), ``lifecycle`` (status progression),
+``faults`` and ``middleware`` (fault injection, request log), ``gateway`` (header rules,
+errors), ``ims``, ``hygiene``/``hygiene_rules``, ``ttl``/``ttl_rules``,
+``privacy``/``privacy_rules``, ``admin``, ``app``, ``server``, ``testing``.
 """
 
 from __future__ import annotations

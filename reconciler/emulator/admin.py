@@ -7,6 +7,7 @@ PUT     /_emulator/faults            replace the plan; ``{}`` switches faults of
 GET     /_emulator/counters          ``{"total": {kind: n}, "by_class": {...}}``
 GET     /_emulator/requests          ``{"requests": [{seq, method, path, status, fault, at}]}``
 GET     /_emulator/workorders        ``{"workorders": [...]}``, ``?orgId=&sandbox=`` filter
+GET     /_emulator/expirations       ``{"expirations": [...]}``, ``?orgId=&sandbox=`` filter
 GET     /_emulator/jobs              ``{"jobs": [...]}``, ``?orgId=`` filter
 GET     /_emulator/consents          ``{"consents": [{orgId, requests, entities, identities}]}``
 GET     /_emulator/clock             ``{"now", "epoch", "speed", "offset_seconds"}``
@@ -35,6 +36,7 @@ from reconciler.emulator.gateway import bad_request, endpoint
 from reconciler.emulator.hygiene import render
 from reconciler.emulator.lifecycle import job_state
 from reconciler.emulator.state import Emulator
+from reconciler.emulator.ttl import render_expiration
 
 
 def _body(body: bytes) -> Any:
@@ -90,6 +92,13 @@ def workorders(emulator: Emulator, request: Request, body: bytes) -> Response:
             }
         )
     return JSONResponse({"workorders": out})
+
+
+def expirations(emulator: Emulator, request: Request, body: bytes) -> Response:
+    params = request.query_params
+    now = emulator.clock.now()
+    records = emulator.store.expirations.list(params.get("orgId"), params.get("sandbox"))
+    return JSONResponse({"expirations": [render_expiration(emulator, r, now) for r in records]})
 
 
 def jobs(emulator: Emulator, request: Request, body: bytes) -> Response:
@@ -162,6 +171,7 @@ def admin_routes(emulator: Emulator) -> list[Route]:
         ("/counters", counters, ["GET"]),
         ("/requests", requests_log, ["GET"]),
         ("/workorders", workorders, ["GET"]),
+        ("/expirations", expirations, ["GET"]),
         ("/jobs", jobs, ["GET"]),
         ("/consents", consents, ["GET"]),
         ("/clock", get_clock, ["GET"]),

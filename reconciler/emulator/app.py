@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp
 
-from reconciler.emulator import hygiene, ims, privacy
+from reconciler.emulator import hygiene, ims, privacy, ttl
 from reconciler.emulator.admin import admin_routes
 from reconciler.emulator.gateway import clip, endpoint
 from reconciler.emulator.middleware import GatewayMiddleware
@@ -70,6 +70,16 @@ def build_app(emulator: Emulator) -> ASGIApp:
             methods=["PUT"],
         ),
         Route(f"{HYGIENE}/quota", endpoint(emulator, hygiene.get_quota), methods=["GET"]),
+        Route(f"{HYGIENE}/ttl", endpoint(emulator, ttl.create_expiration), methods=["POST"]),
+        Route(f"{HYGIENE}/ttl", endpoint(emulator, ttl.list_expirations), methods=["GET"]),
+        *(
+            Route(f"{HYGIENE}/ttl/{{ttl_id}}", endpoint(emulator, handler), methods=[method])
+            for method, handler in (
+                ("GET", ttl.get_expiration),
+                ("PUT", ttl.update_expiration),
+                ("DELETE", ttl.cancel_expiration),
+            )
+        ),
         Route(f"{PRIVACY}/jobs", endpoint(emulator, privacy.create_jobs), methods=["POST"]),
         Route(f"{PRIVACY}/jobs", endpoint(emulator, privacy.list_jobs), methods=["GET"]),
         Route(

@@ -24,6 +24,7 @@ A YAML file replaces the defaults it names::
     token_ttl_seconds: 86399
     workorder_steps: {validated: 300, submitted: 900, ingested: 3600, completed: 14400}
     job_steps: {processing: 600, complete: 3600}
+    expiration_steps: {completed: 86400}   # after the expiry (executing from the expiry on)
     faults: {seed: 1, write: {error_rate: 0.1}}
 """
 
@@ -98,11 +99,21 @@ class JobSteps:
     complete: float = 3600.0
 
 
-# The seed's dataset (data-hygiene-workorder-endpoint.nl.md) and the spec's example one.
+@dataclass(frozen=True)
+class ExpirationSteps:
+    """Emulator seconds after its expiry at which a dataset expiration is ``completed`` (it is
+    ``executing`` from the expiry on)."""
+
+    completed: float = 86400.0
+
+
+# The seed's dataset (data-hygiene-workorder-endpoint.nl.md), the spec's work-order example
+# ones, and the dataset of the spec's POST /ttl example.
 DEFAULT_DATASETS: tuple[DatasetConfig, ...] = (
     DatasetConfig("c48b51623ec641a2949d339bad69cb15", "Example_Consumer_Dataset", "email"),
     DatasetConfig("7eab61f3e5c34810a49a1ab3", "Acme_Loyalty_2023", "email"),
     DatasetConfig("5c7a6b8f3b9b455eac9321cd", "Acme_Loyalty_Events", "ECID"),
+    DatasetConfig("3e9f815ae1194c65b2a4c5ea", "Acme_Customer_Data", "email"),
 )
 
 
@@ -117,6 +128,7 @@ class EmulatorConfig:
     token_ttl_seconds: int = 86399
     workorder_steps: WorkorderSteps = field(default_factory=WorkorderSteps)
     job_steps: JobSteps = field(default_factory=JobSteps)
+    expiration_steps: ExpirationSteps = field(default_factory=ExpirationSteps)
     faults: FaultPlan = field(default_factory=FaultPlan)
     admin: bool = True
 
@@ -176,6 +188,7 @@ def parse_config(raw: Mapping[str, Any]) -> EmulatorConfig:
         "token_ttl_seconds",
         "workorder_steps",
         "job_steps",
+        "expiration_steps",
         "faults",
         "admin",
     }
@@ -220,6 +233,9 @@ def parse_config(raw: Mapping[str, Any]) -> EmulatorConfig:
     if "job_steps" in raw:
         job_steps = {k: float(v) for k, v in raw["job_steps"].items()}
         config = replace(config, job_steps=JobSteps(**job_steps))
+    if "expiration_steps" in raw:
+        expiration_steps = {k: float(v) for k, v in raw["expiration_steps"].items()}
+        config = replace(config, expiration_steps=ExpirationSteps(**expiration_steps))
     if "faults" in raw:
         config = replace(config, faults=FaultPlan.from_dict(raw["faults"]))
     if "admin" in raw:

@@ -1,4 +1,5 @@
-"""Data Hygiene handlers under ``/data/core/hygiene``: work orders and quotas.
+"""Data Hygiene handlers under ``/data/core/hygiene``: work orders and quotas (dataset
+expirations are ``ttl``'s).
 
 Follows the OpenAPI spec (``data-hygiene.yaml``) where it and the prose
 docs disagree: ``POST /workorder`` answers 200, ``PUT`` accepts ``name``
@@ -30,6 +31,7 @@ from reconciler.emulator.hygiene_rules import (
 from reconciler.emulator.lifecycle import workorder_state
 from reconciler.emulator.state import Emulator
 from reconciler.emulator.store import WORKORDER_SORT_KEYS, WorkOrderFilter, WorkOrderRecord
+from reconciler.emulator.ttl import active_expirations
 
 # The request says delete_identity (or delete-identity); responses spell it so.
 ACTION = "identity-delete"
@@ -264,10 +266,14 @@ def get_quota(emulator: Emulator, request: Request, body: bytes) -> Response:
             names = _QUOTA_ALIASES[wanted_raw]
         else:
             raise bad_request(f"Unknown quotaType {clip(wanted_raw)}.")
-    daily, monthly = _consumed(emulator, caller.org_id, emulator.clock.now())
+    now = emulator.clock.now()
+    daily, monthly = _consumed(emulator, caller.org_id, now)
     quotas = emulator.config.quotas
     values = {
-        "datasetExpirationQuota": (0, quotas.dataset_expirations),
+        "datasetExpirationQuota": (
+            active_expirations(emulator, caller.org_id, now),
+            quotas.dataset_expirations,
+        ),
         "dailyConsumerDeleteIdentitiesQuota": (daily, quotas.daily_identities),
         "monthlyConsumerDeleteIdentitiesQuota": (monthly, quotas.monthly_identities),
     }

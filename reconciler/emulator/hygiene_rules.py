@@ -115,7 +115,7 @@ def parse_identities(body: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def _text(body: Mapping[str, Any], key: str, limit: int) -> str | None:
+def text_field(body: Mapping[str, Any], key: str, limit: int) -> str | None:
     """A string field of at most ``limit`` characters; None when absent, 400 when ``null``
     or not a string."""
     if key not in body:
@@ -151,13 +151,13 @@ def parse_workorder(body: Any) -> NewWorkOrder:
         raise bad_request("The request body must be a JSON object.")
     if not isinstance(body.get("action"), str) or body["action"] not in REQUEST_ACTIONS:
         raise bad_request("Invalid action: only delete_identity (or delete-identity) is supported.")
-    dataset_id = _text(body, "datasetId", MAX_DATASET_ID)
+    dataset_id = text_field(body, "datasetId", MAX_DATASET_ID)
     if not dataset_id:
         raise bad_request("datasetId is required.")
     return NewWorkOrder(
         dataset_id=dataset_id,
-        display_name=_text(body, "displayName", MAX_DISPLAY_NAME) or "",
-        description=_text(body, "description", MAX_DESCRIPTION) or "",
+        display_name=text_field(body, "displayName", MAX_DISPLAY_NAME) or "",
+        description=text_field(body, "description", MAX_DESCRIPTION) or "",
         identities=parse_identities(body),
         target_services=_target_services(body),
     )
@@ -168,9 +168,9 @@ def parse_update(body: Any) -> WorkOrderUpdate:
     if not isinstance(body, Mapping):
         raise bad_request("The request body must be a JSON object.")
     # The seed sends displayName, the spec names it "name": accept both, displayName first.
-    display_name = _text(body, "displayName", MAX_DISPLAY_NAME)
-    name = _text(body, "name", MAX_DISPLAY_NAME)
-    description = _text(body, "description", MAX_DESCRIPTION)
+    display_name = text_field(body, "displayName", MAX_DISPLAY_NAME)
+    name = text_field(body, "name", MAX_DISPLAY_NAME)
+    description = text_field(body, "description", MAX_DESCRIPTION)
     if display_name is None and name is None and description is None:
         raise bad_request("Only displayName (or name) and description can be updated.")
     return WorkOrderUpdate(display_name if display_name is not None else name, description)

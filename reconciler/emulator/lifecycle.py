@@ -3,6 +3,8 @@
 Work orders: ``received → validated → submitted → ingested → completed``, or
 ``failed`` at validation when the dataset is unknown. ``productStatusDetails``
 appear once submitted. Privacy jobs: ``submitted → processing → complete``.
+Dataset expirations: ``pending → executing`` at the expiry, ``→ completed`` a configured
+time later, or ``cancelled`` (stored: a cancellation is the caller's, not the clock's).
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.emulator.clock import iso
-from reconciler.emulator.config import JobSteps, WorkorderSteps
+from reconciler.emulator.config import ExpirationSteps, JobSteps, WorkorderSteps
 from reconciler.emulator.store import JobRecord, WorkOrderRecord
+from reconciler.emulator.ttl_store import ExpirationRecord
 
 WORKORDER_STATUSES: tuple[str, ...] = (
     "received",
@@ -23,6 +26,10 @@ WORKORDER_STATUSES: tuple[str, ...] = (
     "failed",
 )
 JOB_STATUSES: tuple[str, ...] = ("submitted", "processing", "complete", "error")
+# The spec's enum (parameters.ttlStatus, DatasetExpirationConfig.status).
+EXPIRATION_STATUSES: tuple[str, ...] = ("pending", "executing", "completed", "cancelled")
+# Statuses in which an expiration still stands: one per dataset, and what the quota counts.
+ACTIVE_EXPIRATION_STATUSES = frozenset({"pending", "executing"})
 
 # Product names as Adobe shows them in productStatusDetails (seed and spec examples).
 PRODUCT_NAMES: dict[str, str] = {
@@ -121,3 +128,26 @@ def product_responses(record: JobRecord, state: JobState) -> list[dict[str, Any]
             "productStatusResponse": response,
         }
     ]
+
+
+@dataclass(frozen=True)
+class ExpirationState:
+    status: str
+    changed_at: float
+
+
+def expiration_state(
+    record: ExpirationRecord, now: float, steps: ExpirationSteps
+) -> ExpirationState:
+    """The status of a dataset expiration at emulator time ``now``.
+
+    ``ExpirationTable.active_count`` counts in SQL what this calls pending or executing:
+    a change here is a change there.
+    """
+    if record.cancelled_at is not None:
+        return ExpirationState("cancelled", record.cancelled_at)
+    if now >= record.expiry + steps.completed:
+        return ExpirationState("completed", record.expiry + steps.completed)
+    if now >= record.expiry:
+        return ExpirationState("executing", record.expiry)
+    return ExpirationState("pending", record.edited_at or record.created_at)

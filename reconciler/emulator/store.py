@@ -1,4 +1,5 @@
-"""The emulator's state in SQLite: tokens, work orders (with identities), jobs, consents.
+"""The emulator's state in SQLite: tokens, work orders (with identities), jobs, consents,
+and dataset expirations (their table in ``ttl_store``, reached as ``Store.expirations``).
 
 One connection shared by all threads behind a re-entrant lock: requests are
 serialised at the database, which is plenty for an emulator and makes
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from reconciler.emulator.clock import iso, utc_day
 from reconciler.emulator.textmatch import author_matches, contains_folded
+from reconciler.emulator.ttl_store import LATEST_TIME_SQL, TTL_SCHEMA, ExpirationTable
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -238,8 +240,9 @@ class Store:
             # WAL keeps a reader from blocking on a writer and survives a killed process.
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self._db.executescript(_SCHEMA + TTL_SCHEMA)
         self._migrate()
+        self.expirations = ExpirationTable(self._db, self._lock)
 
     def _migrate(self) -> None:
         """Bring a database written by an older emulator up to this schema."""
@@ -303,7 +306,8 @@ class Store:
                 "SELECT max(t) AS t FROM ("
                 " SELECT max(max(created_at), coalesce(max(edited_at), 0)) AS t FROM workorders"
                 " UNION ALL SELECT max(created_at) FROM privacy_jobs"
-                " UNION ALL SELECT max(created_at) FROM consents)"
+                " UNION ALL SELECT max(created_at) FROM consents"
+                f" UNION ALL {LATEST_TIME_SQL})"
             ).fetchone()
             return float(row["t"] or 0.0)
 
@@ -573,6 +577,7 @@ class Store:
                 "workorder_identities",
                 "privacy_jobs",
                 "consents",
+                "dataset_expirations",
                 "meta",
             ):
                 self._db.execute(f"DELETE FROM {table}")

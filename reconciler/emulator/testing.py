@@ -69,6 +69,14 @@ class EmulatorAdmin:
         result: list[dict[str, Any]] = self._call("GET", "/workorders", **params)["workorders"]
         return result
 
+    def expirations(
+        self, org_id: str | None = None, sandbox: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every dataset expiration as ``GET /ttl`` renders it (sandboxName, imsOrg included)."""
+        params = {k: v for k, v in (("orgId", org_id), ("sandbox", sandbox)) if v is not None}
+        result: list[dict[str, Any]] = self._call("GET", "/expirations", **params)["expirations"]
+        return result
+
     def jobs(self, org_id: str | None = None) -> list[dict[str, Any]]:
         params = {"orgId": org_id} if org_id is not None else {}
         result: list[dict[str, Any]] = self._call("GET", "/jobs", **params)["jobs"]

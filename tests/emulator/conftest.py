@@ -1,10 +1,15 @@
 """Fixtures for the emulator suite: a fresh emulator per test and an HTTP client whose
-every response is checked against Adobe's OpenAPI specs when the test ends."""
+every response is checked against Adobe's OpenAPI specs when the test ends.
+
+Without the specs (``../shared/adobe-openapi`` beside the checkout) a test that uses the
+``http`` or ``specs`` fixture is skipped, with the missing folder as the reason: it is
+never passed without its responses being checked."""
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -90,7 +95,6 @@ def spec_problems(specs: Specs, response: httpx.Response) -> list[str]:
 @pytest.fixture
 def specs() -> Specs:
     if _SPECS is None:
-        print(f"skipping: {_SPECS_REASON}")
         pytest.skip(_SPECS_REASON)
     return _SPECS
 
@@ -108,20 +112,28 @@ def emulator(shared_emulator: RunningEmulator) -> RunningEmulator:
     return shared_emulator
 
 
-@pytest.fixture
-def http(emulator: RunningEmulator) -> Iterator[httpx.Client]:
-    """A client of ``emulator``; at teardown every response it got must conform to the spec."""
+@contextmanager
+def checked_client(url: str, specs: Specs) -> Iterator[httpx.Client]:
+    """A client of ``url``; when the block ends, every response it got must conform to the
+    spec (for tests that start an emulator of their own)."""
     seen: list[httpx.Response] = []
 
     def record(response: httpx.Response) -> None:
         response.read()
         seen.append(response)
 
-    with httpx.Client(base_url=emulator.url, timeout=30, event_hooks={"response": [record]}) as c:
-        yield c
-    if _SPECS is not None:
-        problems = [p for r in seen for p in spec_problems(_SPECS, r)]
-        assert not problems, "\n".join(problems)
+    with httpx.Client(base_url=url, timeout=30, event_hooks={"response": [record]}) as client:
+        yield client
+    problems = [p for r in seen for p in spec_problems(specs, r)]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+def http(emulator: RunningEmulator, specs: Specs) -> Iterator[httpx.Client]:
+    """A client of ``emulator``; at teardown every response it got must conform to the spec
+    (skipped, through ``specs``, when the spec is not there to check against)."""
+    with checked_client(emulator.url, specs) as client:
+        yield client
 
 
 @pytest.fixture

@@ -87,7 +87,11 @@ class Specs:
         )
 
 
-def specs_or_reason() -> tuple[Specs | None, str]:
-    if not SPEC_DIR.is_dir():
-        return None, f"Adobe's OpenAPI specs not found at {SPEC_DIR}"
-    return Specs(), ""
+def specs_or_reason(spec_dir: Path = SPEC_DIR) -> tuple[Specs | None, str]:
+    """The specs, or None and why not (naming the missing folder): the reason to skip."""
+    if not spec_dir.is_dir():
+        return None, (
+            f"Adobe's OpenAPI specs are missing: no folder {spec_dir}, so responses cannot be "
+            "checked against them"
+        )
+    return Specs(spec_dir), ""

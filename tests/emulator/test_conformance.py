@@ -8,27 +8,31 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from reconciler.emulator.testing import RunningEmulator
-from tests.emulator.conftest import HYGIENE, PRIVACY, job_body, workorder_body
-from tests.emulator.openapi import SEED_DIR, Specs
+from tests.emulator.conftest import HYGIENE, PRIVACY, SEED_DATASET, job_body, workorder_body
+from tests.emulator.openapi import SEED_DIR, Specs, specs_or_reason
 
-# Operations the emulator implements; /ttl is not part of it.
+# Operations of the specs that take a request body (every operation is implemented).
 IMPLEMENTED = {
     ("POST", "/data/core/hygiene/workorder"),
     ("PUT", "/data/core/hygiene/workorder/{WORKORDER_ID}"),
+    ("POST", "/data/core/hygiene/ttl"),
+    ("PUT", "/data/core/hygiene/ttl/{ID}"),
     ("POST", "/data/core/privacy/jobs"),
     ("POST", "/data/core/privacy/consent"),
 }
 
 
 def _fill(value: Any, org_id: str) -> Any:
-    """Replace the docs' ``{IMS_ORG}``-style placeholders with the caller's org."""
-    text = json.dumps(value).replace("{IMS_ORG}", org_id).replace("{ORG_ID}", org_id)
+    """Replace the docs' ``{IMS_ORG}``-style placeholders with the caller's org. YAML reads
+    the /ttl examples' unquoted ``expiry: 2030-12-31`` as a date: it is sent as written."""
+    text = json.dumps(value, default=str).replace("{IMS_ORG}", org_id).replace("{ORG_ID}", org_id)
     return json.loads(text)
 
 
@@ -83,12 +87,16 @@ def test_spec_request_examples_are_accepted(
     specs: Specs, emulator: RunningEmulator, http: httpx.Client, headers: dict[str, str]
 ) -> None:
     order = http.post(f"{HYGIENE}/workorder", json=workorder_body(), headers=headers).json()
+    # The PUT /ttl example updates an expiration of another dataset than the POST example's.
+    expiration = {"datasetId": SEED_DATASET, "expiry": "2030-06-30", "displayName": "Seed"}
+    ttl = http.post(f"{HYGIENE}/ttl", json=expiration, headers=headers).json()
     for method, template, body in spec_examples(specs):
         path = template.replace("{WORKORDER_ID}", order["workorderId"])
+        path = path.replace("{ID}", ttl["ttlId"])
         answer = http.request(
             method, path, json=_fill(body, emulator.client.org_id), headers=headers
         )
-        assert answer.status_code in (200, 202), (method, path, answer.text)
+        assert answer.status_code in (200, 201, 202), (method, path, answer.text)
 
 
 def test_seed_request_examples_are_accepted(
@@ -164,3 +172,10 @@ def test_trailing_slashes_are_tolerated(
     wid = created.json()["workorderId"]
     assert http.get(f"{HYGIENE}/workorder/{wid}{suffix}", headers=headers).status_code == 200
     assert http.get(f"{HYGIENE}/workorder{suffix}", headers=headers).json()["total"] == 1
+
+
+def test_without_the_specs_the_reason_names_the_folder(tmp_path: Path) -> None:
+    missing = tmp_path / "adobe-openapi"
+    specs, reason = specs_or_reason(missing)
+    assert specs is None
+    assert str(missing) in reason

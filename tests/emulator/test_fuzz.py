@@ -49,11 +49,18 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-# Operations the emulator does not serve yet: dataset expirations (/ttl) come with the
-# DatasetExpiration kind.
-NOT_EMULATED = ("/ttl",)
 # (spec, operation label, failure type) → why the spec, not the emulator, is wrong there.
-ALLOWED: dict[tuple[str, str, str], str] = {}
+# An undocumented status is the failure type "UndefinedStatusCode:<status>", so allowing one
+# status does not hide another.
+_UNKNOWN_TTL = (
+    "the spec lists a 404 for GET /ttl/{ID} only; an expiration that does not exist is "
+    "missing the same way for PUT and DELETE, which answer 404 as GET does (and as "
+    "PUT /workorder/{WORKORDER_ID}, whose spec lists it)"
+)
+ALLOWED: dict[tuple[str, str, str], str] = {
+    ("data-hygiene.yaml", "PUT /ttl/{ID}", "UndefinedStatusCode:404"): _UNKNOWN_TTL,
+    ("data-hygiene.yaml", "DELETE /ttl/{ID}", "UndefinedStatusCode:404"): _UNKNOWN_TTL,
+}
 
 
 @dataclass
@@ -101,10 +108,8 @@ def operations() -> list[Any]:
         schema = openapi.from_path(SPEC_DIR / spec_name)
         for result in schema.get_all_operations():
             operation = result.ok()
-            if not operation.path.startswith(NOT_EMULATED):
-                found.append(
-                    pytest.param(spec_name, operation, id=f"{spec_name}:{operation.label}")
-                )
+            # The emulator serves every operation of both specs, /ttl included.
+            found.append(pytest.param(spec_name, operation, id=f"{spec_name}:{operation.label}"))
     return found
 
 
@@ -138,6 +143,8 @@ def fuzz(
         except FailureGroup as group:
             for failure in group.exceptions:
                 check = type(failure).__name__  # ServerError, UndefinedStatusCode, …
+                if check == "UndefinedStatusCode":
+                    check = f"{check}:{getattr(failure, 'status_code', '?')}"
                 key = (spec_name, operation.label, check)
                 if key not in ALLOWED:
                     tally.add((*key, str(failure.title)))

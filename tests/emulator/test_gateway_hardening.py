@@ -281,6 +281,8 @@ def test_a_10_mb_description_never_reaches_the_list(
         pytest.param("PATCH", f"{HYGIENE}/workorder/DI-1", "GET, HEAD, PUT", id="workorder"),
         pytest.param("DELETE", f"{HYGIENE}/workorder/", "GET, HEAD, POST", id="slash"),
         pytest.param("POST", f"{HYGIENE}/quota", "GET, HEAD", id="quota"),
+        pytest.param("DELETE", f"{HYGIENE}/ttl", "GET, HEAD, POST", id="ttls"),
+        pytest.param("PATCH", f"{HYGIENE}/ttl/SD-1", "DELETE, GET, HEAD, PUT", id="ttl"),
         pytest.param("PUT", f"{PRIVACY}/jobs", "GET, HEAD, POST", id="jobs"),
         pytest.param("DELETE", f"{PRIVACY}/jobs/123", "GET, HEAD", id="job"),
         pytest.param("GET", f"{PRIVACY}/consent", "POST", id="consent"),
@@ -305,7 +307,7 @@ def test_405_says_which_methods_are_allowed(
         pytest.param("/", id="root"),
         pytest.param("/data/core/hygiene", id="base"),
         pytest.param(f"{HYGIENE}/workorder/DI-1/extra", id="below-workorder"),
-        pytest.param("/data/core/hygiene/ttl", id="not-emulated"),
+        pytest.param(f"{HYGIENE}/ttl/SD-1/extra", id="below-ttl"),
     ],
 )
 def test_unknown_route_is_a_json_404(http: httpx.Client, path: str) -> None:
