@@ -1,10 +1,14 @@
-"""Fixtures shared by the whole suite: the CLI runner and real git repositories."""
+"""Fixtures shared by the whole suite: the CLI runner, real git repositories, and the
+emulator with counts of what it holds, decoded without the code under test."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -130,16 +134,34 @@ def adobe(_shared_adobe: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     return _shared_adobe
 
 
+# The tags as documented in reconciler/reconcile/tagging.py, written out again rather than
+# imported: counts decoded by the code that wrote the tags would agree with any change to it.
+# A work order's description is its text, a space, then the tag (only the tag if there is no
+# text); a privacy job's user key is the request's name, a colon, then the user's key.
+WORK_ORDER_TAG = re.compile(r"(?:\A| )\[reconciler:([a-z0-9][-a-z0-9]*)\]\Z")
+JOB_USER_KEY = re.compile(r"\A([a-z0-9][-a-z0-9]*):(.+)\Z", re.DOTALL)
+
+
 def tagged_counts(emu: Any) -> dict[str, int]:
     """How many work orders the emulator holds per request name (from the tag)."""
-    from reconciler.reconcile.tagging import untag
-
-    counts: dict[str, int] = {}
+    counts: Counter[str] = Counter()
     for order in emu.admin.workorders():
-        _, name = untag(order.get("description"))
-        if name:
-            counts[name] = counts.get(name, 0) + 1
-    return counts
+        match = WORK_ORDER_TAG.search(order.get("description") or "")
+        if match:
+            counts[match.group(1)] += 1
+    return dict(counts)
+
+
+def tagged_jobs(emu: Any) -> dict[str, Counter[tuple[str, str, str]]]:
+    """The privacy jobs the emulator holds per request name (from the user key), each
+    counted as (user key, action, product): a create sent twice makes every count 2."""
+    jobs: dict[str, Counter[tuple[str, str, str]]] = {}
+    for job in emu.admin.jobs():
+        match = JOB_USER_KEY.match(job.get("userKey") or "")
+        if match:
+            name, user = match.groups()
+            jobs.setdefault(name, Counter())[(user, job["action"], job["product"])] += 1
+    return jobs
 
 
 def writes(emu: Any) -> list[tuple[str, str]]:
@@ -149,3 +171,45 @@ def writes(emu: Any) -> list[tuple[str, str]]:
         for r in emu.admin.requests()
         if r["method"] in ("POST", "PUT") and not r["path"].startswith("/ims/")
     ]
+
+
+def request_from(name: str, template: str) -> Any:
+    """A validated request named ``name`` from one of the templates above."""
+    from reconciler.check.validation import document_findings
+    from reconciler.yamlfile import parse_document
+
+    request, findings = document_findings(
+        parse_document(f"requests/{name}.yaml", template.format(name=name))
+    )
+    assert request is not None and not findings, findings
+    return request
+
+
+def emulator_today(emu: Any) -> date:
+    """The emulator's calendar day (GMT), the day Adobe files its privacy jobs under."""
+    return datetime.fromtimestamp(emu.admin.clock()["epoch"], UTC).date()
+
+
+def no_wait(seconds: float) -> None:
+    """A ``sleep`` for the client and the applier: the emulator needs no waiting."""
+
+
+def plan_now(emu: Any, client: Any, requests: Sequence[Any], ledger: Any) -> Any:
+    """The plan ``reconciler plan`` would show: Adobe read on the emulator's day."""
+    from reconciler.reconcile.planner import plan_changes
+    from reconciler.reconcile.remote import fetch_remote_state
+
+    remote = fetch_remote_state(client, requests, ledger, emulator_today(emu))
+    return plan_changes(requests, ledger, remote)
+
+
+def plan_and_apply(emu: Any, client: Any, requests: Sequence[Any], ledger: Any) -> Any:
+    """One ``reconciler apply`` (read Adobe, plan, apply), with no real waits."""
+    from reconciler.reconcile.applier import Applier
+
+    today = emulator_today(emu)
+    plan = plan_now(emu, client, requests, ledger)
+    applier = Applier(
+        client, ledger, {r.name: r for r in requests}, today=lambda: today, sleep=no_wait
+    )
+    return applier.apply(plan)
