@@ -18,6 +18,7 @@ import pytest
 
 from reconciler.errors import GitError
 from reconciler.git.ledgerbranch import attach, worktree_path
+from reconciler.git.repo import open_repo
 from reconciler.settings import load_settings
 from tests.conftest import CONSENT, RECORD_DELETE, git, tagged_counts, write, writes
 from tests.test_gitops_loop import as_
@@ -175,9 +176,9 @@ def test_a_stale_local_ledger_branch_is_fast_forwarded(
 
 
 def worktree_path_of(clone: Path) -> Path:
-    import git as gitpython
-
-    return worktree_path(gitpython.Repo(clone))
+    common = Path(sh_git(clone, "rev-parse", "--path-format=absolute", "--git-common-dir"))
+    assert worktree_path(open_repo(clone)) == common.resolve() / "reconciler" / "ledger"
+    return worktree_path(open_repo(clone))
 
 
 def test_unpushed_ledger_commits_survive_and_are_pushed_by_rebase(

@@ -17,49 +17,34 @@ fingerprint check.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from pathlib import PurePosixPath
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-import git
-from gitdb.exc import BadName
-
-from reconciler.check.findings import Finding
-from reconciler.check.validation import YAML_SUFFIXES, load_bytes
-from reconciler.errors import GitError
+from reconciler.check.findings import Finding, Report
+from reconciler.check.validation import (
+    YAML_SUFFIXES,
+    discover,
+    display_path,
+    load_bytes,
+    load_requests,
+)
+from reconciler.git.repo import blobs_at, open_repo, relative, require_commit
 from reconciler.model import Request
 from reconciler.settings import Settings
 
 
-def open_repo(settings: Settings, needed_by: str = "") -> git.Repo:
-    """The git repository containing the settings' root."""
-    try:
-        return git.Repo(settings.root, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        why = f"; {needed_by} needs one" if needed_by else ""
-        raise GitError(f"{settings.root} is not inside a git repository{why}") from None
-
-
 def requests_at(settings: Settings, ref: str) -> dict[str, Request]:
     """The valid requests under the requests folder at ``ref``, by name."""
-    repo = open_repo(settings)
-    try:
-        commit = repo.commit(ref)
-    except (BadName, ValueError, git.GitCommandError):
-        raise GitError(f"unknown git revision {ref!r}; fetch it first (git fetch origin)") from None
-    top = PurePosixPath(settings.requests_path.resolve().relative_to(repo.working_dir).as_posix())
-    try:
-        tree = commit.tree / top.as_posix()
-    except KeyError:
-        return {}
+    repo = open_repo(settings.root, "--base")
+    commit = require_commit(repo, ref)
+    prefix = relative(repo, settings.root)
     found: dict[str, Request] = {}
-    prefix = settings.root.resolve().relative_to(repo.working_dir).as_posix()
-    for item in tree.traverse():
-        if not isinstance(item, git.Blob) or PurePosixPath(item.path).suffix not in YAML_SUFFIXES:
+    for path, raw in blobs_at(repo, commit, relative(repo, settings.requests_path)):
+        if PurePosixPath(path).suffix not in YAML_SUFFIXES:
             continue
-        blob_path = str(item.path)
-        shown = blob_path if prefix == "." else str(PurePosixPath(blob_path).relative_to(prefix))
-        request = load_bytes(shown, item.data_stream.read())
+        shown = path if prefix == "." else PurePosixPath(path).relative_to(prefix).as_posix()
+        request = load_bytes(shown, raw)
         if request is not None:
             if request.sealed and settings.keyring.available:
                 request, _ = request.decrypt(settings.keyring)  # what fails stays encrypted
@@ -136,3 +121,16 @@ def check_against_base(
                 "change once declared; restore it and declare a new request (a new file "
                 "with a new name) instead",
             )
+
+
+def validate_against_base(settings: Settings, paths: Sequence[Path], base: str) -> Report:
+    """``validate --base``: the findings of :func:`~reconciler.check.validation.validate`
+    for ``paths`` (default: the requests folder), and those of :func:`check_against_base`
+    for every request of the requests folder."""
+    targets = list(paths) or [settings.requests_path]
+    loaded = load_requests(discover(targets), settings)
+    all_files = discover([settings.requests_path])
+    everything = loaded if not paths else load_requests(all_files, settings)
+    present = [display_path(p, settings.root) for p in all_files]
+    findings = {*loaded.findings, *check_against_base(settings, base, everything.requests, present)}
+    return Report(tuple(sorted(findings)), loaded.files)

@@ -185,16 +185,12 @@ def load_requests(files: Sequence[Path], settings: Settings) -> Loaded:
     return Loaded(valid, tuple(findings), len(files))
 
 
-def validate(settings: Settings, paths: Sequence[Path] = (), base: str | None = None) -> Report:
-    """The ``validate`` command's core: findings for ``paths`` (default: the requests folder)."""
+def validate(settings: Settings, paths: Sequence[Path] = ()) -> Report:
+    """The ``validate`` command's core: findings for ``paths`` (default: the requests folder).
+
+    With ``--base``, :func:`reconciler.check.baserules.validate_against_base` adds the
+    rules against a base revision.
+    """
     targets = list(paths) or [settings.requests_path]
     loaded = load_requests(discover(targets), settings)
-    findings = list(loaded.findings)
-    if base is not None:
-        from reconciler.check.baserules import check_against_base
-
-        all_files = discover([settings.requests_path])
-        everything = loaded if not paths else load_requests(all_files, settings)
-        present = [display_path(p, settings.root) for p in all_files]
-        findings.extend(check_against_base(settings, base, everything.requests, present))
-    return Report(tuple(sorted(set(findings))), loaded.files)
+    return Report(tuple(sorted(set(loaded.findings))), loaded.files)

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from reconciler.git.ledgerbranch import attach
-from reconciler.reconcile.audit import RequestAudit, audit_requests
+from reconciler.reconcile.audit import RequestAudit, audit_requests, has_history
 from reconciler.reconcile.planview import printable
 from reconciler.settings import load_settings
 
@@ -104,7 +104,12 @@ FORMATS = {"table": _table, "json": _json, "csv": _csv}
 def command(ctx: click.Context, names: tuple[str, ...], fmt: str) -> None:
     """Show who declared, changed, merged and applied each request, and its statuses.
 
-    From git history and the ledger; with no NAME, every request.
+    From git history and the ledger; with no NAME, every request. Paths are
+    shown as they are, whatever characters they hold.
+
+    Before the first commit there is no history yet: with no NAME, the trail
+    is empty (exit 0, a note on stderr; json and csv still print their
+    frame); a NAME is an error (exit 1), as for any request never committed.
 
     \b
     Columns (csv) / fields (json), stable:
@@ -119,4 +124,9 @@ def command(ctx: click.Context, names: tuple[str, ...], fmt: str) -> None:
     """
     root: Path = ctx.obj["root"]
     settings = attach(load_settings(root, os.environ))
-    click.echo(FORMATS[fmt](audit_requests(settings, names)))
+    audits = audit_requests(settings, names)
+    if not audits and not names and not has_history(settings):
+        click.echo("no commits yet: the audit trail starts with the first commit", err=True)
+        if fmt == "table":
+            return
+    click.echo(FORMATS[fmt](audits))

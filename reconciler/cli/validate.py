@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from reconciler.check.baserules import validate_against_base
 from reconciler.check.reporters import REPORTERS
 from reconciler.check.validation import validate
 from reconciler.cli.paths import resolve_paths
@@ -44,6 +45,9 @@ def command(ctx: click.Context, paths: tuple[Path, ...], base: str | None, fmt: 
     root: Path = ctx.obj["root"]
     settings = load_settings(root, os.environ)
     resolved = resolve_paths(ctx.obj["cwd"], paths)
-    report = validate(settings, resolved, base)
+    if base is None:
+        report = validate(settings, resolved)
+    else:
+        report = validate_against_base(settings, resolved, base)
     click.echo(REPORTERS[fmt](report))
     ctx.exit(0 if report.success else 1)

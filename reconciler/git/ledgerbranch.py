@@ -25,8 +25,8 @@ from pathlib import Path
 
 import git
 
-from reconciler.check.baserules import open_repo
 from reconciler.errors import GitError
+from reconciler.git.repo import Repository, failing_as, find_repo, open_repo, open_work_tree
 from reconciler.reconcile.ledger import Ledger
 from reconciler.settings import Settings
 
@@ -64,16 +64,10 @@ def _is_ancestor(repo: git.Repo, older: str, newer: str) -> bool:
     return True
 
 
-def _detail(e: git.GitCommandError) -> str:
-    lines = (e.stderr or "").strip().splitlines()
-    return lines[-1].strip() if lines else f"git exited {e.status}"
-
-
-def worktree_path(repo: git.Repo) -> Path:
-    common = Path(str(repo.git.rev_parse("--git-common-dir")).strip())
-    if not common.is_absolute():
-        common = Path(repo.working_dir) / common
-    return common.resolve() / WORKTREE
+def worktree_path(repo: Repository) -> Path:
+    """Where the ledger branch is checked out: inside the git directory all work trees
+    share, so never part of any commit."""
+    return Path(str(repo.handle.common_dir)).resolve() / WORKTREE
 
 
 def _start_branch(repo: git.Repo, branch: str) -> None:
@@ -101,55 +95,55 @@ def attach(settings: Settings, remote: str = "origin", *, required: bool = True)
     branch = settings.ledger_branch
     if branch is None or settings.ledger_root is not None:
         return settings
-    if not required:
-        try:
-            git.Repo(settings.root, search_parent_directories=True)
-        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-            return settings
-    repo = open_repo(settings, f"the ledger branch {branch!r} (reconciler.yaml ledger.branch)")
+    if not required and find_repo(settings.root) is None:
+        return settings
+    opened = open_repo(
+        settings.root, f"the ledger branch {branch!r} (reconciler.yaml ledger.branch)"
+    )
+    with failing_as(f"check out the ledger branch {branch!r}"):
+        return _attach(settings, opened, branch, remote)
+
+
+def _attach(settings: Settings, opened: Repository, branch: str, remote: str) -> Settings:
+    repo = opened.handle
     if not repo.head.is_detached and repo.head.reference.name == branch:
         raise GitError(
             f"ledger.branch is {branch!r}, the branch checked out here: the ledger needs a "
             "branch of its own (e.g. reconciler-ledger); change reconciler.yaml"
         )
-    tree = worktree_path(repo)
+    tree = worktree_path(opened)
     local, tracking = f"refs/heads/{branch}", f"refs/remotes/{remote}/{branch}"
-    try:
-        if _ref_sha(repo, local) is None:
-            if _ref_sha(repo, tracking) is not None:
-                repo.git.branch("--no-track", branch, tracking)
-            else:
-                _start_branch(repo, branch)
-        if not (tree / ".git").is_file():
-            repo.git.worktree("prune")
-            tree.parent.mkdir(parents=True, exist_ok=True)
-            repo.git.worktree("add", "--quiet", str(tree), branch)
-        ledger_repo = git.Repo(tree)
-        if ledger_repo.head.is_detached or ledger_repo.head.reference.name != branch:
-            raise GitError(
-                f"{tree} does not have {branch!r} checked out; remove it (git worktree "
-                "remove --force) and run again"
-            )
-        head, ahead = _ref_sha(ledger_repo, "HEAD"), _ref_sha(repo, tracking)
-        if ahead and head != ahead and head and _is_ancestor(repo, head, ahead):
-            ledger_repo.git.merge("--ff-only", "--quiet", ahead)
-    except git.GitCommandError as e:
-        raise GitError(f"could not check out the ledger branch {branch!r}: {_detail(e)}") from None
+    if _ref_sha(repo, local) is None:
+        if _ref_sha(repo, tracking) is not None:
+            repo.git.branch("--no-track", branch, tracking)
+        else:
+            _start_branch(repo, branch)
+    if not (tree / ".git").is_file():
+        repo.git.worktree("prune")
+        tree.parent.mkdir(parents=True, exist_ok=True)
+        repo.git.worktree("add", "--quiet", str(tree), branch)
+    checked_out = open_work_tree(tree).handle
+    if checked_out.head.is_detached or checked_out.head.reference.name != branch:
+        raise GitError(
+            f"{tree} does not have {branch!r} checked out; remove it (git worktree "
+            "remove --force) and run again"
+        )
+    head, ahead = _ref_sha(checked_out, "HEAD"), _ref_sha(repo, tracking)
+    if ahead and head != ahead and head and _is_ancestor(repo, head, ahead):
+        checked_out.git.merge("--ff-only", "--quiet", ahead)
     return replace(settings, ledger_root=tree)
 
 
-def ledger_repo(settings: Settings) -> git.Repo:
+def ledger_repo(settings: Settings) -> Repository:
     """The repository whose work tree holds the ledger folder (after :func:`attach`)."""
     if settings.ledger_root is not None:
-        return git.Repo(settings.ledger_root)
-    return open_repo(settings, "the ledger")
+        return open_work_tree(settings.ledger_root)
+    return open_repo(settings.root, "the ledger")
 
 
 def remote_has_branch(repo: git.Repo, remote: str, branch: str) -> bool:
-    try:
+    with failing_as(f"reach {remote}", "check the remote's URL and your access to it"):
         return bool(str(repo.git.ls_remote("--heads", remote, branch)).strip())
-    except git.GitCommandError as e:
-        raise GitError(f"could not reach {remote}: {_detail(e)}") from None
 
 
 def load_ledger(settings: Settings) -> Ledger:

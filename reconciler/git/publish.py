@@ -25,11 +25,9 @@ import socket
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 
 import git
 
-from reconciler.check.baserules import open_repo
 from reconciler.errors import GitError
 from reconciler.git.ledgerbranch import (
     BOT_EMAIL,
@@ -38,6 +36,7 @@ from reconciler.git.ledgerbranch import (
     ledger_repo,
     remote_has_branch,
 )
+from reconciler.git.repo import commit_of, detail, failing_as, open_repo, relative, run
 from reconciler.settings import Settings
 
 MAX_LISTED = 200
@@ -53,24 +52,22 @@ def commit_message(subject: str, lines: Sequence[str]) -> str:
 
 def commit_ledger(settings: Settings, message: str, env: Mapping[str, str]) -> str | None:
     """Commit the ledger folder's changes; return the new commit, or None if nothing changed."""
-    repo = ledger_repo(settings)
-    top = Path(repo.working_dir).resolve()
-    ledger = settings.ledger_path.resolve().relative_to(top).as_posix()
+    opened = ledger_repo(settings)
+    ledger = f":(literal){relative(opened, settings.ledger_path)}"
+    what = "commit the ledger"
+    hint = "the ledger files are written, commit them by hand (git add ledger && git commit)"
     try:
-        repo.git.add("--all", "--", ledger)
-        if not repo.git.diff("--cached", "--name-only", "--", ledger).strip():
+        run(opened, "add", "--all", "--", ledger, what=what)
+        status, _ = run(opened, "diff", "--cached", "--quiet", "--", ledger, what=what, ok=(0, 1))
+        if status == 0:
             return None
         name = env.get("RECONCILER_GIT_NAME") or BOT_NAME
         email = env.get("RECONCILER_GIT_EMAIL") or BOT_EMAIL
-        with repo.git.custom_environment(**git_identity(name, email)):
-            repo.git.commit("--no-verify", "-q", "-m", message, "--", ledger)
-    except git.GitCommandError as e:
-        detail = (e.stderr or "").strip().splitlines()
-        raise GitError(
-            f"could not commit the ledger: {detail[-1] if detail else e.status}; the ledger "
-            "files are written, commit them by hand (git add ledger && git commit)"
-        ) from None
-    return repo.head.commit.hexsha
+        with opened.handle.git.custom_environment(**git_identity(name, email)):
+            run(opened, "commit", "--no-verify", "-q", "-m", message, "--", ledger, what=what)
+    except GitError as e:
+        raise GitError(f"{e}; {hint}") from None
+    return commit_of(opened, "HEAD")
 
 
 # -- sharing one remote ---------------------------------------------------------------------
@@ -82,11 +79,6 @@ PUSH_ATTEMPTS = 3
 
 class LeaseHeldError(GitError):
     """Another run, possibly on another machine, holds the lease on the remote."""
-
-
-def _git_error(e: git.GitCommandError) -> str:
-    lines = (e.stderr or "").strip().splitlines()
-    return lines[-1].strip() if lines else f"git exited {e.status}"
 
 
 def _lease_holder(repo: git.Repo, remote: str) -> tuple[str, dict[str, object]] | None:
@@ -115,7 +107,7 @@ def remote_lease(
     apply at the same time. A lease older than two hours is taken over (its run
     died), with a message.
     """
-    repo = open_repo(settings, "--commit")
+    repo = open_repo(settings.root, "--push").handle
     with repo.git.custom_environment(**credentials(env or {})):
         yield from _hold_lease(repo, remote, now)
 
@@ -123,15 +115,17 @@ def remote_lease(
 def _hold_lease(repo: git.Repo, remote: str, now: float | None) -> Iterator[str | None]:
     started = time.time() if now is None else now
     note = json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "since": started})
-    empty_tree = repo.git.hash_object("-w", "-t", "tree", "/dev/null")
-    sha = repo.git.commit_tree(empty_tree, "-m", note)
+    with failing_as(f"take the apply lease on {remote}"):
+        empty_tree = repo.git.hash_object("-w", "-t", "tree", "/dev/null")
+        sha = repo.git.commit_tree(empty_tree, "-m", note)
     message = None
     try:
         repo.git.push("-q", remote, f"--force-with-lease={LEASE_REF}:", f"{sha}:{LEASE_REF}")
     except git.GitCommandError as e:
-        holder = _lease_holder(repo, remote)
+        with failing_as(f"take the apply lease on {remote}"):
+            holder = _lease_holder(repo, remote)
         if holder is None:
-            raise GitError(f"could not take the apply lease on {remote}: {_git_error(e)}") from None
+            raise GitError(f"could not take the apply lease on {remote}: {detail(e)}") from None
         their_sha, info = holder
         since = info.get("since")
         age = started - since if isinstance(since, int | float) else None
@@ -200,7 +194,7 @@ def pull(settings: Settings, remote: str, env: Mapping[str, str] | None = None) 
     In-tree, that is the checked-out branch; with ``ledger.branch``, the ledger branch
     (a remote that has none yet has nothing to bring).
     """
-    repo = ledger_repo(settings)
+    repo = ledger_repo(settings).handle
     branch = _branch(repo)
     with repo.git.custom_environment(**credentials(env or {})):
         if settings.ledger_root is not None and not remote_has_branch(repo, remote, branch):
@@ -208,7 +202,7 @@ def pull(settings: Settings, remote: str, env: Mapping[str, str] | None = None) 
         try:
             repo.git.pull("-q", "--rebase", "--autostash", remote, branch)
         except git.GitCommandError as e:
-            raise GitError(f"could not update {branch} from {remote}: {_git_error(e)}") from None
+            raise GitError(f"could not update {branch} from {remote}: {detail(e)}") from None
 
 
 def push(settings: Settings, remote: str, env: Mapping[str, str] | None = None) -> str:
@@ -218,7 +212,7 @@ def push(settings: Settings, remote: str, env: Mapping[str, str] | None = None) 
     ``"unchanged"`` (the remote has every ledger commit). Ledger files are one per
     request, so a rebase over other commits does not conflict.
     """
-    repo = ledger_repo(settings)
+    repo = ledger_repo(settings).handle
     branch = _branch(repo)
     auth = credentials(env or {})
     for attempt in range(PUSH_ATTEMPTS):
@@ -231,7 +225,7 @@ def push(settings: Settings, remote: str, env: Mapping[str, str] | None = None) 
         except git.GitCommandError as e:
             if attempt == PUSH_ATTEMPTS - 1:
                 raise GitError(
-                    f"could not push the ledger to {remote}/{branch}: {_git_error(e)}; the "
+                    f"could not push the ledger to {remote}/{branch}: {detail(e)}; the "
                     "ledger is committed locally: run reconciler push again"
                 ) from None
             pull(settings, remote, env)

@@ -9,6 +9,10 @@ identities.
 Event kinds, in the stable JSON and CSV: ``declared``, ``changed``,
 ``removed``, ``merged``, ``applied``, ``recovered``, ``imported``,
 ``updated``, ``status``.
+
+The history is read through :mod:`reconciler.git.history`, so paths are the
+tree's own, whatever characters they hold. Before the first commit there is no
+trail (see :func:`audit_requests`).
 """
 
 from __future__ import annotations
@@ -19,16 +23,19 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-import git
-
-from reconciler.check.baserules import open_repo
 from reconciler.check.validation import load_bytes
 from reconciler.errors import GitError
+from reconciler.git.history import (
+    anywhere_under,
+    commit_info,
+    first_containing,
+    first_parent_line,
+    log_changes,
+    topo_order,
+)
 from reconciler.git.ledgerbranch import ledger_repo
+from reconciler.git.repo import Repository, current_branch, has_commits, open_repo, relative, show
 from reconciler.settings import Settings
-
-SEP = "\x1f"
-FORMAT = SEP.join(["%H", "%an", "%ae", "%aI", "%s"])
 
 
 @dataclass(frozen=True)
@@ -50,51 +57,6 @@ class RequestAudit:
     events: tuple[Event, ...] = field(default_factory=tuple)
 
 
-@dataclass(frozen=True)
-class _Commit:
-    sha: str
-    author: str
-    email: str
-    date: str
-    subject: str
-    changes: tuple[tuple[str, str], ...]  # (status letter, path)
-
-
-def _log(repo: git.Repo, pathspecs: Sequence[str]) -> list[_Commit]:
-    """Commits touching ``pathspecs``, oldest first, with their name-status lines."""
-    try:
-        out = repo.git.log(
-            "--reverse",
-            f"--format={SEP}{FORMAT}",
-            "--name-status",
-            "--no-renames",
-            "--",
-            *pathspecs,
-        )
-    except git.GitCommandError:
-        return []  # no commits yet
-    commits = []
-    for chunk in out.split(f"\n{SEP}") if out else []:
-        chunk = chunk.lstrip(SEP)
-        head, _, rest = chunk.partition("\n")
-        sha, author, email, date, subject = head.split(SEP)
-        changes = tuple(
-            (parts[0][:1], parts[-1])
-            for line in rest.splitlines()
-            if line.strip() and len(parts := line.split("\t")) >= 2
-        )
-        commits.append(_Commit(sha, author, email, date, subject, changes))
-    return commits
-
-
-def _blob(repo: git.Repo, sha: str, path: str) -> bytes | None:
-    try:
-        data: bytes = repo.git.show(f"{sha}:{path}", stdout_as_string=False)
-    except git.GitCommandError:
-        return None
-    return data
-
-
 def _changed_fields(old: bytes | None, new: bytes | None, path: str) -> str:
     a = load_bytes(path, old) if old is not None else None
     b = load_bytes(path, new) if new is not None else None
@@ -108,85 +70,57 @@ def _changed_fields(old: bytes | None, new: bytes | None, path: str) -> str:
     return ", ".join(changed) or "formatting only"
 
 
-def _merge_into_line(repo: git.Repo, sha: str) -> str | None:
-    """The first commit on HEAD's first-parent line that contains ``sha``."""
-    line = repo.git.rev_list("--first-parent", "HEAD").split()
-    line.reverse()
-    target = repo.commit(sha)
-
-    def contains(tip: str) -> bool:
-        return repo.is_ancestor(target, repo.commit(tip))
-
-    lo, hi = 0, len(line) - 1
-    if not line or not contains(line[hi]):
-        return None
-    while lo < hi:  # containment is monotonic along the first-parent line
-        mid = (lo + hi) // 2
-        if contains(line[mid]):
-            hi = mid
-        else:
-            lo = mid + 1
-    return str(line[lo])
-
-
-def _request_events(repo: git.Repo, rel_requests: str, name: str) -> tuple[list[Event], str, str]:
-    specs = [f":(glob){rel_requests}/**/{name}.yaml", f":(glob){rel_requests}/**/{name}.yml"]
+def _request_events(
+    repo: Repository, rel_requests: str, name: str, line: Sequence[str]
+) -> tuple[list[Event], str, str]:
+    specs = anywhere_under(rel_requests, [f"{name}.yaml", f"{name}.yml"])
     events: list[Event] = []
     path, kind = "", ""
     declared: str | None = None  # the commit that added the file
-    for c in _log(repo, specs):
+    for c in log_changes(repo, specs):
         for status, p in c.changes:
             if PurePosixPath(p).stem != name:
                 continue
             path = p
             if status == "A" and declared is None:
                 declared = c.sha
-                request = load_bytes(p, _blob(repo, c.sha, p) or b"")
+                request = load_bytes(p, show(repo, c.sha, p) or b"")
                 kind = request.kind.value if request else kind
                 events.append(Event("declared", c.date, c.sha, c.author, c.email, c.subject))
             elif status == "D":
                 events.append(Event("removed", c.date, c.sha, c.author, c.email, c.subject))
             else:
-                what = _changed_fields(_blob(repo, f"{c.sha}^", p), _blob(repo, c.sha, p), p)
+                what = _changed_fields(show(repo, f"{c.sha}^", p), show(repo, c.sha, p), p)
                 events.append(
                     Event("changed", c.date, c.sha, c.author, c.email, f"{what}: {c.subject}")
                 )
     seen: set[str] = set()
+    branch = current_branch(repo) or "HEAD"
     for e in [e for e in events if e.event in ("declared", "changed") and e.commit]:
         assert e.commit is not None
-        merge = _merge_into_line(repo, e.commit)
+        merge = first_containing(repo, e.commit, line)
         if merge is None or merge in seen:
             continue
         seen.add(merge)
-        commit = repo.commit(merge)
-        branch = "HEAD" if repo.head.is_detached else repo.head.reference.name
+        commit = commit_info(repo, merge)
         if merge == e.commit:
             detail = f"committed directly to {branch}"
         else:
-            detail = f"merged into {branch}: {commit.summary!s}"
-        events.append(
-            Event(
-                "merged",
-                commit.authored_datetime.isoformat(),
-                merge,
-                str(commit.author.name),
-                str(commit.author.email),
-                detail,
-            )
-        )
+            detail = f"merged into {branch}: {commit.subject}"
+        events.append(Event("merged", commit.date, merge, commit.author, commit.email, detail))
     return events, path, kind
 
 
 def _ledger_events(
-    repo: git.Repo, rel_ledger: str, name: str
+    repo: Repository, rel_ledger: str, name: str
 ) -> tuple[list[Event], tuple[str, ...], str]:
-    path = f"{rel_ledger}/{name}.json"
+    path = f"{rel_ledger}/{name}.json" if rel_ledger != "." else f"{name}.json"
     events: list[Event] = []
     previous: dict[str, Any] | None = None
     remote_ids: tuple[str, ...] = ()
     kind = ""
-    for c in _log(repo, [path]):
-        raw = _blob(repo, c.sha, path)
+    for c in log_changes(repo, [f":(literal){path}"]):
+        raw = show(repo, c.sha, path)
         if raw is None:
             continue
         try:
@@ -222,31 +156,40 @@ def _ledger_events(
     return events, remote_ids, kind
 
 
+def has_history(settings: Settings) -> bool:
+    """Whether the repository has a commit yet (an audit trail can start)."""
+    return has_commits(open_repo(settings.root, "audit"))
+
+
 def audit_requests(settings: Settings, names: Iterable[str]) -> list[RequestAudit]:
-    """The audit trail of each named request (all known requests when ``names`` is empty)."""
-    repo = open_repo(settings)
+    """The audit trail of each named request (all known requests when ``names`` is empty).
+
+    Before the first commit there is no history: no names give an empty trail, and a
+    named request is a :class:`GitError` (it was never committed), as ``git log`` refuses.
+    """
+    repo = open_repo(settings.root, "audit")
+    wanted = list(names)
+    if not has_commits(repo):
+        if wanted:
+            raise GitError(
+                f"no history for request {wanted[0]!r}: this repository has no commits yet"
+            )
+        return []
     # The ledger's history is its branch's when it has one of its own (ledger.branch).
     led_repo = ledger_repo(settings)
-    try:
-        rel_requests = settings.requests_path.resolve().relative_to(repo.working_dir).as_posix()
-        rel_ledger = settings.ledger_path.resolve().relative_to(led_repo.working_dir).as_posix()
-    except ValueError:
-        raise GitError("the requests and ledger folders must be inside the repository") from None
-    wanted = list(names)
+    rel_requests = relative(repo, settings.requests_path)
+    rel_ledger = relative(led_repo, settings.ledger_path)
     if not wanted:
         known: set[str] = set()
-        for folder, suffixes in ((settings.requests_path, ("*.yaml", "*.yml")),):
-            for suffix in suffixes:
-                known.update(p.stem for p in folder.rglob(suffix))
+        for suffix in ("*.yaml", "*.yml"):
+            known.update(p.stem for p in settings.requests_path.rglob(suffix))
         known.update(p.stem for p in settings.ledger_path.glob("*.json"))
         wanted = sorted(known)
-    order = {
-        sha: i
-        for i, sha in enumerate(repo.git.rev_list("--reverse", "--topo-order", "HEAD").split())
-    }
+    order = {sha: i for i, sha in enumerate(topo_order(repo))}
+    line = first_parent_line(repo)
     out = []
     for name in wanted:
-        req_events, path, kind = _request_events(repo, rel_requests, name)
+        req_events, path, kind = _request_events(repo, rel_requests, name, line)
         led_events, remote_ids, ledger_kind = _ledger_events(led_repo, rel_ledger, name)
         if not req_events and not led_events:
             raise GitError(f"no history for request {name!r}: it was never committed")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-
-import git
+from pathlib import Path, PurePosixPath
 
 from reconciler.adobe import AdobeClient
 from reconciler.check.validation import discover, load_requests
 from reconciler.errors import ReconcilerError
+from reconciler.git import history
 from reconciler.git.ledgerbranch import attach, load_ledger
+from reconciler.git.repo import find_repo, relative
 from reconciler.model import Request
 from reconciler.reconcile.ledger import Ledger
 from reconciler.reconcile.remote import adobe_config
@@ -64,19 +64,13 @@ def open_workspace(
 
 def last_commits(root: Path, folder: Path) -> dict[str, str]:
     """The commit that last changed each file under ``folder``, by path relative to
-    ``root``: one pass over history instead of one git call per file."""
-    try:
-        repo = git.Repo(root, search_parent_directories=True)
-        top = Path(repo.working_dir).resolve()
-        rel = folder.resolve().relative_to(top).as_posix()
-        out = repo.git.log("--format=%x00%H", "--name-only", "--", rel)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError, git.GitCommandError, ValueError):
+    ``root`` (a request's ``path``); empty outside git and before the first commit."""
+    repo = find_repo(root)
+    if repo is None or not folder.resolve().is_relative_to(repo.top):
         return {}
-    prefix = root.resolve().relative_to(top).as_posix()
-    found: dict[str, str] = {}
-    for chunk in out.split("\x00")[1:]:
-        sha, _, names = chunk.partition("\n")
-        for name in names.split():
-            shown = name if prefix == "." else str(Path(name).relative_to(prefix).as_posix())
-            found.setdefault(shown, sha.strip())
-    return found
+    prefix = PurePosixPath(relative(repo, root))  # "." has no parts: every path is under it
+    return {
+        PurePosixPath(path).relative_to(prefix).as_posix(): sha
+        for path, sha in history.last_commits(repo, relative(repo, folder)).items()
+        if PurePosixPath(path).is_relative_to(prefix)
+    }
