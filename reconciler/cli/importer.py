@@ -9,6 +9,7 @@ import click
 
 from reconciler.git.ledgerbranch import attach, load_ledger
 from reconciler.reconcile.importer import import_work_orders
+from reconciler.reconcile.lock import repository_lock
 from reconciler.reconcile.workspace import Workspace
 from reconciler.settings import load_settings
 
@@ -29,17 +30,22 @@ def command(ctx: click.Context, workorder_ids: tuple[str, ...], folder: str) -> 
     Writes a request file and a ledger entry per work order, marked as
     imported. Adobe never returns a work order's identities, so the file
     has none and says so; its displayName and description are managed from
-    the file afterwards. Commit both with a pull request.
+    the file afterwards. Commit both with a pull request. Takes the
+    repository's lock, as apply does: while an apply runs, import refuses
+    and writes nothing.
 
     \b
     Example:
       reconciler import DI-1a2b3c4d-0000-4000-8000-123456789abc
     """
     root: Path = ctx.obj["root"]
-    settings = attach(load_settings(root, os.environ))
-    ledger = load_ledger(settings)
-    with Workspace(settings, (), ledger).client(os.environ) as client:
-        done = import_work_orders(client, settings, ledger, list(workorder_ids), folder)
+    with repository_lock(root, command="import") as takeover:
+        if takeover:
+            click.echo(f"note: {takeover}", err=True)
+        settings = attach(load_settings(root, os.environ))
+        ledger = load_ledger(settings)
+        with Workspace(settings, (), ledger).client(os.environ) as client:
+            done = import_work_orders(client, settings, ledger, list(workorder_ids), folder)
     for item in done:
         click.echo(f"imported {item.workorder_id} as {item.name}: {item.path}")
     if settings.ledger_branch:

@@ -9,6 +9,7 @@ import click
 
 from reconciler.git.ledgerbranch import attach
 from reconciler.git.publish import describe_push, push
+from reconciler.reconcile.lock import repository_lock
 from reconciler.settings import load_settings
 
 
@@ -23,12 +24,17 @@ def command(ctx: click.Context, remote: str) -> None:
     Without one, pushes the checked-out branch. When the remote moved, the
     ledger commits are rebased onto it and pushed again. A token in
     LEDGER_PUSH_TOKEN is used for the remote when set (given to git through
-    its environment, never written down).
+    its environment, never written down). Takes the repository's lock, as
+    apply does, since a rebase rewrites the ledger's files.
 
     \b
     Example:
       reconciler apply --auto-approve --commit && reconciler push
     """
     root: Path = ctx.obj["root"]
-    settings = attach(load_settings(root, os.environ), remote)
-    click.echo(describe_push(settings, remote, push(settings, remote, os.environ)))
+    with repository_lock(root, command="push") as takeover:
+        if takeover:
+            click.echo(f"note: {takeover}", err=True)
+        settings = attach(load_settings(root, os.environ), remote)
+        outcome = push(settings, remote, os.environ)
+    click.echo(describe_push(settings, remote, outcome))

@@ -13,6 +13,7 @@ from reconciler.cli.progress import progress_bar
 from reconciler.errors import UsageError
 from reconciler.git.ledgerbranch import attach, load_ledger
 from reconciler.git.publish import commit_ledger, commit_message
+from reconciler.reconcile.lock import repository_lock
 from reconciler.reconcile.status import Refreshed, is_final, refresh
 from reconciler.reconcile.workspace import Workspace
 from reconciler.settings import load_settings
@@ -73,7 +74,12 @@ def _json(rows: list[Refreshed]) -> str:
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
-@click.option("--watch", is_flag=True, help="Poll until every request reaches a final status.")
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Poll until every request reaches a final status (an apply in this repository "
+    "meanwhile is refused: the watch holds the lock).",
+)
 @click.option(
     "--interval",
     type=click.FloatRange(min=0.1),
@@ -111,6 +117,8 @@ def command(
 
     Work orders report their status and each product's progress; privacy
     jobs their status per job. Consent opt-outs have no status at Adobe.
+    Takes the repository's lock, as apply does (status writes the ledger):
+    while an apply runs, status refuses and writes nothing.
 
     \b
     Example:
@@ -118,46 +126,51 @@ def command(
       reconciler status jira-12345 --watch --interval 60
     """
     root: Path = ctx.obj["root"]
-    settings = attach(load_settings(root, os.environ))
-    ledger = load_ledger(settings)
-    unknown = sorted(set(names) - set(ledger.entries))
-    if unknown:
-        raise UsageError(
-            f"not in the ledger: {', '.join(unknown)} (only applied requests have a status)"
-        )
-    ws = Workspace(settings, (), ledger)
-    # A final status never changes again: skip those unless asked by name or with --all.
-    if names:
-        wanted = [e for e in ledger if e.name in names]
-    else:
-        wanted = [e for e in ledger if refresh_all or not is_final(e)]
-    started = time.monotonic()
-    with ws.client(os.environ) as client:
-        while True:
-            with progress_bar(len(wanted), "refreshing") as advance:
-                rows = refresh(client, ledger, wanted)
-                for _ in rows:
-                    advance()
-            done = all(r.final for r in rows)
-            if not watch or done:
-                break
-            if timeout is not None and time.monotonic() - started > timeout:
-                click.echo(_table(rows) if fmt == "table" else _json(rows))
-                click.echo("gave up watching: not every request is final yet", err=True)
-                ctx.exit(1)
-            time.sleep(interval)
-            wanted = [r.entry for r in rows]
-    click.echo(_table(rows) if fmt == "table" else _json(rows))
-    if commit:
-        changed = [r for r in rows if r.changed]
-        lines = [
-            f"{r.entry.name} {', '.join(r.entry.remote_ids[:1])} → "
-            f"{r.entry.status.value if r.entry.status else '-'}"
-            for r in changed
-        ]
-        subject = f"reconciler status: {len(changed)} changed"
-        sha = commit_ledger(settings, commit_message(subject, lines), os.environ)
-        message = f"Ledger committed: {sha[:12]}" if sha else "Ledger unchanged: nothing to commit"
-        click.echo(message, err=fmt == "json")
+    with repository_lock(root, command="status") as takeover:
+        if takeover:
+            click.echo(f"note: {takeover}", err=True)
+        settings = attach(load_settings(root, os.environ))
+        ledger = load_ledger(settings)
+        unknown = sorted(set(names) - set(ledger.entries))
+        if unknown:
+            raise UsageError(
+                f"not in the ledger: {', '.join(unknown)} (only applied requests have a status)"
+            )
+        ws = Workspace(settings, (), ledger)
+        # A final status never changes again: skip those unless asked by name or with --all.
+        if names:
+            wanted = [e for e in ledger if e.name in names]
+        else:
+            wanted = [e for e in ledger if refresh_all or not is_final(e)]
+        started = time.monotonic()
+        with ws.client(os.environ) as client:
+            while True:
+                with progress_bar(len(wanted), "refreshing") as advance:
+                    rows = refresh(client, ledger, wanted)
+                    for _ in rows:
+                        advance()
+                done = all(r.final for r in rows)
+                if not watch or done:
+                    break
+                if timeout is not None and time.monotonic() - started > timeout:
+                    click.echo(_table(rows) if fmt == "table" else _json(rows))
+                    click.echo("gave up watching: not every request is final yet", err=True)
+                    ctx.exit(1)
+                time.sleep(interval)
+                wanted = [r.entry for r in rows]
+        click.echo(_table(rows) if fmt == "table" else _json(rows))
+        if commit:
+            changed = [r for r in rows if r.changed]
+            lines = [
+                f"{r.entry.name} {', '.join(r.entry.remote_ids[:1])} → "
+                f"{r.entry.status.value if r.entry.status else '-'}"
+                for r in changed
+            ]
+            subject = f"reconciler status: {len(changed)} changed"
+            sha = commit_ledger(settings, commit_message(subject, lines), os.environ)
+            message = (
+                f"Ledger committed: {sha[:12]}" if sha else "Ledger unchanged: nothing to commit"
+            )
+            click.echo(message, err=fmt == "json")
     if any(r.error for r in rows):
         ctx.exit(1)

@@ -1,9 +1,16 @@
-"""One apply at a time per repository.
+"""One run that writes the ledger at a time per repository: ``apply``, ``status``,
+``import`` and ``push`` each hold the lock while they run.
 
 The lock is an OS file lock (``filelock``: ``flock`` on POSIX), which the
 kernel releases when its holder dies, so a killed run never leaves a lock
 that blocks forever. Beside it, a small note says who holds it; a note left
 by a dead process is reported when the next run takes over.
+
+Where: in the git directory every work tree of the repository shares (the
+main work tree's ``.git``, also for a linked work tree made by ``git worktree
+add``), so it is never in a work tree's files, and runs in two work trees of one
+repository (which share the ledger branch's work tree) exclude each other.
+Outside git, in the system's temporary folder.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from reconciler.errors import ReconcilerError
+from reconciler.git.repo import common_git_dir
 from reconciler.reconcile.ledger import utc_now
 
 
@@ -36,26 +44,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _git_dir(root: Path) -> Path | None:
-    """The git directory of the work tree ``root`` is in (``.git``, or the directory a
-    ``.git`` file of a linked work tree names), if any."""
-    for folder in (root, *root.parents):
-        dot_git = folder / ".git"
-        if dot_git.is_dir():
-            return dot_git
-        if dot_git.is_file():
-            text = dot_git.read_text(encoding="utf-8", errors="replace").strip()
-            if text.startswith("gitdir:"):
-                named = Path(text.removeprefix("gitdir:").strip())
-                return named if named.is_absolute() else (folder / named).resolve()
-    return None
-
-
 def lock_path(root: Path) -> Path:
-    """Inside the git directory when there is one (never committed); outside git, in the
-    system's temporary folder under a name derived from the repository's path, so that
-    nothing is left in the folder the command ran in."""
-    git_dir = _git_dir(root.resolve())
+    """Inside the common git directory when there is one (never committed, never in a work
+    tree); outside git, in the system's temporary folder under a name derived from the
+    repository's path, so that nothing is left in the folder the command ran in."""
+    git_dir = common_git_dir(root)
     if git_dir is not None:
         return git_dir / "reconciler-apply.lock"
     digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
@@ -63,8 +56,9 @@ def lock_path(root: Path) -> Path:
 
 
 @contextmanager
-def repository_lock(root: Path, timeout: float = 0) -> Iterator[str | None]:
-    """Hold the lock; yields a message when a dead holder's note was taken over."""
+def repository_lock(root: Path, timeout: float = 0, command: str = "apply") -> Iterator[str | None]:
+    """Hold the lock for ``command``; yields a message when a dead holder's note was taken
+    over. While another run holds it, a :class:`LockedError` that names that run."""
     path = lock_path(root)
     note = path.with_suffix(".holder")
     lock = FileLock(str(path))
@@ -74,12 +68,13 @@ def repository_lock(root: Path, timeout: float = 0) -> Iterator[str | None]:
         holder = ""
         try:
             info = json.loads(note.read_text())
-            holder = f" (pid {info['pid']}, since {info['since']})"
-        except (OSError, ValueError, KeyError, TypeError):
+            what = f"reconciler {info['command']}, " if isinstance(info.get("command"), str) else ""
+            holder = f" ({what}pid {info['pid']}, since {info['since']})"
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             pass
         raise LockedError(
             f"another reconciler run holds the lock on this repository{holder}; "
-            "wait for it to finish and run again"
+            f"wait for it to finish and run {command} again (nothing was written)"
         ) from None
     message = None
     try:
@@ -92,7 +87,7 @@ def repository_lock(root: Path, timeout: float = 0) -> Iterator[str | None]:
                 )
         except (OSError, ValueError, TypeError):
             pass
-        note.write_text(json.dumps({"pid": os.getpid(), "since": utc_now()}))
+        note.write_text(json.dumps({"pid": os.getpid(), "since": utc_now(), "command": command}))
         try:
             yield message
         finally:
