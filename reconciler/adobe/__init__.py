@@ -10,6 +10,9 @@ Usage::
             description="jira-12345",
             namespaces_identities={"email": ["someone@example.com"]},
         )
+        expiration = client.ttl.create_expiration(
+            "c48b51623ec641a2949d339bad69cb15", date(2031, 1, 1), "Example retention"
+        )
 
 See ``errors`` for the exception tree and ``retry`` for the retry policy.
 """
@@ -39,6 +42,8 @@ from reconciler.adobe.hygiene import Identity
 from reconciler.adobe.limits import CallResult
 from reconciler.adobe.models import (
     CreatedJob,
+    DatasetExpiration,
+    DatasetExpirationStatus,
     PrivacyJob,
     PrivacyJobsCreated,
     PrivacyJobStatus,
@@ -50,6 +55,7 @@ from reconciler.adobe.models import (
 )
 from reconciler.adobe.privacy import PrivacyUser, UserId
 from reconciler.adobe.retry import POLICY, FailureKind, RetryEvent, Verdict
+from reconciler.adobe.ttl import DatasetExpirationApi
 
 __all__ = [
     "DEFAULT_IMS_URL",
@@ -63,6 +69,9 @@ __all__ = [
     "AuthenticationError",
     "CallResult",
     "CreatedJob",
+    "DatasetExpiration",
+    "DatasetExpirationApi",
+    "DatasetExpirationStatus",
     "FailureKind",
     "Identity",
     "InvalidArgumentError",

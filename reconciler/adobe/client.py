@@ -17,6 +17,7 @@ from reconciler.adobe.limits import CallResult, run_concurrently
 from reconciler.adobe.privacy import PrivacyApi
 from reconciler.adobe.retry import RetryEvent
 from reconciler.adobe.transport import Transport
+from reconciler.adobe.ttl import DatasetExpirationApi
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -29,10 +30,11 @@ def _utc_today() -> date:
 class AdobeClient:
     """Synchronous, thread-safe client for Data Hygiene and Privacy Service.
 
-    ``client.hygiene`` holds the work order calls, ``client.privacy`` the privacy job and
-    consent calls. Give ``transport`` (e.g. ``httpx.MockTransport``) or a whole ``http``
-    client to test without a network; ``sleep``, ``clock``, ``today`` and ``rng`` make
-    waits and time deterministic in tests. ``on_retry`` hears about each wait before a retry.
+    ``client.hygiene`` holds the work order calls, ``client.ttl`` the dataset expiration
+    calls, ``client.privacy`` the privacy job and consent calls. Give ``transport`` (e.g.
+    ``httpx.MockTransport``) or a whole ``http`` client to test without a network;
+    ``sleep``, ``clock``, ``today`` and ``rng`` make waits and time deterministic in tests.
+    ``on_retry`` hears about each wait before a retry.
     """
 
     def __init__(
@@ -65,6 +67,7 @@ class AdobeClient:
             on_retry=on_retry,
         )
         self.hygiene = HygieneApi(self._transport)
+        self.ttl = DatasetExpirationApi(self._transport)
         self.privacy = PrivacyApi(self._transport, today=today)
 
     @property

@@ -8,8 +8,10 @@ wrong type or a malformed id. Identities the server echoes back (a privacy job's
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 
+from reconciler.adobe.errors import InvalidResponseError
 from reconciler.adobe.fields import Fields
 from reconciler.adobe.sanitize import clean_text
 
@@ -279,3 +281,104 @@ class PrivacyJobPage:
         f = Fields(data, where)
         jobs = tuple(PrivacyJob.from_api(item.data, item.where) for item in f.objects("jobDetails"))
         return cls(jobs=jobs, total_records=f.opt_count("totalRecords"))
+
+
+class DatasetExpirationStatus(StrEnum):
+    """A dataset expiration's status (the spec's enum; values are case-sensitive there)."""
+
+    PENDING = "pending"
+    EXECUTING = "executing"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    UNKNOWN = "unknown"  # anything else the server says; the text is kept beside it
+
+    @classmethod
+    def parse(cls, value: str) -> DatasetExpirationStatus:
+        try:
+            return cls(value)
+        except ValueError:
+            return cls.UNKNOWN
+
+    @property
+    def is_final(self) -> bool:
+        return self in (DatasetExpirationStatus.COMPLETED, DatasetExpirationStatus.CANCELLED)
+
+
+def _moment(f: Fields, name: str) -> datetime:
+    """An ISO 8601 time from the server, as an aware UTC datetime (UTC when it names no zone,
+    as the spec says of ``expiry``)."""
+    text = f.text(name)
+    try:
+        moment = datetime.fromisoformat(text)  # Python 3.11 reads a trailing Z
+    except ValueError as e:
+        raise InvalidResponseError(f"{f.where}: field {name!r} is not an ISO 8601 time") from e
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class DatasetExpiration:
+    """A Data Hygiene dataset expiration (``/ttl``): the dataset is deleted at ``expiry``.
+
+    ``status`` is the parsed status; ``status_text`` what the server said (it differs when
+    ``status`` is ``UNKNOWN``).
+    """
+
+    ttl_id: str
+    dataset_id: str
+    status: DatasetExpirationStatus
+    status_text: str
+    expiry: datetime
+    dataset_name: str | None = None
+    sandbox_name: str | None = None
+    display_name: str | None = None
+    description: str | None = None
+    ims_org: str | None = None
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+
+    @classmethod
+    def from_api(cls, data: object, where: str = "dataset expiration") -> DatasetExpiration:
+        f = Fields(data, where)
+        status = f.text("status")
+        return cls(
+            ttl_id=f.ident("ttlId"),
+            dataset_id=f.ident("datasetId"),
+            status=DatasetExpirationStatus.parse(status),
+            status_text=status,
+            expiry=_moment(f, "expiry"),
+            dataset_name=f.opt_text("datasetName"),
+            sandbox_name=f.opt_text("sandboxName"),
+            display_name=f.opt_text("displayName"),
+            description=f.opt_text("description"),
+            ims_org=f.opt_text("imsOrg"),
+            updated_at=_moment(f, "updatedAt") if f.has("updatedAt") else None,
+            updated_by=f.opt_text("updatedBy"),
+        )
+
+
+@dataclass(frozen=True)
+class DatasetExpirationPage:
+    """One page of ``GET /ttl``; ``total_count`` is required (paging depends on it)."""
+
+    results: tuple[DatasetExpiration, ...]
+    total_count: int
+    total_pages: int | None
+    current_page: int | None
+
+    @classmethod
+    def from_api(
+        cls, data: object, where: str = "dataset expiration list"
+    ) -> DatasetExpirationPage:
+        f = Fields(data, where)
+        results = tuple(
+            DatasetExpiration.from_api(item.data, item.where)
+            for item in f.objects("results", required=True)
+        )
+        return cls(
+            results=results,
+            total_count=f.count("total_count"),
+            total_pages=f.opt_count("total_pages"),
+            current_page=f.opt_count("current_page"),
+        )

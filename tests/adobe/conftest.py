@@ -77,6 +77,52 @@ def work_order_json(workorder_id: str = "DI-1", **changes: Any) -> dict[str, Any
     return data
 
 
+TTL = f"{HYGIENE}/ttl"
+DATASET = "3e9f815ae1194c65b2a4c5ea"
+TTL_ID = "SD-2aaf113e-3f17-4321-bf29-a2c51152b042"
+
+
+def expiration_json(ttl_id: str = TTL_ID, **changes: Any) -> dict[str, Any]:
+    """The spec's CreateTTLResponse example."""
+    data: dict[str, Any] = {
+        "ttlId": ttl_id,
+        "datasetId": DATASET,
+        "datasetName": "Acme_Customer_Data",
+        "sandboxName": "acme-prod",
+        "displayName": "Expiry rule for Acme customers",
+        "description": "Set expiration for Acme customer dataset",
+        "imsOrg": "C9D8E7F6A5B41234567890AB@AcmeOrg",
+        "status": "pending",
+        "expiry": "2030-12-31T00:00:00Z",
+        "updatedAt": "2029-01-02T10:35:45.000Z",
+        "updatedBy": "s.stark@acme.com <s.stark@acme.com> 3E9F815AE1194C65B2A4C5EA@acme.com",
+    }
+    data.update(changes)
+    return data
+
+
+def page_json(ids: list[str], total: int, page: int, pages: int | None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "results": [expiration_json(i, datasetId=f"ds{i[3:]}") for i in ids],
+        "current_page": page,
+        "total_count": total,
+    }
+    if pages is not None:
+        body["total_pages"] = pages
+    return body
+
+
+def paged(pages: dict[int, Any]) -> Any:
+    """A responder answering ``GET /ttl`` from ``pages`` (by the ``page`` asked for)."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params["page"])
+        body = pages[page]
+        return json_response(200, body(page) if callable(body) else body)
+
+    return answer
+
+
 @dataclass
 class FakeAdobe:
     """Answers IMS itself; other routes from scripts (popped in order, the last repeats)."""
