@@ -1,4 +1,5 @@
-"""Every validation rule: a failing case (file, line, rule id) and a passing case."""
+"""Every validation rule: a failing case (its exact findings: file, rule id, line, column)
+and a passing case."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from reconciler.settings import load_settings
 from tests.conftest import CONSENT, PRIVACY_JOB, RECORD_DELETE, write
 
 
-def findings_for(root: Path, rel: str, text: str) -> list[tuple[str, int, str]]:
+def findings_for(root: Path, rel: str, text: str) -> list[tuple[str, str, int, int]]:
+    """Every finding for the repository with ``text`` at ``rel``, sorted:
+    (path, rule, line, column)."""
     write(root, rel, text)
     report = validate(load_settings(root))
-    return [(f.path, f.line, f.rule) for f in report.findings]
+    return sorted((f.path, f.rule, f.line, f.column) for f in report.findings)
 
 
 def rd(**changes: str) -> str:
@@ -25,15 +28,14 @@ def rd(**changes: str) -> str:
 
 
 CASES = [
-    # (id, text, expected line, rule)
-    ("file-name", RECORD_DELETE.format(name="other-name"), 4, "name-matches-file"),
+    # (id, text, every finding expected as (rule, line, column))
+    ("file-name", RECORD_DELETE.format(name="other-name"), {("name-matches-file", 4, 9)}),
     (
         "all-without-opt-in",
         RECORD_DELETE.format(name="req-a").replace(
             "datasetId: c48b51623ec641a2949d339bad69cb15", "datasetId: ALL"
         ),
-        6,
-        "all-datasets-opt-in",
+        {("all-datasets-opt-in", 6, 14)},
     ),
     (
         "two-namespaces-one-dataset",
@@ -41,14 +43,12 @@ CASES = [
             "    - namespace: {code: email}\n      id: b@example.com",
             "    - namespace: {code: ECID}\n      id: '12345678901234567890'",
         ),
-        12,
-        "single-namespace",
+        {("single-namespace", 12, 25)},
     ),
     (
         "bad-email",
         RECORD_DELETE.format(name="req-a").replace("b@example.com", "not-an-email"),
-        13,
-        "email-format",
+        {("email-format", 13, 11)},
     ),
     (
         "bad-ecid",
@@ -56,74 +56,67 @@ CASES = [
         .replace("{code: email}", "{code: ECID}")
         .replace("a@example.com", "'12345678901234567890'")
         .replace("b@example.com", "abc"),
-        13,
-        "ecid-format",
+        {("ecid-format", 13, 11)},
     ),
     (
         "duplicate-identity",
         RECORD_DELETE.format(name="req-a").replace("b@example.com", "A@example.com"),
-        13,
-        "duplicate-identity",
+        {("duplicate-identity", 13, 11)},
     ),
     (
         "duplicate-user-key",
         PRIVACY_JOB.format(name="req-a")
         + "    - key: user-1\n      action: [access]\n      userIDs:\n"
         "        - {namespace: email, value: e@example.com, type: standard}\n",
-        15,
-        "duplicate-user-key",
+        {("duplicate-user-key", 15, 12)},
     ),
     (
         "duplicate-product",
         PRIVACY_JOB.format(name="req-a").replace(
             "[analytics, profileService]", "[analytics, Analytics]"
         ),
-        7,
-        "duplicate-product",
+        {("duplicate-product", 7, 24)},
     ),
     (
         "schema-unknown-field",
         CONSENT.format(name="req-a").replace(
             "  optOutOfSale: true\n", "  optOutOfSale: true\n  x: 1\n"
         ),
-        7,
-        "schema",
+        {("schema", 7, 3)},
     ),
     (
         "schema-wrong-type",
         CONSENT.format(name="req-a").replace("optOutOfSale: true", "optOutOfSale: 'yes please'"),
-        6,
-        "schema",
+        {("schema", 6, 17)},
     ),
     (
         "bidi-in-display-name",
         RECORD_DELETE.format(name="req-a").replace(
             "displayName: Example", "displayName: Ex\u202eelpma"
         ),
-        7,
-        "unsafe-text",
+        {("unsafe-text", 7, 16)},
     ),
     (
         "zero-width-in-ticket",
         RECORD_DELETE.format(name="req-a").replace(
             "  name: req-a\n", "  name: req-a\n  ticket: 'T\u200b-1'\n"
         ),
-        5,
-        "unsafe-text",
+        {("unsafe-text", 5, 11)},
     ),
-    ("empty", "", 1, "empty-file"),
-    ("not-a-mapping", "- a\n- b\n", 1, "schema"),
-    ("unknown-kind", "apiVersion: reconciler/v1\nkind: Nope\n", 2, "schema"),
-    ("wrong-api-version", "apiVersion: v2\nkind: RecordDelete\n", 1, "schema"),
+    ("empty", "", {("empty-file", 1, 1)}),
+    ("not-a-mapping", "- a\n- b\n", {("schema", 1, 1)}),
+    ("unknown-kind", "apiVersion: reconciler/v1\nkind: Nope\n", {("schema", 2, 7)}),
+    ("wrong-api-version", "apiVersion: v2\nkind: RecordDelete\n", {("schema", 1, 13)}),
 ]
 
 
-@pytest.mark.parametrize(
-    ("text", "line", "rule"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
-)
-def test_rule_reports_file_line_and_rule(repo: Path, text: str, line: int, rule: str) -> None:
+@pytest.mark.parametrize(("text", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_rule_reports_file_line_and_rule(
+    repo: Path, text: str, expected: set[tuple[str, int, int]]
+) -> None:
     found = findings_for(repo, "requests/req-a.yaml", text)
-    assert ("requests/req-a.yaml", line, rule) in found
+    # Exactly these: a finding too many (another rule, a second report) fails too.
+    assert found == sorted(("requests/req-a.yaml", *f) for f in expected)
 
 
 @pytest.mark.parametrize(
@@ -159,9 +152,9 @@ def _namespaced(count: int) -> str:
 
 def test_repository_limit_from_settings(repo: Path) -> None:
     write(repo, "reconciler.yaml", "limits:\n  maxIdentitiesPerRequest: 3\n")
-    assert ("requests/req-a.yaml", 6, "repo-identity-limit") in findings_for(
-        repo, "requests/req-a.yaml", _namespaced(4)
-    )
+    assert findings_for(repo, "requests/req-a.yaml", _namespaced(4)) == [
+        ("requests/req-a.yaml", "repo-identity-limit", 6, 3)
+    ]
     assert findings_for(repo, "requests/req-a.yaml", _namespaced(3)) == []
 
 
@@ -169,8 +162,8 @@ def test_adobe_limit_over_namespace_groups(repo: Path) -> None:
     # 100,001 identities split over two namespace groups: each group is within the schema's
     # maxItems, only the sum breaks Adobe's per-work-order limit.
     write(repo, "reconciler.yaml", "limits:\n  maxIdentitiesPerRequest: 100000\n")
-    group = "".join(f"        - '{i:020d}'\n" for i in range(50_001))
-    group2 = "".join(f"        - '{i + 50_001:020d}'\n" for i in range(50_000))
+    group = "".join(f"        - '{i + 1:020d}'\n" for i in range(50_001))
+    group2 = "".join(f"        - '{i + 50_002:020d}'\n" for i in range(50_000))
     text = (
         "apiVersion: reconciler/v1\nkind: RecordDelete\nmetadata:\n  name: req-a\n"
         "  allowAllDatasets: true\nspec:\n  datasetId: ALL\n  displayName: Bulk\n"
@@ -179,13 +172,12 @@ def test_adobe_limit_over_namespace_groups(repo: Path) -> None:
         + "    - namespace: {code: GAID}\n      ids:\n"
         + group2
     )
-    assert ("requests/req-a.yaml", 7, "identity-limit") in findings_for(
-        repo, "requests/req-a.yaml", text
-    )
+    assert findings_for(repo, "requests/req-a.yaml", text) == [
+        ("requests/req-a.yaml", "identity-limit", 7, 3)
+    ]
 
 
 def test_duplicate_names_across_folders(repo: Path) -> None:
     write(repo, "requests/a/req-a.yaml", RECORD_DELETE.format(name="req-a"))
     found = findings_for(repo, "requests/b/req-a.yaml", CONSENT.format(name="req-a"))
-    assert [rule for _, _, rule in found] == ["duplicate-name"]
-    assert found[0][1] == 4
+    assert found == [("requests/b/req-a.yaml", "duplicate-name", 4, 9)]
