@@ -304,16 +304,15 @@ class DatasetExpirationStatus(StrEnum):
         return self in (DatasetExpirationStatus.COMPLETED, DatasetExpirationStatus.CANCELLED)
 
 
-def _moment(f: Fields, name: str) -> datetime:
-    """An ISO 8601 time from the server, as an aware UTC datetime (UTC when it names no zone,
-    as the spec says of ``expiry``)."""
-    text = f.text(name)
+def parse_instant(text: str) -> datetime | None:
+    """An ISO 8601 date or date-time as an aware UTC datetime; a date is its midnight and a
+    time without a zone is UTC, as the spec says of ``expiry``. None when it is neither."""
     try:
         moment = datetime.fromisoformat(text)  # Python 3.11 reads a trailing Z
-    except ValueError as e:
-        raise InvalidResponseError(f"{f.where}: field {name!r} is not an ISO 8601 time") from e
+    except ValueError:
+        return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+        return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
 
 
@@ -321,39 +320,50 @@ def _moment(f: Fields, name: str) -> datetime:
 class DatasetExpiration:
     """A Data Hygiene dataset expiration (``/ttl``): the dataset is deleted at ``expiry``.
 
-    ``status`` is the parsed status; ``status_text`` what the server said (it differs when
-    ``status`` is ``UNKNOWN``).
+    ``expiry`` and ``updated_at`` are as Adobe wrote them (``expiry`` checked to be an ISO
+    8601 time; ``expires_at`` is that instant). ``status`` is the parsed status,
+    ``status_text`` what the server said (they differ when ``status`` is ``UNKNOWN``).
     """
 
     ttl_id: str
     dataset_id: str
     status: DatasetExpirationStatus
     status_text: str
-    expiry: datetime
+    expiry: str
     dataset_name: str | None = None
     sandbox_name: str | None = None
     display_name: str | None = None
     description: str | None = None
     ims_org: str | None = None
-    updated_at: datetime | None = None
+    updated_at: str | None = None
     updated_by: str | None = None
+
+    @property
+    def expires_at(self) -> datetime:
+        """``expiry`` as an aware UTC datetime."""
+        moment = parse_instant(self.expiry)
+        assert moment is not None  # from_api checked it
+        return moment
 
     @classmethod
     def from_api(cls, data: object, where: str = "dataset expiration") -> DatasetExpiration:
         f = Fields(data, where)
         status = f.text("status")
+        expiry = f.text("expiry")
+        if parse_instant(expiry) is None:
+            raise InvalidResponseError(f"{where}: field 'expiry' is not an ISO 8601 time")
         return cls(
             ttl_id=f.ident("ttlId"),
             dataset_id=f.ident("datasetId"),
             status=DatasetExpirationStatus.parse(status),
             status_text=status,
-            expiry=_moment(f, "expiry"),
+            expiry=expiry,
             dataset_name=f.opt_text("datasetName"),
             sandbox_name=f.opt_text("sandboxName"),
             display_name=f.opt_text("displayName"),
             description=f.opt_text("description"),
             ims_org=f.opt_text("imsOrg"),
-            updated_at=_moment(f, "updatedAt") if f.has("updatedAt") else None,
+            updated_at=f.opt_text("updatedAt"),
             updated_by=f.opt_text("updatedBy"),
         )
 

@@ -14,6 +14,7 @@ its ``total_count`` or the call raises ``InvalidResponseError``.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, time
 from functools import partial
@@ -25,6 +26,7 @@ from reconciler.adobe.models import (
     DatasetExpiration,
     DatasetExpirationPage,
     DatasetExpirationStatus,
+    parse_instant,
 )
 from reconciler.adobe.transport import HYGIENE, Params, Transport, path_segment
 
@@ -34,6 +36,13 @@ MAX_PAGE_LIMIT = 100
 MAX_LISTINGS = 3
 STATUSES = frozenset(s.value for s in DatasetExpirationStatus) - {"unknown"}
 PATH = f"{HYGIENE.base}/ttl"
+# What an expiry given as text may look like (the spec: ISO 8601, a date or a date-time),
+# ASCII digits only: fromisoformat alone also takes week dates and 20301231.
+_EXPIRY_TEXT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?"
+)
+Expiry = date | datetime | str
 
 
 class DatasetExpirationApi:
@@ -45,15 +54,16 @@ class DatasetExpirationApi:
     def create_expiration(
         self,
         dataset_id: str,
-        expiry: date | datetime,
+        expiry: Expiry,
         display_name: str,
         description: str = "",
     ) -> DatasetExpiration:
         """``POST /ttl``: delete the dataset at ``expiry``. Not idempotent.
 
-        A ``date`` is midnight UTC of that day; a ``datetime`` must carry a time zone. May
-        raise ``OutcomeUnknownError``: look with ``get_expiration(dataset_id)`` before
-        sending it again.
+        ``expiry``: a ``date`` (midnight UTC of that day), a ``datetime`` with a time zone,
+        or ISO 8601 text as the spec takes it (``2030-12-31``, ``2030-12-31T10:00:00Z``; no
+        zone means UTC), sent as written. May raise ``OutcomeUnknownError``: look with
+        ``get_expiration(dataset_id)`` before sending it again.
         """
         _check_id(dataset_id, "dataset_id")
         body: dict[str, object] = {
@@ -74,7 +84,7 @@ class DatasetExpirationApi:
     def update_expiration(
         self,
         ttl_id: str,
-        expiry: date | datetime | None = None,
+        expiry: Expiry | None = None,
         display_name: str | None = None,
         description: str | None = None,
     ) -> DatasetExpiration:
@@ -103,7 +113,7 @@ class DatasetExpirationApi:
                 )
                 if asked is not None and asked != got
             ]
-            if expiry is not None and not _same_instant(_instant(expiry), updated.expiry):
+            if expiry is not None and not _same_instant(_instant(expiry), updated.expires_at):
                 unchanged.append("expiry")
             if unchanged:
                 raise InvalidResponseError(
@@ -314,19 +324,29 @@ def _description(value: object) -> str:
     return value
 
 
-def _instant(expiry: date | datetime) -> datetime:
+def _instant(expiry: Expiry) -> datetime:
+    if isinstance(expiry, str):
+        moment = parse_instant(expiry) if _EXPIRY_TEXT.fullmatch(expiry) else None
+        if moment is None:
+            raise InvalidArgumentError(
+                "expiry must be an ISO 8601 date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM:SSZ)"
+            )
+        return moment
     if isinstance(expiry, datetime):
         if expiry.utcoffset() is None:
             raise InvalidArgumentError("expiry must carry a time zone (a naive time is ambiguous)")
         return expiry.astimezone(UTC)
     if isinstance(expiry, date):
         return datetime.combine(expiry, time.min, UTC)
-    raise InvalidArgumentError("expiry must be a date or a datetime")
+    raise InvalidArgumentError("expiry must be a date, a datetime or ISO 8601 text")
 
 
-def _expiry_text(expiry: date | datetime) -> str:
-    """The expiry as the spec's examples write it: ``2030-12-31`` or ``…T10:00:00Z``."""
+def _expiry_text(expiry: Expiry) -> str:
+    """The expiry as the spec's examples write it: ``2030-12-31`` or ``…T10:00:00Z``
+    (text as given, once checked)."""
     moment = _instant(expiry)
+    if isinstance(expiry, str):
+        return expiry
     if not isinstance(expiry, datetime):
         return expiry.isoformat()
     spec = "milliseconds" if moment.microsecond else "seconds"

@@ -41,8 +41,9 @@ def test_create_sends_the_spec_body(harness: Harness) -> None:
     assert request.headers["x-sandbox-name"] == "prod"
     assert created.ttl_id == TTL_ID
     assert created.status is DatasetExpirationStatus.PENDING
-    assert created.expiry == datetime(2030, 12, 31, tzinfo=UTC)
-    assert created.updated_at == datetime(2029, 1, 2, 10, 35, 45, tzinfo=UTC)
+    assert created.expiry == "2030-12-31T00:00:00Z"  # as Adobe wrote it
+    assert created.expires_at == datetime(2030, 12, 31, tzinfo=UTC)
+    assert created.updated_at == "2029-01-02T10:35:45.000Z"
     assert (created.dataset_name, created.sandbox_name) == ("Acme_Customer_Data", "acme-prod")
     assert created.ims_org == "C9D8E7F6A5B41234567890AB@AcmeOrg"
     assert created.updated_by is not None and created.updated_by.startswith("s.stark@")
@@ -62,9 +63,11 @@ def test_create_sends_the_spec_body(harness: Harness) -> None:
             "2031-03-04T10:20:00.250Z",
             id="milliseconds",
         ),
+        pytest.param("2031-03-04", "2031-03-04", id="date-text"),
+        pytest.param("2031-03-04T10:20:00+02:00", "2031-03-04T10:20:00+02:00", id="text-as-is"),
     ],
 )
-def test_create_sends_times_in_utc(harness: Harness, expiry: datetime, sent: str) -> None:
+def test_create_sends_times_in_utc(harness: Harness, expiry: datetime | str, sent: str) -> None:
     harness.adobe.on("POST", TTL, json_response(201, expiration_json()))
     harness.make().ttl.create_expiration(DATASET, expiry, "x")
     assert json.loads(harness.adobe.calls("POST")[0].content)["expiry"] == sent
@@ -76,7 +79,10 @@ def test_create_sends_times_in_utc(harness: Harness, expiry: datetime, sent: str
         pytest.param(("../quota", date(2031, 1, 1), "x"), "dataset_id", id="dataset-path"),
         pytest.param(("", date(2031, 1, 1), "x"), "dataset_id", id="dataset-empty"),
         pytest.param((DATASET, datetime(2031, 1, 1), "x"), "time zone", id="naive-time"),
-        pytest.param((DATASET, "2031-01-01", "x"), "date or a datetime", id="expiry-text"),
+        pytest.param((DATASET, "31/12/2030", "x"), "ISO 8601", id="expiry-text"),
+        pytest.param((DATASET, "2030-W52-1", "x"), "ISO 8601", id="expiry-week-date"),
+        pytest.param((DATASET, "2030-02-30", "x"), "ISO 8601", id="expiry-no-such-day"),
+        pytest.param((DATASET, 20301231, "x"), "ISO 8601 text", id="expiry-number"),
         pytest.param((DATASET, date(2031, 1, 1), " "), "display_name", id="blank-name"),
         pytest.param((DATASET, date(2031, 1, 1), "x", None), "description", id="description"),
     ],
@@ -198,7 +204,7 @@ def test_update_sends_only_what_changes(harness: Harness) -> None:
     updated = harness.make().ttl.update_expiration(
         TTL_ID, expiry=date(2031, 6, 15), description="new"
     )
-    assert updated.expiry == datetime(2031, 6, 15, tzinfo=UTC)
+    assert updated.expires_at == datetime(2031, 6, 15, tzinfo=UTC)
     (request,) = harness.adobe.calls("PUT")
     assert json.loads(request.content) == {"description": "new", "expiry": "2031-06-15"}
 

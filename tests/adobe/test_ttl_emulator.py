@@ -61,7 +61,7 @@ def test_round_trip(emulator: Any, client: AdobeClient) -> None:
     assert created.ttl_id.startswith("SD-")
     assert (created.dataset_id, created.dataset_name) == (DATASETS[0].id, "Retained_0")
     assert created.status is DatasetExpirationStatus.PENDING
-    assert created.expiry == datetime(2031, 1, 1, tzinfo=UTC)
+    assert created.expires_at == datetime(2031, 1, 1, tzinfo=UTC)
     assert created.sandbox_name == "prod"
     assert client.ttl.get_expiration(created.ttl_id) == created
     assert client.ttl.get_expiration(DATASETS[0].id) == created
@@ -69,7 +69,9 @@ def test_round_trip(emulator: Any, client: AdobeClient) -> None:
         created.ttl_id, expiry=datetime(2031, 6, 1, 12, tzinfo=UTC), display_name="Renamed"
     )
     assert (updated.display_name, updated.description) == ("Renamed", "jira-ttl-1")
-    assert updated.expiry == datetime(2031, 6, 1, 12, tzinfo=UTC)
+    assert updated.expires_at == datetime(2031, 6, 1, 12, tzinfo=UTC)
+    texts = client.ttl.update_expiration(created.ttl_id, expiry="2031-07-01T10:00:00+02:00")
+    assert texts.expiry == "2031-07-01T08:00:00.000Z"
     found = client.ttl.list_expirations(search="jira-ttl-1")
     assert [e.ttl_id for e in found] == [created.ttl_id]
     (quota,) = client.hygiene.get_quota("datasetExpirationQuota")
@@ -101,7 +103,7 @@ def test_statuses_on_the_emulator_clock(emulator: Any, client: AdobeClient) -> N
     emulator.admin.advance((expiry - emulator_now(emulator)).total_seconds() + 5)
     executing = client.ttl.get_expiration(created.ttl_id)
     assert executing.status is DatasetExpirationStatus.EXECUTING
-    assert executing.updated_at == expiry
+    assert executing.updated_at == expiry.strftime("%Y-%m-%dT%H:%M:%S.000Z")
     with pytest.raises(ApiError, match="is executing: only a pending expiration can be updated"):
         client.ttl.update_expiration(created.ttl_id, description="late")
     with pytest.raises(ApiError, match="is executing"):
@@ -110,7 +112,8 @@ def test_statuses_on_the_emulator_clock(emulator: Any, client: AdobeClient) -> N
     completed = client.ttl.get_expiration(DATASETS[3].id)
     assert completed.status is DatasetExpirationStatus.COMPLETED
     assert completed.status.is_final
-    assert completed.updated_at == expiry + timedelta(hours=1)
+    done = expiry + timedelta(hours=1)
+    assert completed.updated_at == done.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def test_a_lost_create_is_unknown_and_found_by_its_dataset(
