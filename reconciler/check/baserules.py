@@ -107,7 +107,12 @@ def check_against_base(
                     1,
                     "request-removed",
                     f"request {name!r} was removed; removing a file cancels nothing at Adobe "
-                    "and loses the record of it: restore the file",
+                    "and loses the record of it: restore the file"
+                    + (
+                        f", and set spec.cancelled: true in it to cancel the {old.kind.noun}"
+                        if old.kind.cancellable
+                        else ""
+                    ),
                 )
             continue
         for field in _changed_fields(old, new):

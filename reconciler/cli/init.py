@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from reconciler.check.validation import display_path
-from reconciler.scaffold import starter
+from reconciler.scaffold import install, starter
 from reconciler.scaffold.workflows import DEFAULT_ACTION
 
 
@@ -82,21 +82,21 @@ def command(
     )
     target = root if directory is None else root / directory
     files = starter.starter_files(options)
-    outcome = starter.write_starter(target, files, force=force, display_root=root)
+    outcome = install.write_starter(target, files, force=force, display_root=root)
     if not outcome.changed:
         click.echo("nothing to do: every file is already as init writes it")
         ctx.exit(0)
     for written in outcome.changed:
-        verb = "replaced" if written.change is starter.Change.REPLACE else "wrote"
+        verb = "replaced" if written.change is install.Change.REPLACE else "wrote"
         click.echo(f"{verb} {display_path(outcome.directory / written.path, root)}")
     kept = len(outcome.files) - len(outcome.changed)
     if kept:
         unit = "file" if kept == 1 else "files"
         click.echo(f"left {kept} {unit} as they were: already as init writes them")
-    note = starter.git_note(outcome, root)
+    note = install.git_note(outcome, root)
     if note:
         click.echo(f"note: {note}", err=True)
     click.echo("next steps:")
-    for number, step in enumerate(starter.next_steps(outcome, options, root), start=1):
+    for number, step in enumerate(install.next_steps(outcome, options, root), start=1):
         click.echo(f"  {number}. {step}")
     ctx.exit(0)

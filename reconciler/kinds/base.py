@@ -12,12 +12,14 @@ name, so a kind that is not registered is an error wherever it would reach.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from reconciler.errors import ReconcilerError
+from reconciler.reconcile.tagging import untag
 
 if TYPE_CHECKING:
     from reconciler.adobe import AdobeClient
@@ -98,6 +100,28 @@ class Listing:
 
     by_name: Mapping[str, Sequence[RemoteObject]] = field(default_factory=dict)
     by_id: Mapping[str, RemoteObject] = field(default_factory=dict)
+
+
+def tagged_listing(
+    tagged: Iterable[RemoteObject],
+    applied: Sequence[Applied],
+    get: Callable[[str], RemoteObject | None],
+) -> tuple[dict[str, list[RemoteObject]], dict[str, RemoteObject]]:
+    """Objects of one listing by the request name in their tag and by id, completed by a
+    ``get`` for each applied entry the listing did not show (a tag edited by hand)."""
+    by_name: dict[str, list[RemoteObject]] = defaultdict(list)
+    by_id: dict[str, RemoteObject] = {}
+    for obj in tagged:
+        by_id[obj.remote_id] = obj
+        _, name = untag(obj.description)
+        if name is not None:
+            by_name[name].append(obj)
+    for entry in applied:
+        if entry.remote_id and entry.remote_id not in by_id:
+            found = get(entry.remote_id)
+            if found is not None:
+                by_id[entry.remote_id] = found
+    return by_name, by_id
 
 
 class Applied(Protocol):

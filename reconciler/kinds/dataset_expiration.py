@@ -12,7 +12,6 @@ An expiration is found again by its dataset and its tag (in ``description``).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -27,6 +26,7 @@ from reconciler.kinds.base import (
     RemoteObject,
     RequestKind,
     StatusRecord,
+    tagged_listing,
     utc_now,
 )
 from reconciler.reconcile.tagging import TAG_PREFIX, tagged, untag
@@ -133,26 +133,19 @@ class DatasetExpiration(RequestKind):
     ) -> Listing:
         if not unrecorded and not any(e.remote_id for e in applied):
             return Listing()
-        by_name: dict[str, list[RemoteObject]] = defaultdict(list)
-        by_id: dict[str, RemoteObject] = {}
-        # The listing's search is not documented to be literal: tags are matched here.
-        for item in client.ttl.list_expirations(search=TAG_PREFIX):
-            obj = expiration_object(item)
-            by_id[obj.remote_id] = obj
-            _, name = untag(item.description)
-            if name is not None:
-                by_name[name].append(obj)
+
+        def get(remote_id: str) -> RemoteObject | None:
+            try:
+                return expiration_object(client.ttl.get_expiration(remote_id))
+            except NotFoundError:
+                return None
+
+        # The listing's search is not documented to be literal: tags are matched locally.
+        listed = client.ttl.list_expirations(search=TAG_PREFIX)
+        by_name, by_id = tagged_listing((expiration_object(i) for i in listed), applied, get)
         for request in unrecorded:  # by dataset too: never conclude "absent" from a search
             if not by_name.get(request.name):
                 by_name[request.name].extend(self.find(client, request, today))
-        for entry in applied:
-            if entry.remote_id and entry.remote_id not in by_id:
-                try:
-                    by_id[entry.remote_id] = expiration_object(
-                        client.ttl.get_expiration(entry.remote_id)
-                    )
-                except NotFoundError:
-                    pass
         return Listing({k: v for k, v in by_name.items() if v}, by_id)
 
     def find(self, client: AdobeClient, request: Request, today: date) -> list[RemoteObject]:

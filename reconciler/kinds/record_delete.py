@@ -9,7 +9,6 @@ listing did not show (a description edited by hand in Adobe's UI).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ from reconciler.kinds.base import (
     RemoteObject,
     RequestKind,
     StatusRecord,
+    tagged_listing,
     utc_now,
 )
 from reconciler.reconcile.tagging import TAG_PREFIX, tagged, untag
@@ -89,22 +89,15 @@ class RecordDelete(RequestKind):
     ) -> Listing:
         if not unrecorded and not any(e.remote_id for e in applied):
             return Listing()
-        by_name: dict[str, list[RemoteObject]] = defaultdict(list)
-        by_id: dict[str, RemoteObject] = {}
-        for order in tagged_work_orders(client):
-            obj = work_order_object(order)
-            by_id[obj.remote_id] = obj
-            _, name = untag(order.description)
-            if name is not None:
-                by_name[name].append(obj)
-        for entry in applied:
-            if entry.remote_id and entry.remote_id not in by_id:
-                try:
-                    by_id[entry.remote_id] = work_order_object(
-                        client.hygiene.get_work_order(entry.remote_id)
-                    )
-                except NotFoundError:
-                    pass
+
+        def get(remote_id: str) -> RemoteObject | None:
+            try:
+                return work_order_object(client.hygiene.get_work_order(remote_id))
+            except NotFoundError:
+                return None
+
+        objects = (work_order_object(o) for o in tagged_work_orders(client))
+        by_name, by_id = tagged_listing(objects, applied, get)
         return Listing(by_name, by_id)
 
     def find(self, client: AdobeClient, request: Request, today: date) -> list[RemoteObject]:
