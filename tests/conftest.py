@@ -203,13 +203,17 @@ def plan_now(emu: Any, client: Any, requests: Sequence[Any], ledger: Any) -> Any
     return plan_changes(requests, ledger, remote)
 
 
-def plan_and_apply(emu: Any, client: Any, requests: Sequence[Any], ledger: Any) -> Any:
-    """One ``reconciler apply`` (read Adobe, plan, apply), with no real waits."""
+def apply_plan(emu: Any, client: Any, requests: Sequence[Any], ledger: Any, plan: Any) -> Any:
+    """Apply ``plan`` as ``reconciler apply`` does, on the emulator's day, with no real waits."""
     from reconciler.reconcile.applier import Applier
 
     today = emulator_today(emu)
-    plan = plan_now(emu, client, requests, ledger)
     applier = Applier(
         client, ledger, {r.name: r for r in requests}, today=lambda: today, sleep=no_wait
     )
     return applier.apply(plan)
+
+
+def plan_and_apply(emu: Any, client: Any, requests: Sequence[Any], ledger: Any) -> Any:
+    """One ``reconciler apply``: read Adobe, plan, apply."""
+    return apply_plan(emu, client, requests, ledger, plan_now(emu, client, requests, ledger))
