@@ -30,7 +30,7 @@ def _products(row: Refreshed) -> str:
 
 
 def _table(rows: list[Refreshed]) -> str:
-    lines = [f"{'REQUEST':<32} {'KIND':<13} {'REMOTE ID':<42} {'STATUS':<12} PRODUCTS"]
+    lines = [f"{'REQUEST':<32} {'KIND':<17} {'REMOTE ID':<42} {'STATUS':<12} PRODUCTS"]
     for r in rows:
         e = r.entry
         rid = ", ".join(e.remote_ids[:1]) + (
@@ -40,7 +40,7 @@ def _table(rows: list[Refreshed]) -> str:
         if r.error:
             status += " (refresh failed)"
         products = _products(r)
-        lines.append(f"{e.name:<32} {e.kind.value:<13} {rid or '-':<42} {status:<12} {products}")
+        lines.append(f"{e.name:<32} {e.kind.value:<17} {rid or '-':<42} {status:<12} {products}")
     return "\n".join(lines)
 
 
