@@ -20,7 +20,12 @@ from datetime import UTC, date, datetime, time
 from functools import partial
 from typing import Any
 
-from reconciler.adobe.errors import ApiError, InvalidArgumentError, InvalidResponseError
+from reconciler.adobe.errors import (
+    ApiError,
+    InvalidArgumentError,
+    InvalidResponseError,
+    NotFoundError,
+)
 from reconciler.adobe.fields import is_safe_id
 from reconciler.adobe.models import (
     DatasetExpiration,
@@ -127,8 +132,9 @@ class DatasetExpirationApi:
         """``DELETE /ttl/{id}``: cancel a pending expiration; returns it, ``cancelled``.
 
         DELETE is retried like a GET, so a retry may find the expiration cancelled by the
-        attempt whose answer was lost: Adobe then refuses (400), and the expiration is read
-        back. One that is cancelled is returned; otherwise the refusal is raised.
+        attempt whose answer was lost: Adobe then refuses it (400 in the guide's example,
+        404 in its note on cancelled ones), and the expiration is read back. One that is
+        cancelled is returned; otherwise the refusal is raised.
         """
         path = _path(ttl_id)
 
@@ -143,12 +149,15 @@ class DatasetExpirationApi:
         try:
             return self._transport.call(HYGIENE, "DELETE", path, parse)
         except ApiError as refused:
-            if refused.status != 400:
+            if refused.status not in (400, 404):
                 raise
-            current = self.get_expiration(ttl_id)
+            try:
+                current = self.get_expiration(ttl_id)
+            except NotFoundError:
+                raise refused from None
             if current.status is DatasetExpirationStatus.CANCELLED:
                 return current
-            raise
+            raise refused
 
     def iter_expirations(
         self,

@@ -97,7 +97,7 @@ def workorders(emulator: Emulator, request: Request, body: bytes) -> Response:
 def expirations(emulator: Emulator, request: Request, body: bytes) -> Response:
     params = request.query_params
     now = emulator.clock.now()
-    records = emulator.store.expirations.list(params.get("orgId"), params.get("sandbox"))
+    records = emulator.store.expirations.records(params.get("orgId"), params.get("sandbox"))
     return JSONResponse({"expirations": [render_expiration(emulator, r, now) for r in records]})
 
 

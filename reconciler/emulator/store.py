@@ -21,7 +21,12 @@ from pathlib import Path
 
 from reconciler.emulator.clock import iso, utc_day
 from reconciler.emulator.textmatch import author_matches, contains_folded
-from reconciler.emulator.ttl_store import LATEST_TIME_SQL, TTL_SCHEMA, ExpirationTable
+from reconciler.emulator.ttl_store import (
+    LATEST_TIME_SQL,
+    TTL_SCHEMA,
+    TTL_TABLES,
+    ExpirationTable,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -577,7 +582,7 @@ class Store:
                 "workorder_identities",
                 "privacy_jobs",
                 "consents",
-                "dataset_expirations",
+                *TTL_TABLES,
                 "meta",
             ):
                 self._db.execute(f"DELETE FROM {table}")

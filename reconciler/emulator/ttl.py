@@ -4,8 +4,9 @@ Follows data-hygiene.yaml, and where it says nothing, the dataset-expiration gui
 api-notes.md:
 
 - ``POST /ttl`` answers 201 with the CreateTTLResponse fields. The dataset must be one the
-  emulator knows (its configuration): the answer names it (``datasetName``), and the
-  status enum has no ``failed`` to report an unknown one later, as work orders do.
+  emulator knows (its configuration), else 404 as the guide says ("if the dataset does not
+  exist"; the spec lists no 404 there): the answer names the dataset (``datasetName``),
+  and the status enum has no ``failed`` to report an unknown one later.
 - One expiration per dataset (api-notes): while one is pending or executing, another is a
   400; a completed one deleted the dataset, so a new one is a 400 too; a cancelled one
   blocks nothing ("To reopen a cancelled expiration, set a new expiry", the guide).
@@ -16,13 +17,16 @@ api-notes.md:
   shape on every method: the spec lists a 404 for GET only, but the object is missing the
   same way for PUT and DELETE (``PUT /workorder/{id}`` answers 404 too).
 - The service's own 400s come in the spec's ``ttlErrorResponse400`` shape (code
-  ``HYGN-3102-400``, as in its example), the reason in ``detail``, which that schema lacks
-  a field for; the gateway's refusals (headers, content type) keep their own shapes.
+  ``HYGN-3102-400``), the reason in ``title`` after "Additional detail:", as in the
+  guide's example of a refused cancel; the gateway's refusals (headers, content type)
+  keep their own shapes.
+- ``include=history`` adds the guide's ``history``: ``{status, expiry, updatedAt,
+  updatedBy}`` per change (``created``, ``updated``, ``cancelled``), oldest first.
 - ``datasetExpirationQuota`` counts the org's pending and executing expirations, "the
   number of concurrently active dataset expirations" (spec, ``GET /quota``); a create
   beyond the quota is a 400, as for identities.
-- ``GET /ttl`` lists the caller's sandbox, newest first; ``total_pages`` is 0 when
-  nothing matches.
+- ``GET /ttl`` lists the caller's sandbox (``sandboxName`` another, ``*`` all), newest
+  first; ``total_pages`` is 0 when nothing matches.
 """
 
 from __future__ import annotations
@@ -49,16 +53,17 @@ from reconciler.emulator.gateway import (
 from reconciler.emulator.lifecycle import ACTIVE_EXPIRATION_STATUSES, expiration_state
 from reconciler.emulator.state import Emulator
 from reconciler.emulator.ttl_rules import (
-    check_include,
     check_lead,
     expiration_matches,
     parse_expiration,
     parse_expiration_query,
     parse_expiration_update,
+    wants_history,
 )
 from reconciler.emulator.ttl_store import ExpirationRecord
 
 TTL_ERROR_CODE = "HYGN-3102-400"
+# The spec's example title; the guide's example adds the reason after "Additional detail:".
 TTL_ERROR_TITLE = (
     "The requested operation could not be completed due to invalid or missing required parameters."
 )
@@ -71,9 +76,8 @@ def _ttl_error(emulator: Emulator, request: Request, message: str) -> Response:
     return JSONResponse(
         {
             "type": f"http://ns.adobe.com/aep/errors/{TTL_ERROR_CODE}",
-            "title": TTL_ERROR_TITLE,
+            "title": f"{TTL_ERROR_TITLE} Additional detail: {message}",
             "status": 400,
-            "detail": message,
             "report": {
                 "tenantInfo": {
                     "sandboxName": clip(headers.get("x-sandbox-name", "")),
@@ -162,7 +166,7 @@ def _by_either(emulator: Emulator, caller: Caller, ident: str) -> ExpirationReco
     record = emulator.store.expirations.get(ident)
     if record is not None and record.org_id == caller.org_id and record.sandbox == caller.sandbox:
         return record
-    found = emulator.store.expirations.list(caller.org_id, caller.sandbox or "", ident)
+    found = emulator.store.expirations.records(caller.org_id, caller.sandbox or "", ident)
     if not found:
         raise _not_found(ident)
     standing = [r for r in found if r.cancelled_at is None]
@@ -184,14 +188,14 @@ def create_expiration(emulator: Emulator, request: Request, body: bytes) -> Resp
     new = parse_expiration(json_body(request, body))
     dataset = emulator.config.dataset(new.dataset_id)
     if dataset is None:
-        raise bad_request(f"Dataset {clip(new.dataset_id)} not found.")
+        raise error(404, "404003", f"Dataset {clip(new.dataset_id)} not found.")
     sandbox = caller.sandbox or ""
     steps = emulator.config.expiration_steps
     quota = emulator.config.quotas.dataset_expirations
     with emulator.store.locked():
         now = emulator.clock.now()
         check_lead(new.expiry, now)
-        for earlier in emulator.store.expirations.list(caller.org_id, sandbox, dataset.id):
+        for earlier in emulator.store.expirations.records(caller.org_id, sandbox, dataset.id):
             status = expiration_state(earlier, now, steps).status
             if status in ACTIVE_EXPIRATION_STATUSES:
                 raise bad_request(
@@ -228,12 +232,11 @@ def create_expiration(emulator: Emulator, request: Request, body: bytes) -> Resp
 @_ttl_errors
 def list_expirations(emulator: Emulator, request: Request, body: bytes) -> Response:
     caller = authenticate(emulator, request, sandbox_required=True)
-    query = parse_expiration_query(request.query_params)
+    query = parse_expiration_query(request.query_params, caller.sandbox or "")
     now = emulator.clock.now()
     # Statuses and updatedAt follow the clock: every candidate is rendered, then filtered.
-    # The candidates are one sandbox's expirations (of one dataset, when asked).
-    sandbox = caller.sandbox or ""
-    records = emulator.store.expirations.list(caller.org_id, sandbox, query.dataset_id)
+    # The candidates are the sandbox's expirations (of one dataset, when asked).
+    records = emulator.store.expirations.records(caller.org_id, query.sandbox, query.dataset_id)
     matched = []
     for record in reversed(records):
         item, updated = _view(emulator, record, now)
@@ -254,9 +257,20 @@ def list_expirations(emulator: Emulator, request: Request, body: bytes) -> Respo
 @_ttl_errors
 def get_expiration(emulator: Emulator, request: Request, body: bytes) -> Response:
     caller = authenticate(emulator, request, sandbox_required=True)
-    check_include(request.query_params)
+    history = wants_history(request.query_params)
     record = _by_either(emulator, caller, request.path_params["ttl_id"])
-    return JSONResponse(render_expiration(emulator, record, emulator.clock.now()))
+    item = render_expiration(emulator, record, emulator.clock.now())
+    if history:
+        item["history"] = [
+            {
+                "status": event.event,
+                "expiry": iso(event.expiry),
+                "updatedAt": iso(event.changed_at),
+                "updatedBy": event.changed_by,
+            }
+            for event in emulator.store.expirations.events(record.ttl_id)
+        ]
+    return JSONResponse(item)
 
 
 @_ttl_errors

@@ -155,15 +155,12 @@ def parse_expiration_update(body: Any) -> ExpirationUpdate:
     return change
 
 
-def check_include(params: Mapping[str, str]) -> None:
-    """``GET /ttl/{ID}``'s ``include``: the spec's one value asks for a change history,
-    which the emulator does not keep; saying so beats answering without it."""
+def wants_history(params: Mapping[str, str]) -> bool:
+    """``GET /ttl/{ID}``'s ``include``: ``history`` (the spec's only value) or nothing."""
     raw = params.get("include")
-    if not raw:
-        return
-    if raw == "history":
-        raise bad_request("include=history is not emulated: no change history is kept.")
-    raise bad_request(f"Unknown include {clip(raw)}: only history.")
+    if raw and raw != "history":
+        raise bad_request(f"Unknown include {clip(raw)}: only history.")
+    return bool(raw)
 
 
 # -- the list query --------------------------------------------------------------
@@ -182,6 +179,8 @@ class ExpirationQuery:
     display_name: str | None = None
     description: str | None = None
     dataset_name: str | None = None
+    ttl_id: str | None = None
+    sandbox: str | None = None  # None: every sandbox of the org
     expiry_from: date | None = None
     expiry_to: date | None = None
     updated_from: date | None = None
@@ -205,9 +204,10 @@ def _window(params: Mapping[str, str], prefix: str) -> tuple[date | None, date |
     return start, end
 
 
-def parse_expiration_query(params: Mapping[str, str]) -> ExpirationQuery:
+def parse_expiration_query(params: Mapping[str, str], header_sandbox: str) -> ExpirationQuery:
     """Check ``GET /ttl``'s query parameters. ``orgId`` is ignored, as the spec says it is
-    without a service token."""
+    without a service token. ``sandboxName`` (``*`` for all) and ``ttlId`` are not in the
+    spec but in the guide's list of parameters (its appendix), as for work orders."""
     statuses = None
     if params.get("status"):
         statuses = frozenset(s.strip() for s in params["status"].split(","))
@@ -216,6 +216,7 @@ def parse_expiration_query(params: Mapping[str, str]) -> ExpirationQuery:
             raise bad_request(f"Unknown status value(s): {clip(', '.join(sorted(unknown)))}.")
     expiry_from, expiry_to = _window(params, "expiry")
     updated_from, updated_to = _window(params, "updated")
+    sandbox_param = params.get("sandboxName")
     return ExpirationQuery(
         page=query_int(params, "page", 0, 0, None),
         limit=query_int(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
@@ -226,6 +227,8 @@ def parse_expiration_query(params: Mapping[str, str]) -> ExpirationQuery:
         display_name=params.get("displayName") or None,
         description=params.get("description") or None,
         dataset_name=params.get("datasetName") or None,
+        ttl_id=params.get("ttlId") or None,
+        sandbox=None if sandbox_param == "*" else (sandbox_param or header_sandbox),
         expiry_from=expiry_from,
         expiry_to=expiry_to,
         updated_from=updated_from,
@@ -245,6 +248,8 @@ def expiration_matches(
     if query.statuses is not None and item["status"] not in query.statuses:
         return False
     if query.dataset_id is not None and query.dataset_id != item["datasetId"]:
+        return False
+    if query.ttl_id is not None and query.ttl_id != item["ttlId"]:
         return False
     if query.author is not None and not author_matches(query.author, item["updatedBy"]):
         return False

@@ -21,7 +21,13 @@ CREATE TABLE IF NOT EXISTS dataset_expirations (
     edited_at REAL, cancelled_at REAL, updated_by TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS dataset_expirations_dataset
     ON dataset_expirations (org_id, sandbox, dataset_id);
+CREATE TABLE IF NOT EXISTS dataset_expiration_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, ttl_id TEXT NOT NULL, event TEXT NOT NULL,
+    expiry REAL NOT NULL, changed_at REAL NOT NULL, changed_by TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS dataset_expiration_events_ttl ON dataset_expiration_events (ttl_id);
 """
+# Tables an admin reset empties.
+TTL_TABLES = ("dataset_expirations", "dataset_expiration_events")
 # The latest time the table holds, for ``Store.latest_time`` (NULL when empty).
 LATEST_TIME_SQL = (
     "SELECT max(max(created_at), coalesce(max(edited_at), 0), coalesce(max(cancelled_at), 0))"
@@ -52,6 +58,17 @@ class ExpirationRecord:
     updated_by: str
 
 
+@dataclass(frozen=True)
+class ExpirationEvent:
+    """One change to an expiration (``created``, ``updated``, ``cancelled``), for
+    ``include=history``: the expiry after it, when, and by whom."""
+
+    event: str
+    expiry: float
+    changed_at: float
+    changed_by: str
+
+
 def _record(row: sqlite3.Row) -> ExpirationRecord:
     return ExpirationRecord(**{key: row[key] for key in row.keys()})
 
@@ -65,6 +82,9 @@ class ExpirationTable:
 
     def add(self, record: ExpirationRecord) -> None:
         with self._lock:
+            self._event(
+                record.ttl_id, "created", record.expiry, record.created_at, record.updated_by
+            )
             self._db.execute(
                 f"INSERT INTO dataset_expirations ({_COLUMNS}) VALUES ({', '.join('?' * 12)})",
                 (
@@ -90,7 +110,7 @@ class ExpirationTable:
             ).fetchone()
         return None if row is None else _record(row)
 
-    def list(
+    def records(
         self,
         org_id: str | None = None,
         sandbox: str | None = None,
@@ -137,6 +157,7 @@ class ExpirationTable:
                 "edited_at = ?, updated_by = ? WHERE ttl_id = ?",
                 (display_name, description, expiry, edited_at, updated_by, ttl_id),
             )
+            self._event(ttl_id, "updated", expiry, edited_at, updated_by)
 
     def cancel(self, ttl_id: str, *, cancelled_at: float, updated_by: str) -> None:
         with self._lock:
@@ -144,3 +165,26 @@ class ExpirationTable:
                 "UPDATE dataset_expirations SET cancelled_at = ?, updated_by = ? WHERE ttl_id = ?",
                 (cancelled_at, updated_by, ttl_id),
             )
+            row = self._db.execute(
+                "SELECT expiry FROM dataset_expirations WHERE ttl_id = ?", (ttl_id,)
+            ).fetchone()
+            if row is not None:
+                self._event(ttl_id, "cancelled", row["expiry"], cancelled_at, updated_by)
+
+    def events(self, ttl_id: str) -> list[ExpirationEvent]:
+        """The expiration's changes, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT event, expiry, changed_at, changed_by FROM dataset_expiration_events "
+                "WHERE ttl_id = ? "
+                "ORDER BY seq",
+                (ttl_id,),
+            ).fetchall()
+        return [ExpirationEvent(**{key: row[key] for key in row.keys()}) for row in rows]
+
+    def _event(self, ttl_id: str, event: str, expiry: float, at: float, by: str) -> None:
+        self._db.execute(
+            "INSERT INTO dataset_expiration_events "
+            "(ttl_id, event, expiry, changed_at, changed_by) VALUES (?, ?, ?, ?, ?)",
+            (ttl_id, event, expiry, at, by),
+        )

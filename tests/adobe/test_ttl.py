@@ -124,18 +124,19 @@ def test_a_throttled_create_is_sent_again(harness: Harness) -> None:
 
 
 def test_the_refusal_of_a_create_is_read(harness: Harness) -> None:
+    # The shape of the guide's example of a refusal: the reason in the title.
     refusal = {
         "type": "http://ns.adobe.com/aep/errors/HYGN-3102-400",
-        "title": "The requested operation could not be completed.",
+        "title": "The requested dataset already has an existing expiration.",
         "status": 400,
-        "detail": "The expiry must be at least 24 hours in the future.",
+        "report": {"tenantInfo": {"sandboxName": "prod", "sandboxId": "not-applicable"}},
     }
     harness.adobe.on("POST", TTL, json_response(400, refusal))
     with pytest.raises(ApiError) as caught:
         harness.make().ttl.create_expiration(DATASET, date(2031, 1, 1), "x")
     assert caught.value.status == 400
     assert caught.value.error_code == "HYGN-3102-400"
-    assert caught.value.message == "The expiry must be at least 24 hours in the future."
+    assert caught.value.message == "The requested dataset already has an existing expiration."
 
 
 # --- get ---
@@ -256,13 +257,14 @@ def test_a_cancel_answered_pending_is_invalid(harness: Harness) -> None:
         harness.make().ttl.cancel_expiration(TTL_ID)
 
 
-def test_a_retried_cancel_finds_it_cancelled(harness: Harness) -> None:
-    refusal = {"detail": f"Dataset expiration {TTL_ID} is cancelled: only a pending one can be."}
+@pytest.mark.parametrize("refused", [400, 404])
+def test_a_retried_cancel_finds_it_cancelled(harness: Harness, refused: int) -> None:
+    refusal = {"title": f"Dataset expiration {TTL_ID} is cancelled: only a pending one can be."}
     harness.adobe.on(
         "DELETE",
         f"{TTL}/{TTL_ID}",
         json_response(503, {"error_code": "503000"}),  # applied, but the answer was lost
-        json_response(400, refusal),
+        json_response(refused, refusal),
     )
     harness.adobe.on(
         "GET", f"{TTL}/{TTL_ID}", json_response(200, expiration_json(status="cancelled"))
@@ -279,6 +281,16 @@ def test_a_refused_cancel_of_an_executing_expiration_is_raised(harness: Harness)
     )
     with pytest.raises(ApiError, match="is executing"):
         harness.make().ttl.cancel_expiration(TTL_ID)
+
+
+def test_a_cancel_of_an_unknown_expiration_is_not_found(harness: Harness) -> None:
+    missing = json_response(404, {"error_code": "404003", "message": "not found"})
+    harness.adobe.on("DELETE", f"{TTL}/{TTL_ID}", missing)
+    harness.adobe.on("GET", f"{TTL}/{TTL_ID}", missing)
+    with pytest.raises(NotFoundError) as caught:
+        harness.make().ttl.cancel_expiration(TTL_ID)
+    assert caught.value.method == "DELETE"  # the refusal, not the look-up
+    assert [r.method for r in harness.adobe.calls()] == ["DELETE", "GET"]
 
 
 def test_a_cancel_that_keeps_failing_is_a_server_error(harness: Harness) -> None:

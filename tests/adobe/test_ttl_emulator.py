@@ -95,6 +95,8 @@ def test_refusals(emulator: Any, client: AdobeClient) -> None:
         client.ttl.get_expiration("SD-00000000-0000-0000-0000-000000000000")
     with pytest.raises(NotFoundError):
         client.ttl.cancel_expiration(DATASETS[2].id)
+    with pytest.raises(NotFoundError, match="not found"):
+        client.ttl.create_expiration("ab" * 12, date(2031, 1, 1), "Unknown dataset")
 
 
 def test_statuses_on_the_emulator_clock(emulator: Any, client: AdobeClient) -> None:

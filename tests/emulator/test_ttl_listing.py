@@ -98,8 +98,9 @@ def test_list_filters(
 def test_list_by_id_and_update_day(
     http: httpx.Client, headers: dict[str, str], three: list[dict[str, Any]]
 ) -> None:
-    by_id = http.get(TTL, params={"search": three[0]["ttlId"]}, headers=headers).json()
-    assert [r["ttlId"] for r in by_id["results"]] == [three[0]["ttlId"]]
+    for key in ("search", "ttlId"):
+        by_id = http.get(TTL, params={key: three[0]["ttlId"]}, headers=headers).json()
+        assert [r["ttlId"] for r in by_id["results"]] == [three[0]["ttlId"]]
     today = three[2]["updatedAt"][:10]
     on_day = http.get(TTL, params={"updatedDate": today}, headers=headers).json()
     assert on_day["total_count"] == 3

@@ -166,6 +166,13 @@ def test_sandboxes_are_isolated(two_orgs: RunningEmulator, specs: Specs) -> None
             in_dev["ttlId"]
         ]
         assert http.delete(f"{TTL}/{in_prod['ttlId']}", headers=dev).status_code == 404
+        # The guide's sandboxName: another sandbox of the org, or * for all of them.
+        every = http.get(TTL, params={"sandboxName": "*"}, headers=dev).json()
+        assert {r["ttlId"] for r in every["results"]} == {in_prod["ttlId"], in_dev["ttlId"]}
+        named = http.get(TTL, params={"sandboxName": "prod"}, headers=dev).json()
+        assert [r["ttlId"] for r in named["results"]] == [in_prod["ttlId"]]
+        other_org = http.get(TTL, params={"sandboxName": "*"}, headers=two_orgs.headers(client=B))
+        assert other_org.json()["total_count"] == 0
         assert expiration_quota(http, prod) == (2, 75)  # the quota is the org's
         missing = http.get(TTL, headers={k: v for k, v in prod.items() if k != "x-sandbox-name"})
         assert missing.json() == {"error_code": "400003", "message": "Missing header"}

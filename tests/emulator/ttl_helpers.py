@@ -71,6 +71,13 @@ def created(http: httpx.Client, headers: dict[str, str], **kwargs: Any) -> dict[
     return result
 
 
+# The spec's example title, which the guide's example follows with the reason.
+TITLE = (
+    "The requested operation could not be completed due to invalid or missing required "
+    "parameters. Additional detail: "
+)
+
+
 def detail(answer: httpx.Response) -> str:
     """The reason of a 400 in the spec's ttlErrorResponse400 shape."""
     assert answer.status_code == 400, answer.text
@@ -78,4 +85,5 @@ def detail(answer: httpx.Response) -> str:
     assert body["type"] == "http://ns.adobe.com/aep/errors/HYGN-3102-400"
     assert body["status"] == 400
     assert body["error-chain"][0]["errorCode"] == "HYGN-3102-400"
-    return str(body["detail"])
+    assert body["title"].startswith(TITLE)
+    return str(body["title"][len(TITLE) :])
