@@ -191,7 +191,7 @@ def test_demo_runs_the_whole_story() -> None:
     out = proc.stdout
     for needle in (
         "(email-format)",
-        "Apply complete: 5 created",
+        "Apply complete: 6 created",
         "No changes",
         "1 updated",
         "merged into main",
