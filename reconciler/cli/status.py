@@ -146,9 +146,7 @@ def command(
         with ws.client(os.environ) as client:
             while True:
                 with progress_bar(len(wanted), "refreshing") as advance:
-                    rows = refresh(client, ledger, wanted)
-                    for _ in rows:
-                        advance()
+                    rows = refresh(client, ledger, wanted, on_done=advance)
                 done = all(r.final for r in rows)
                 if not watch or done:
                     break

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from reconciler.adobe import AdobeClient
@@ -30,10 +30,26 @@ def refresh_entry(client: AdobeClient, entry: Entry) -> StatusRecord | None:
     return entry.kind.refresh(client, entry)
 
 
-def refresh(client: AdobeClient, ledger: Ledger, entries: Iterable[Entry]) -> list[Refreshed]:
-    """Refresh ``entries`` with bounded concurrency; write the ones whose status changed."""
+def refresh(
+    client: AdobeClient,
+    ledger: Ledger,
+    entries: Iterable[Entry],
+    on_done: Callable[[], None] | None = None,
+) -> list[Refreshed]:
+    """Refresh ``entries`` with bounded concurrency; write the ones whose status changed.
+
+    ``on_done`` is called as each entry's answer arrives (a progress bar), from the
+    thread that fetched it."""
     todo = list(entries)
-    results = client.map_concurrently(lambda e: refresh_entry(client, e), todo)
+
+    def one(entry: Entry) -> StatusRecord | None:
+        try:
+            return refresh_entry(client, entry)
+        finally:
+            if on_done is not None:
+                on_done()
+
+    results = client.map_concurrently(one, todo)
     out = []
     for entry, result in zip(todo, results, strict=True):
         if not result.success:
