@@ -7,10 +7,23 @@ import os
 import shutil
 from pathlib import Path
 
+import httpx
 import pytest
 
 from reconciler.adobe import AdobeClient, AdobeConfig
-from tests.conftest import CONSENT, PRIVACY_JOB, RECORD_DELETE, git, tagged_counts, write, writes
+from reconciler.reconcile.ledger import Ledger
+from tests.conftest import (
+    CONSENT,
+    PRIVACY_JOB,
+    RECORD_DELETE,
+    git,
+    plan_and_apply,
+    request_from,
+    tagged_counts,
+    tagged_jobs,
+    write,
+    writes,
+)
 
 
 @pytest.fixture
@@ -167,17 +180,70 @@ def test_lost_ledger_does_not_duplicate(run, adobe, repo3: Path) -> None:
     assert sum(c["requests"] for c in adobe.admin.consents()) == 2
 
 
-def test_retry_after_is_honoured(run, adobe, repo3: Path) -> None:
-    write(repo3, "reconciler.yaml", "client:\n  maxConcurrency: 1\n  requestsPerSecond: 1000\n")
-    adobe.admin.set_faults({"write": {"throttle_rate": 0.4, "retry_after": 1}, "seed": 2})
-    result = apply(run, repo3)
-    assert result.exit_code == 0, result.output
-    log = [r for r in adobe.admin.requests() if r["method"] == "POST" and "/ims/" not in r["path"]]
-    throttled = [i for i, r in enumerate(log) if r["status"] == 429]
-    assert throttled, "the seed gave no 429"
+class Timeline(httpx.BaseTransport):
+    """The network and the clock of one client as one ordered record: every answer (with
+    its Retry-After) and every wait. Time moves only when the client waits."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.now = 0.0
+        self.events: list[tuple] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        retry_after = response.headers.get("retry-after")
+        self.events.append(("answer", request.method, request.url.path, response.status_code))
+        if retry_after is not None:
+            self.events.append(("retry-after", float(retry_after)))
+        return response
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        self.events.append(("wait", seconds))
+
+    def clock(self) -> float:
+        return self.now
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_retry_after_is_honoured(adobe, tmp_path: Path) -> None:
+    # This seed throttles a create of each kind at least once.
+    adobe.admin.set_faults({"write": {"throttle_rate": 0.4, "retry_after": 1}, "seed": 8})
+    timeline = Timeline()
+    config = AdobeConfig.from_env(adobe.env(), sandbox_name="prod", max_concurrency=1)
+    requests = [
+        request_from("req-a", RECORD_DELETE),
+        request_from("req-b", PRIVACY_JOB),
+        request_from("req-c", CONSENT),
+    ]
+    ledger = Ledger.load(tmp_path / "ledger")
+    with AdobeClient(
+        config, transport=timeline, sleep=timeline.sleep, clock=timeline.clock
+    ) as client:
+        result = plan_and_apply(adobe, client, requests, ledger)
+    assert result.success, result.failed
+    events = timeline.events
+    throttled = [i for i, e in enumerate(events) if e[0] == "answer" and e[3] == 429]
+    assert {events[i][2] for i in throttled} == {
+        "/data/core/hygiene/workorder",
+        "/data/core/privacy/jobs",
+        "/data/core/privacy/consent",
+    }
+    assert len(throttled) == sum(1 for r in adobe.admin.requests() if r["status"] == 429)
     for i in throttled:
-        assert log[i + 1]["at"] - log[i]["at"] >= 1.0
+        assert events[i + 1][0] == "retry-after"
+        later = events[i + 2 :]
+        resent = next(n for n, e in enumerate(later) if e[0] == "answer")
+        assert all(e[0] == "wait" for e in later[:resent])
+        # The same call again, and only after waiting as long as Adobe asked.
+        assert later[resent][1:3] == events[i][1:3]
+        assert sum(e[1] for e in later[:resent]) >= events[i + 1][1]
+    # A throttled create was not processed: sent again, it exists once.
     assert tagged_counts(adobe) == {"req-a": 1}
+    assert list(tagged_jobs(adobe)["req-b"].values()) == [1, 1, 1, 1]
+    assert sum(c["requests"] for c in adobe.admin.consents()) == 1
 
 
 def test_a_400_is_not_retried_and_adobe_message_reaches_the_user(
