@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from reconciler.adobe.errors import NotFoundError
 from reconciler.errors import ReconcilerError
 from reconciler.reconcile.tagging import untag
 
@@ -82,6 +83,7 @@ class RemoteObject:
     request_id: str = ""
     status: str = ""
     fields: Mapping[str, str] = field(default_factory=dict)
+    products: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -247,3 +249,44 @@ class RequestKind(ABC):
 
     def is_final(self, status: StatusRecord | None) -> bool:
         return status is not None and status.value in self.final_statuses
+
+
+class ListedKind(RequestKind):
+    """A kind whose objects Adobe lists in bulk (by the tag in their description) and
+    gets one by one by id: work orders and dataset expirations."""
+
+    @abstractmethod
+    def list_tagged(self, client: AdobeClient) -> Iterable[RemoteObject]:
+        """Every object carrying a tag (the listing may hold others: they are ignored)."""
+
+    @abstractmethod
+    def get_one(self, client: AdobeClient, remote_id: str) -> RemoteObject:
+        """One object by id (raises ``NotFoundError``)."""
+
+    def read(
+        self,
+        client: AdobeClient,
+        unrecorded: Sequence[Request],
+        applied: Sequence[Applied],
+        today: date,
+    ) -> Listing:
+        if not unrecorded and not any(e.remote_id for e in applied):
+            return Listing()
+
+        def get(remote_id: str) -> RemoteObject | None:
+            try:
+                return self.get_one(client, remote_id)
+            except NotFoundError:
+                return None
+
+        by_name, by_id = tagged_listing(self.list_tagged(client), applied, get)
+        return Listing(by_name, by_id)
+
+    def refresh(self, client: AdobeClient, entry: Applied) -> StatusRecord | None:
+        if not entry.remote_id:
+            return None
+        try:
+            obj = self.get_one(client, entry.remote_id)
+        except NotFoundError:
+            return StatusRecord("not-found", utc_now())
+        return StatusRecord(obj.status, utc_now(), obj.products)

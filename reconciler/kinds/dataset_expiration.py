@@ -16,18 +16,14 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from reconciler.adobe import NotFoundError
 from reconciler.check.findings import Finding
 from reconciler.kinds.base import (
     DESCRIPTIVE_FIELDS,
     Applied,
     Created,
+    ListedKind,
     Listing,
     RemoteObject,
-    RequestKind,
-    StatusRecord,
-    tagged_listing,
-    utc_now,
 )
 from reconciler.reconcile.tagging import TAG_PREFIX, tagged, untag
 
@@ -70,7 +66,7 @@ def expiration_object(item: Expiration) -> RemoteObject:
     )
 
 
-class DatasetExpiration(RequestKind):
+class DatasetExpiration(ListedKind):
     value = "DatasetExpiration"
     schema = "dataset-expiration.schema.json"
     folder = "dataset-expirations"
@@ -124,6 +120,13 @@ class DatasetExpiration(RequestKind):
 
     # -- Adobe ------------------------------------------------------------------------
 
+    def list_tagged(self, client: AdobeClient) -> Iterable[RemoteObject]:
+        # The listing's search is not documented to be literal: tags are matched locally.
+        return (expiration_object(i) for i in client.ttl.list_expirations(search=TAG_PREFIX))
+
+    def get_one(self, client: AdobeClient, remote_id: str) -> RemoteObject:
+        return expiration_object(client.ttl.get_expiration(remote_id))
+
     def read(
         self,
         client: AdobeClient,
@@ -131,22 +134,14 @@ class DatasetExpiration(RequestKind):
         applied: Sequence[Applied],
         today: date,
     ) -> Listing:
-        if not unrecorded and not any(e.remote_id for e in applied):
-            return Listing()
-
-        def get(remote_id: str) -> RemoteObject | None:
-            try:
-                return expiration_object(client.ttl.get_expiration(remote_id))
-            except NotFoundError:
-                return None
-
-        # The listing's search is not documented to be literal: tags are matched locally.
-        listed = client.ttl.list_expirations(search=TAG_PREFIX)
-        by_name, by_id = tagged_listing((expiration_object(i) for i in listed), applied, get)
+        listing = super().read(client, unrecorded, applied, today)
+        by_name = {k: list(v) for k, v in listing.by_name.items()}
         for request in unrecorded:  # by dataset too: never conclude "absent" from a search
             if not by_name.get(request.name):
-                by_name[request.name].extend(self.find(client, request, today))
-        return Listing({k: v for k, v in by_name.items() if v}, by_id)
+                found = self.find(client, request, today)
+                if found:
+                    by_name[request.name] = found
+        return Listing(by_name, listing.by_id)
 
     def find(self, client: AdobeClient, request: Request, today: date) -> list[RemoteObject]:
         dataset = str(request.spec["datasetId"])
@@ -183,15 +178,6 @@ class DatasetExpiration(RequestKind):
 
     def cancel(self, client: AdobeClient, remote_id: str) -> str:
         return str(client.ttl.cancel_expiration(remote_id).status)
-
-    def refresh(self, client: AdobeClient, entry: Applied) -> StatusRecord | None:
-        if not entry.remote_id:
-            return None
-        try:
-            item = client.ttl.get_expiration(entry.remote_id)
-        except NotFoundError:
-            return StatusRecord("not-found", utc_now())
-        return StatusRecord(str(item.status), utc_now())
 
 
 KIND = DatasetExpiration()

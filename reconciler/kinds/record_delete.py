@@ -9,21 +9,16 @@ listing did not show (a description edited by hand in Adobe's UI).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from reconciler.adobe import NotFoundError, WorkOrder, WorkOrderStatus
+from reconciler.adobe import WorkOrder, WorkOrderStatus
 from reconciler.check.findings import finding_at
 from reconciler.kinds.base import (
-    Applied,
     Created,
-    Listing,
+    ListedKind,
     RemoteObject,
-    RequestKind,
-    StatusRecord,
-    tagged_listing,
-    utc_now,
 )
 from reconciler.reconcile.tagging import TAG_PREFIX, tagged, untag
 from reconciler.settings import ADOBE_MAX_IDENTITIES_PER_WORK_ORDER
@@ -43,6 +38,7 @@ def work_order_object(order: WorkOrder) -> RemoteObject:
         description=order.description or "",
         created_at=order.created_at or "",
         status=order.status,
+        products=tuple((p.product_name, p.product_status) for p in order.product_status_details),
     )
 
 
@@ -53,7 +49,7 @@ def tagged_work_orders(client: AdobeClient, name: str | None = None) -> list[Wor
     return [o for o in orders if name is None or untag(o.description)[1] == name]
 
 
-class RecordDelete(RequestKind):
+class RecordDelete(ListedKind):
     value = "RecordDelete"
     schema = "record-delete.schema.json"
     folder = "record-deletes"
@@ -80,25 +76,11 @@ class RecordDelete(RequestKind):
 
     # -- Adobe ------------------------------------------------------------------------
 
-    def read(
-        self,
-        client: AdobeClient,
-        unrecorded: Sequence[Request],
-        applied: Sequence[Applied],
-        today: date,
-    ) -> Listing:
-        if not unrecorded and not any(e.remote_id for e in applied):
-            return Listing()
+    def list_tagged(self, client: AdobeClient) -> Iterable[RemoteObject]:
+        return (work_order_object(o) for o in tagged_work_orders(client))
 
-        def get(remote_id: str) -> RemoteObject | None:
-            try:
-                return work_order_object(client.hygiene.get_work_order(remote_id))
-            except NotFoundError:
-                return None
-
-        objects = (work_order_object(o) for o in tagged_work_orders(client))
-        by_name, by_id = tagged_listing(objects, applied, get)
-        return Listing(by_name, by_id)
+    def get_one(self, client: AdobeClient, remote_id: str) -> RemoteObject:
+        return work_order_object(client.hygiene.get_work_order(remote_id))
 
     def find(self, client: AdobeClient, request: Request, today: date) -> list[RemoteObject]:
         return [work_order_object(o) for o in tagged_work_orders(client, request.name)]
@@ -126,17 +108,6 @@ class RecordDelete(RequestKind):
             description=tagged(request.description, request.name),
         )
         return order.status
-
-    def refresh(self, client: AdobeClient, entry: Applied) -> StatusRecord | None:
-        now = utc_now()
-        if not entry.remote_id:
-            return None
-        try:
-            order = client.hygiene.get_work_order(entry.remote_id)
-        except NotFoundError:
-            return StatusRecord("not-found", now)
-        products = tuple((p.product_name, p.product_status) for p in order.product_status_details)
-        return StatusRecord(order.status, now, products)
 
 
 def _all_datasets_opt_in(request: Request) -> Iterator[Finding]:
