@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import click
 
 from reconciler.cli.paths import resolve_paths
 from reconciler.secrets import sealing
-from reconciler.settings import load_settings
+from reconciler.settings import Settings, load_settings
 
 
 def report(rewrites: Sequence[sealing.Rewrite], verb: str) -> int:
@@ -19,6 +19,33 @@ def report(rewrites: Sequence[sealing.Rewrite], verb: str) -> int:
         if rewrite.values:
             click.echo(f"{verb} {rewrite.values:,} value(s) in {rewrite.shown}")
     return sum(r.values for r in rewrites)
+
+
+def rewrite_files(
+    ctx: click.Context,
+    paths: Sequence[Path],
+    planner: Callable[[Settings, Iterable[Path]], list[sealing.Rewrite]],
+    verb: str,
+    done_note: str,
+    nothing: str,
+) -> None:
+    """Plan the rewrites of ``paths`` (default: every request file), write them, and say
+    how many values changed: what ``encrypt`` and ``rekey`` share."""
+    root: Path = ctx.obj["root"]
+    settings = load_settings(root, os.environ)
+    files = sealing.files_of(settings, resolve_paths(ctx.obj["cwd"], tuple(paths)))
+    rewrites = planner(settings, files)
+    sealing.write(rewrites)
+    total = report(rewrites, verb)
+    if total:
+        changed = sum(1 for r in rewrites if r.values)
+        click.echo(
+            f"{total:,} value(s) {verb} in {changed} file(s) for "
+            f"{len(settings.age_recipients)} recipient(s){done_note}"
+        )
+    else:
+        click.echo(f"nothing to {nothing} in {len(files)} file(s)")
+    ctx.exit(0)
 
 
 @click.command("encrypt")
@@ -39,18 +66,4 @@ def command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
       reconciler encrypt requests/record-deletes/jira-12345.yaml
       reconciler encrypt            # every request file
     """
-    root: Path = ctx.obj["root"]
-    settings = load_settings(root, os.environ)
-    files = sealing.files_of(settings, resolve_paths(ctx.obj["cwd"], paths))
-    rewrites = sealing.plan_encrypt(settings, files)
-    sealing.write(rewrites)
-    total = report(rewrites, "encrypted")
-    if total:
-        changed = sum(1 for r in rewrites if r.values)
-        click.echo(
-            f"{total:,} value(s) encrypted in {changed} file(s) for "
-            f"{len(settings.age_recipients)} recipient(s)"
-        )
-    else:
-        click.echo(f"nothing to encrypt: no value in clear in {len(files)} file(s)")
-    ctx.exit(0)
+    rewrite_files(ctx, paths, sealing.plan_encrypt, "encrypted", "", "encrypt: no value in clear")

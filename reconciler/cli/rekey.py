@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
-from reconciler.cli.encrypt import report
-from reconciler.cli.paths import resolve_paths
+from reconciler.cli.encrypt import rewrite_files
 from reconciler.secrets import sealing
-from reconciler.settings import load_settings
 
 
 @click.command("rekey")
@@ -32,18 +29,11 @@ def command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     Example:
       RECONCILER_AGE_KEY_FILE=old-key.txt reconciler rekey
     """
-    root: Path = ctx.obj["root"]
-    settings = load_settings(root, os.environ)
-    files = sealing.files_of(settings, resolve_paths(ctx.obj["cwd"], paths))
-    rewrites = sealing.plan_rekey(settings, files)
-    sealing.write(rewrites)
-    total = report(rewrites, "re-encrypted")
-    if total:
-        changed = sum(1 for r in rewrites if r.values)
-        click.echo(
-            f"{total:,} value(s) re-encrypted in {changed} file(s) for "
-            f"{len(settings.age_recipients)} recipient(s); the plan shows no change"
-        )
-    else:
-        click.echo(f"nothing to re-encrypt: no encrypted value in {len(files)} file(s)")
-    ctx.exit(0)
+    rewrite_files(
+        ctx,
+        paths,
+        sealing.plan_rekey,
+        "re-encrypted",
+        "; the plan shows no change",
+        "re-encrypt: no encrypted value",
+    )
