@@ -11,7 +11,6 @@ import click
 from reconciler.check.validation import display_path
 from reconciler.errors import ReconcilerError
 from reconciler.git.ledgerbranch import attach
-from reconciler.kinds import Kind
 from reconciler.scaffold import csvids
 from reconciler.scaffold import files as scaffold
 from reconciler.scaffold import options as newoptions
@@ -171,7 +170,7 @@ def command(
     if identities is not None:
         dropped = ""
         if plan.duplicates:
-            unit = ("user", "users") if options.kind is Kind.PRIVACY_JOB else _IDENTITY
+            unit = options.kind.new_unit or _IDENTITY
             dropped = f"; dropped {_count(plan.duplicates, *unit).replace(' ', ' duplicate ', 1)}"
         read = _count(plan.identities_read, *_IDENTITY)
         click.echo(f"read {read} from {identities.source}{dropped}")

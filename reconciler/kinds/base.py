@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from reconciler.adobe import AdobeClient
     from reconciler.check.findings import Finding
     from reconciler.model import Request
+    from reconciler.scaffold.csvids import CsvRow
+    from reconciler.scaffold.options import Options
     from reconciler.settings import Settings
     from reconciler.yamlfile import PathKey
 
@@ -104,6 +106,15 @@ class Listing:
     by_id: Mapping[str, RemoteObject] = field(default_factory=dict)
 
 
+def grouped(units: Sequence[CsvRow]) -> dict[str, list[str]]:
+    """Identity values by namespace, in the order they come."""
+    groups: dict[str, list[str]] = {}
+    for unit in units:
+        for identity in unit.identities:
+            groups.setdefault(identity.namespace, []).append(identity.value)
+    return groups
+
+
 def tagged_listing(
     tagged: Iterable[RemoteObject],
     applied: Sequence[Applied],
@@ -172,6 +183,42 @@ class RequestKind(ABC):
     final_statuses: ClassVar[frozenset[str]] = frozenset()
     #: Statuses in which the mutable fields can still be changed at Adobe.
     open_statuses: ClassVar[frozenset[str]] = frozenset()
+
+    # -- `reconciler new` (kinds it does not write keep ``new_unit`` None) --------------
+
+    #: What one unit read from a CSV is called, one and many; None: `new` does not
+    #: write this kind (it names no identity, or is written by hand).
+    new_unit: ClassVar[tuple[str, str] | None] = None
+    #: Whether a unit is a user (a CSV row of identities) rather than one identity.
+    new_per_user: ClassVar[bool] = False
+    #: The flags of `new` only this kind takes, and the Options field each sets.
+    new_flags: ClassVar[Mapping[str, str]] = {}
+
+    def new_check(self, options: Options) -> dict[str, Any]:
+        """Refuse this kind's flags when missing or malformed; the Options fields to
+        replace (normalised values, defaults)."""
+        return {}
+
+    def new_limits(self, per_request: int) -> tuple[int, int | None, int | None]:
+        """At most how many identities, users and values per namespace one request holds."""
+        return per_request, None, None
+
+    def new_units_problem(
+        self, options: Options, source: str, units: Sequence[CsvRow]
+    ) -> str | None:
+        """Why these units cannot make requests of this kind with these options, or None."""
+        return None
+
+    def new_spec(
+        self, options: Options, units: Sequence[CsvRow], first_user: int, part: str
+    ) -> dict[str, Any]:
+        """The ``spec`` of one request holding ``units``: ``first_user`` numbers a privacy
+        job's users across parts, ``part`` ends the display name of one part of several."""
+        raise NotSupportedError(f"`reconciler new` does not write {self.value} requests")
+
+    def new_notes(self, options: Options) -> list[str]:
+        """Comment lines above a new request: what merging it does."""
+        return []
 
     def __str__(self) -> str:
         return self.value

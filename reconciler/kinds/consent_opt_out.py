@@ -12,11 +12,24 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from reconciler.kinds.base import Applied, Created, Listing, RemoteObject, RequestKind, StatusRecord
+from reconciler.kinds.base import (
+    Applied,
+    Created,
+    Listing,
+    RemoteObject,
+    RequestKind,
+    StatusRecord,
+    grouped,
+)
+
+# Values per namespace in one consent request (its schema's maxItems).
+MAX_VALUES_PER_NAMESPACE = 1_000
 
 if TYPE_CHECKING:
     from reconciler.adobe import AdobeClient
     from reconciler.model import Request
+    from reconciler.scaffold.csvids import CsvRow
+    from reconciler.scaffold.options import Options
     from reconciler.yamlfile import PathKey
 
 
@@ -34,6 +47,22 @@ class ConsentOptOut(RequestKind):
 
     def target(self, spec: Mapping[str, Any]) -> str:
         return "opt-out of sale" if spec.get("optOutOfSale") else "opt-in to sale"
+
+    # -- `reconciler new` -------------------------------------------------------------
+
+    new_unit = ("identity", "identities")
+
+    def new_limits(self, per_request: int) -> tuple[int, int | None, int | None]:
+        return per_request, None, MAX_VALUES_PER_NAMESPACE
+
+    def new_spec(
+        self, options: Options, units: Sequence[CsvRow], first_user: int, part: str
+    ) -> dict[str, Any]:
+        entities = [{"nameSpace": ns, "values": values} for ns, values in grouped(units).items()]
+        return {"optOutOfSale": True, "entities": entities}
+
+    def new_notes(self, options: Options) -> list[str]:
+        return ["# Once merged, these identities are opted out of the sale of their data."]
 
     def read(
         self,

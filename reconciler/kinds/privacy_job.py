@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.adobe import NotFoundError, PrivacyJobStatus, PrivacyUser
 from reconciler.check.findings import finding_at
+from reconciler.errors import UsageError
 from reconciler.kinds.base import (
     Applied,
     Created,
@@ -25,16 +26,23 @@ from reconciler.kinds.base import (
     utc_now,
 )
 from reconciler.reconcile.tagging import job_key, split_job_key
+from reconciler.schemas import validator
+from reconciler.settings import ADOBE_MAX_USERS_PER_JOB
 
 if TYPE_CHECKING:
     from reconciler.adobe import AdobeClient
     from reconciler.check.findings import Finding
     from reconciler.model import Request
+    from reconciler.scaffold.csvids import CsvRow
+    from reconciler.scaffold.options import Options
     from reconciler.settings import Settings
     from reconciler.yamlfile import PathKey
 
 # Adobe lists privacy jobs at most 60 days back.
 JOB_LOOKBACK_DAYS = 59
+# Privacy Service products of Experience Platform: data lake, identity graph, profile store.
+DEFAULT_INCLUDE = ("aepDataLake", "identity", "profileService")
+DEFAULT_ACTIONS = ("delete",)
 
 
 def tagged_jobs(
@@ -87,6 +95,73 @@ class PrivacyJob(RequestKind):
 
     def target(self, spec: Mapping[str, Any]) -> str:
         return f"{spec['regulation']}: {', '.join(spec['include'])}"
+
+    def _spec_schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = validator(self.schema).schema  # type: ignore[assignment]
+        spec: dict[str, Any] = schema["properties"]["spec"]["properties"]
+        return spec
+
+    def regulations(self) -> tuple[str, ...]:
+        """Adobe's regulation codes, as the schema lists them."""
+        return tuple(self._spec_schema()["regulation"]["enum"])
+
+    def products(self) -> tuple[str, ...]:
+        """Privacy Service product codes, as the schema lists them."""
+        return tuple(self._spec_schema()["include"]["items"]["enum"])
+
+    # -- `reconciler new` -------------------------------------------------------------
+
+    new_unit = ("user", "users")
+    new_per_user = True
+    new_flags = {"--regulation": "regulation", "--include": "include", "--action": "actions"}
+
+    def new_check(self, options: Options) -> dict[str, Any]:
+        codes = self.regulations()
+        regulation = options.regulation
+        if regulation is None:
+            raise UsageError("PrivacyJob needs --regulation, e.g. gdpr or ccpa")
+        if regulation.lower() not in codes:
+            raise UsageError(f"--regulation must be one of: {', '.join(codes)}")
+        known = self.products()
+        include = tuple(dict.fromkeys(options.include))
+        unknown = [p for p in include if p not in known]
+        if unknown:
+            raise UsageError(f"--include {unknown[0]!r} is not a product code: {', '.join(known)}")
+        lowered = [p.lower() for p in include]
+        if len(set(lowered)) != len(lowered):
+            raise UsageError("--include names a product twice (Adobe ignores case)")
+        return {
+            "regulation": regulation.lower(),
+            "include": include or DEFAULT_INCLUDE,
+            "actions": tuple(dict.fromkeys(options.actions)) or DEFAULT_ACTIONS,
+        }
+
+    def new_limits(self, per_request: int) -> tuple[int, int | None, int | None]:
+        return per_request, ADOBE_MAX_USERS_PER_JOB, None
+
+    def new_spec(
+        self, options: Options, units: Sequence[CsvRow], first_user: int, part: str
+    ) -> dict[str, Any]:
+        users = [
+            {
+                "key": f"{options.name}-u{first_user + n}",
+                "action": list(options.actions),
+                "userIDs": [
+                    {"namespace": i.namespace, "value": i.value, "type": "standard"}
+                    for i in unit.identities
+                ],
+            }
+            for n, unit in enumerate(units)
+        ]
+        return {"regulation": options.regulation, "include": list(options.include), "users": users}
+
+    def new_notes(self, options: Options) -> list[str]:
+        return [
+            f"# Once merged, Privacy Service runs {' and '.join(options.actions)} jobs under "
+            f"{options.regulation}",
+            "# for each user and each product in `include`.",
+            "# userIDs are `type: standard`; use `custom` for a custom namespace.",
+        ]
 
     def rules(self, request: Request, settings: Settings) -> Iterator[Finding]:
         seen: dict[str, int] = {}

@@ -9,17 +9,15 @@ listing did not show (a description edited by hand in Adobe's UI).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from reconciler.adobe import WorkOrder, WorkOrderStatus
 from reconciler.check.findings import finding_at
-from reconciler.kinds.base import (
-    Created,
-    ListedKind,
-    RemoteObject,
-)
+from reconciler.errors import UsageError
+from reconciler.kinds.base import Created, ListedKind, RemoteObject, grouped
 from reconciler.reconcile.tagging import TAG_PREFIX, tagged, untag
 from reconciler.settings import ADOBE_MAX_IDENTITIES_PER_WORK_ORDER
 
@@ -27,8 +25,14 @@ if TYPE_CHECKING:
     from reconciler.adobe import AdobeClient
     from reconciler.check.findings import Finding
     from reconciler.model import Request
+    from reconciler.scaffold.csvids import CsvRow
+    from reconciler.scaffold.options import Options
     from reconciler.settings import Settings
     from reconciler.yamlfile import PathKey
+
+
+# `datasetId: ALL`: every dataset of the sandbox (only with metadata.allowAllDatasets).
+ALL_DATASETS = "ALL"
 
 
 def work_order_object(order: WorkOrder) -> RemoteObject:
@@ -69,6 +73,72 @@ class RecordDelete(ListedKind):
 
     def target(self, spec: Mapping[str, Any]) -> str:
         return f"dataset {spec['datasetId']}"
+
+    # -- `reconciler new` -------------------------------------------------------------
+
+    new_unit = ("identity", "identities")
+    new_flags = {
+        "--dataset": "dataset",
+        "--display-name": "display_name",
+        "--description": "description",
+    }
+
+    def new_check(self, options: Options) -> dict[str, Any]:
+        dataset = options.dataset
+        if dataset is None:
+            raise UsageError(
+                "RecordDelete needs --dataset ID (the dataset to delete from) or --dataset ALL"
+            )
+        dataset = ALL_DATASETS if dataset.upper() == ALL_DATASETS else dataset
+        if not re.fullmatch(r"ALL|[A-Za-z0-9]{1,64}", dataset):
+            raise UsageError("--dataset must be a dataset id (letters and digits) or ALL")
+        return {"dataset": dataset}
+
+    def new_limits(self, per_request: int) -> tuple[int, int | None, int | None]:
+        return min(per_request, ADOBE_MAX_IDENTITIES_PER_WORK_ORDER), None, None
+
+    def new_units_problem(
+        self, options: Options, source: str, units: Sequence[CsvRow]
+    ) -> str | None:
+        if options.dataset == ALL_DATASETS:
+            return None
+        namespaces = list(dict.fromkeys(u.identities[0].namespace for u in units))
+        if len(namespaces) <= 1:
+            return None
+        return (
+            f"{source} holds identities in {len(namespaces)} namespaces "
+            f"({', '.join(namespaces)}), but a request for one dataset uses only that "
+            "dataset's primary identity namespace: pick one with --namespace NS "
+            "(one file per namespace), or delete from every dataset with --dataset ALL"
+        )
+
+    def new_spec(
+        self, options: Options, units: Sequence[CsvRow], first_user: int, part: str
+    ) -> dict[str, Any]:
+        display = options.display_name or options.ticket or options.name
+        spec: dict[str, Any] = {
+            "datasetId": options.dataset,
+            "displayName": display[: 256 - len(part)] + part,
+        }
+        if options.description:
+            spec["description"] = options.description
+        spec["namespacesIdentities"] = [
+            {"namespace": {"code": ns}, "ids": ids} for ns, ids in grouped(units).items()
+        ]
+        return spec
+
+    def new_notes(self, options: Options) -> list[str]:
+        every = options.dataset == ALL_DATASETS
+        where = "EVERY dataset in the sandbox" if every else f"dataset {options.dataset}"
+        lines = [
+            "# Once merged, the records of these identities are deleted from",
+            f"# {where}; this cannot be undone.",
+        ]
+        if every:
+            lines.append("# To confirm every dataset, add `allowAllDatasets: true` under metadata")
+            lines.append("# yourself: validation refuses datasetId ALL until a person does.")
+        lines.append("# Optional: spec.targetServices (default: all of them).")
+        return lines
 
     def rules(self, request: Request, settings: Settings) -> Iterator[Finding]:
         yield from _all_datasets_opt_in(request)
@@ -127,7 +197,7 @@ def _all_datasets_opt_in(request: Request) -> Iterator[Finding]:
 
 def _single_namespace(request: Request) -> Iterator[Finding]:
     """With one dataset, every identity uses that dataset's primary namespace."""
-    if request.spec.get("datasetId") == "ALL":
+    if request.spec.get("datasetId") == ALL_DATASETS:
         return
     first: str | None = None
     for identity in request.identities():

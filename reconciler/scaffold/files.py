@@ -45,11 +45,9 @@ from reconciler.scaffold.csvids import (
     unique_identities,
     unique_users,
 )
-from reconciler.scaffold.options import ALL_DATASETS, Options, check_options
+from reconciler.scaffold.options import Options, check_options
 from reconciler.scaffold.requestyaml import build_document, header_comment, identity_value, render
 from reconciler.settings import (
-    ADOBE_MAX_IDENTITIES_PER_WORK_ORDER,
-    ADOBE_MAX_USERS_PER_JOB,
     Settings,
 )
 from reconciler.yamlfile import MAX_BYTES, parse_document
@@ -61,7 +59,6 @@ DEFAULT_FOLDERS = {kind: kind.folder for kind in Kind}
 PLACEHOLDERS = {"email": PLACEHOLDER_EMAIL, "ecid": PLACEHOLDER_ECID}
 PLACEHOLDER = PLACEHOLDER_VALUE
 TEMPLATE_FINDINGS = {"cleartext-identity", "placeholder-identity"}
-MAX_CONSENT_VALUES = 1_000  # values per namespace in one consent request (its schema)
 # Encrypted values are long (about 450 characters for one recipient): files holding them are
 # also split by size, to stay under the loader's limit with room for what surrounds values.
 MAX_ENCRYPTED_FILE_BYTES = MAX_BYTES - 512 * 1024
@@ -156,13 +153,11 @@ class _Limits:
 
     @classmethod
     def of(cls, kind: RequestKind, settings: Settings, max_file_bytes: int) -> _Limits:
-        per_request = settings.limits.max_identities_per_request
         size = max_file_bytes if settings.age_recipients else None
-        if kind is Kind.RECORD_DELETE:
-            return cls(min(per_request, ADOBE_MAX_IDENTITIES_PER_WORK_ORDER), size=size)
-        if kind is Kind.PRIVACY_JOB:
-            return cls(per_request, users=ADOBE_MAX_USERS_PER_JOB, size=size)
-        return cls(per_request, per_namespace=MAX_CONSENT_VALUES, size=size)
+        identities, users, per_namespace = kind.new_limits(
+            settings.limits.max_identities_per_request
+        )
+        return cls(identities, users, per_namespace, size)
 
     def words(self) -> str:
         text = f"at most {self.identities:,} identities per request"
@@ -224,19 +219,13 @@ def _units(
         )
     rows = _select(identities, options.namespace)
     read = sum(len(r.identities) for r in rows)
-    if options.kind is Kind.PRIVACY_JOB:
+    if options.kind.new_per_user:
         units, dropped = unique_users(identities.source, rows)
     else:
         units, dropped = unique_identities(rows)
-    if options.kind is Kind.RECORD_DELETE and options.dataset != ALL_DATASETS:
-        namespaces = list(dict.fromkeys(u.identities[0].namespace for u in units))
-        if len(namespaces) > 1:
-            raise ScaffoldError(
-                f"{identities.source} holds identities in {len(namespaces)} namespaces "
-                f"({', '.join(namespaces)}), but a request for one dataset uses only that "
-                "dataset's primary identity namespace: pick one with --namespace NS "
-                "(one file per namespace), or delete from every dataset with --dataset ALL"
-            )
+    problem = options.kind.new_units_problem(options, identities.source, units)
+    if problem:
+        raise ScaffoldError(problem)
     return units, read, dropped
 
 
@@ -298,7 +287,7 @@ def plan_files(
                 text=text,
                 identities=sum(namespaces.values()),
                 namespaces=tuple(namespaces.items()),
-                users=len(part) if options.kind is Kind.PRIVACY_JOB else 0,
+                users=len(part) if options.kind.new_per_user else 0,
             )
         )
         first_user += len(part)

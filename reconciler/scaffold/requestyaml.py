@@ -19,11 +19,9 @@ from typing import Any
 import yaml
 from pyrage import x25519
 
-from reconciler.errors import UsageError
-from reconciler.kinds import Kind
 from reconciler.model import API_VERSION
 from reconciler.scaffold.csvids import CsvIdentity, CsvRow
-from reconciler.scaffold.options import ALL_DATASETS, Options
+from reconciler.scaffold.options import Options
 from reconciler.secrets.crypto import encrypt
 
 try:  # libyaml's emitter when present: several times faster on big requests.
@@ -70,46 +68,6 @@ def identity_value(identity: CsvIdentity, recipients: Sequence[x25519.Recipient]
     return _Quoted(value) if _NUMBER_LIKE.match(value) else value
 
 
-def _grouped(units: Sequence[CsvRow]) -> dict[str, list[str]]:
-    groups: dict[str, list[str]] = {}
-    for unit in units:
-        for identity in unit.identities:
-            groups.setdefault(identity.namespace, []).append(identity.value)
-    return groups
-
-
-def _spec(options: Options, units: Sequence[CsvRow], first_user: int, part: str) -> dict[str, Any]:
-    if options.kind is Kind.RECORD_DELETE:
-        display = options.display_name or options.ticket or options.name
-        spec: dict[str, Any] = {
-            "datasetId": options.dataset,
-            "displayName": display[: 256 - len(part)] + part,
-        }
-        if options.description:
-            spec["description"] = options.description
-        spec["namespacesIdentities"] = [
-            {"namespace": {"code": ns}, "ids": ids} for ns, ids in _grouped(units).items()
-        ]
-        return spec
-    if options.kind is Kind.PRIVACY_JOB:
-        users = [
-            {
-                "key": f"{options.name}-u{first_user + n}",
-                "action": list(options.actions),
-                "userIDs": [
-                    {"namespace": i.namespace, "value": i.value, "type": "standard"}
-                    for i in unit.identities
-                ],
-            }
-            for n, unit in enumerate(units)
-        ]
-        return {"regulation": options.regulation, "include": list(options.include), "users": users}
-    if options.kind is not Kind.CONSENT_OPT_OUT:
-        raise UsageError(f"`reconciler new` does not write {options.kind.value} requests")
-    entities = [{"nameSpace": ns, "values": values} for ns, values in _grouped(units).items()]
-    return {"optOutOfSale": True, "entities": entities}
-
-
 def build_document(
     options: Options, name: str, units: Sequence[CsvRow], first_user: int, part: str
 ) -> dict[str, Any]:
@@ -122,7 +80,7 @@ def build_document(
         "apiVersion": API_VERSION,
         "kind": options.kind.value,
         "metadata": metadata,
-        "spec": _spec(options, units, first_user, part),
+        "spec": options.kind.new_spec(options, units, first_user, part),
     }
 
 
@@ -138,29 +96,7 @@ def header_comment(
             "# TEMPLATE: replace the placeholder identity (marked below) with the real ones"
         )
         lines.append("# before opening a pull request.")
-    if options.kind is Kind.RECORD_DELETE:
-        where = (
-            "EVERY dataset in the sandbox"
-            if options.dataset == ALL_DATASETS
-            else f"dataset {options.dataset}"
-        )
-        lines.append("# Once merged, the records of these identities are deleted from")
-        lines.append(f"# {where}; this cannot be undone.")
-        if options.dataset == ALL_DATASETS:
-            lines.append("# To confirm every dataset, add `allowAllDatasets: true` under metadata")
-            lines.append("# yourself: validation refuses datasetId ALL until a person does.")
-        lines.append("# Optional: spec.targetServices (default: all of them).")
-    elif options.kind is Kind.PRIVACY_JOB:
-        lines.append(
-            f"# Once merged, Privacy Service runs {' and '.join(options.actions)} jobs under "
-            f"{options.regulation}"
-        )
-        lines.append("# for each user and each product in `include`.")
-        lines.append("# userIDs are `type: standard`; use `custom` for a custom namespace.")
-    elif options.kind is Kind.CONSENT_OPT_OUT:
-        lines.append("# Once merged, these identities are opted out of the sale of their data.")
-    else:
-        raise UsageError(f"`reconciler new` does not write {options.kind.value} requests")
+    lines.extend(options.kind.new_notes(options))
     return lines
 
 

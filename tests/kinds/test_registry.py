@@ -14,9 +14,8 @@ from reconciler.reconcile.ledger import Entry, Ledger, LedgerError
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "reconciler"
-# Where a kind may be named: its own module, the registry, and the scaffolding of
-# `reconciler new` (and its command), which writes a different template per kind.
-MAY_NAME_KINDS = {"kinds", "scaffold", "cli/new.py"}
+# Where a kind may be named: its own module and the registry.
+MAY_NAME_KINDS = {"kinds"}
 
 
 def test_the_registry_holds_the_four_kinds_in_order() -> None:
@@ -88,3 +87,13 @@ def test_the_check_is_not_blind_to_a_branch_on_a_kind(tmp_path: Path) -> None:
         "reconciler/x.py:1 Kind.RECORD_DELETE",
         "reconciler/x.py:1 Kind.PRIVACY_JOB",
     ]
+
+
+def test_new_refuses_a_kind_it_does_not_write_and_says_where_to_start(run, repo: Path) -> None:
+    result = run("-C", str(repo), "new", "DatasetExpiration", "--name", "logs")
+    assert result.exit_code == 2
+    assert (
+        "`reconciler new` writes RecordDelete, PrivacyJob, ConsentOptOut requests; write a "
+        "DatasetExpiration from the example in requests/dataset-expirations/"
+    ) in result.output
+    assert not (repo / "requests" / "dataset-expirations").exists()
