@@ -14,9 +14,9 @@ import pytest
 from age.file import Encryptor
 from age.keys.agekey import AgePrivateKey
 
-from reconciler.secrets import crypto
 from reconciler.check.validation import decrypt_request, load_file
 from reconciler.model import Request
+from reconciler.secrets import crypto
 from reconciler.settings import load_settings
 from tests.conftest import CONSENT, PRIVACY_JOB, RECORD_DELETE, git, write, writes
 from tests.encryption_helpers import Key, age_decrypt_by_spec, configure, new_key

@@ -3,7 +3,7 @@
 A bare remote whose main refuses direct pushes stands in for GitHub with branch
 protection (a pre-receive hook: only a reviewed merge moves main). Each CI job is a
 fresh clone, and runs the steps of the workflow files `init` wrote, as the runner
-would run them (tests/test_workflows.run_step), against the emulator.
+would run them (tests/scaffold/test_workflows.run_step), against the emulator.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ import pytest
 import yaml
 
 from tests.conftest import RECORD_DELETE, git, tagged_counts, write, writes
-from tests.test_gitops_loop import as_
-from tests.test_ledger_branch import REVIEWED, protect_main
-from tests.test_workflows import run_step, secrets_context, step_running
+from tests.git.test_gitops_loop import as_
+from tests.git.test_ledger_branch import REVIEWED, protect_main
+from tests.scaffold.test_workflows import run_step, secrets_context, step_running
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ORG = "0123456789ABCDEF01234567@AdobeOrg"
 BRANCH = "reconciler-ledger"
 EXAMPLES = {

@@ -12,7 +12,7 @@ from reconciler.kinds import Kind
 from reconciler.schemas import check, schema_dir, validator
 from reconciler.yamlfile import load_document
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "requests").rglob("*.yaml"))
 
 

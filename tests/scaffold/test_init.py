@@ -16,7 +16,7 @@ from reconciler.scaffold.workflows import DEFAULT_ACTION, render_workflows
 from reconciler.settings import Limits, load_settings
 from tests.conftest import git
 
-CHECKOUT = Path(__file__).resolve().parent.parent
+CHECKOUT = Path(__file__).resolve().parents[2]
 ORG = "0123456789ABCDEF01234567@AdobeOrg"
 FLAGS = ("--org-id", ORG, "--sandbox", "prod")
 SCHEMAS = sorted(p.name for p in (CHECKOUT / "schemas").glob("*.json"))

@@ -17,7 +17,7 @@ from reconciler.emulator.testing import running_emulator
 from reconciler.reconcile.tagging import untag
 from tests.conftest import git, write, writes
 from tests.encryption_helpers import configure, new_key, settings_text
-from tests.test_gitops_loop import PRIYA, RUI, as_
+from tests.git.test_gitops_loop import PRIYA, RUI, as_
 
 CANARY_EMAIL = "kanarie.versleuteld.5e1b@example.com"
 CANARY_OTHER = "kanarie.tweede.5e1b@example.org"

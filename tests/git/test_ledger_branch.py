@@ -21,7 +21,7 @@ from reconciler.git.ledgerbranch import attach, worktree_path
 from reconciler.git.repo import open_repo
 from reconciler.settings import load_settings
 from tests.conftest import CONSENT, RECORD_DELETE, git, tagged_counts, write, writes
-from tests.test_gitops_loop import as_
+from tests.git.test_gitops_loop import as_
 
 BRANCH = "reconciler-ledger"
 SETTINGS = f"client:\n  requestsPerSecond: 1000\nledger:\n  branch: {BRANCH}\n"

@@ -22,7 +22,7 @@ import yaml
 
 from tests.conftest import CONSENT, RECORD_DELETE, git, write
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
 HOOKS = ROOT / ".pre-commit-hooks.yaml"
 PR, APPLY, STATUS = "reconciler-check.yml", "reconciler-apply.yml", "reconciler-status.yml"

@@ -15,7 +15,7 @@ from reconciler.check.validation import validate
 from reconciler.settings import load_settings
 from tests.conftest import CONSENT, PRIVACY_JOB, RECORD_DELETE, write
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CANARY = "canary.person@example.com"
 
 
