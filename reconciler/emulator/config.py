@@ -19,7 +19,7 @@ A YAML file replaces the defaults it names::
          sandboxes: [prod, dev]}   # Data Hygiene calls naming another sandbox: 403
     datasets:
       - {id: c48b51623ec641a2949d339bad69cb15, name: Consumers, namespace: email}
-    quotas: {daily_identities: 1000000, monthly_identities: 2000000}
+    quotas: {daily_identities: 1000000, monthly_identities: 2000000, dataset_expirations: 75}
     speed: 60              # emulator seconds per real second
     token_ttl_seconds: 86399
     workorder_steps: {validated: 300, submitted: 900, ingested: 3600, completed: 14400}
