@@ -116,13 +116,13 @@ def jobs(emulator: Emulator, request: Request, body: bytes) -> Response:
             "status": job_state(job, now, steps).status,
             "createdAt": iso(job.created_at),
         }
-        for job in emulator.store.list_jobs(request.query_params.get("orgId"))
+        for job in emulator.store.jobs.select(request.query_params.get("orgId"))
     ]
     return JSONResponse({"jobs": out})
 
 
 def consents(emulator: Emulator, request: Request, body: bytes) -> Response:
-    return JSONResponse({"consents": emulator.store.consent_counts()})
+    return JSONResponse({"consents": emulator.store.jobs.consent_counts()})
 
 
 def _clock(emulator: Emulator) -> dict[str, Any]:

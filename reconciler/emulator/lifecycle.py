@@ -14,7 +14,8 @@ from typing import Any
 
 from reconciler.emulator.clock import iso
 from reconciler.emulator.config import ExpirationSteps, JobSteps, WorkorderSteps
-from reconciler.emulator.store import JobRecord, WorkOrderRecord
+from reconciler.emulator.job_store import JobRecord
+from reconciler.emulator.store import WorkOrderRecord
 from reconciler.emulator.ttl_store import ExpirationRecord
 
 WORKORDER_STATUSES: tuple[str, ...] = (

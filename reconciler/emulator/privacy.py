@@ -24,11 +24,11 @@ from starlette.responses import JSONResponse, Response
 
 from reconciler.emulator.clock import privacy_date
 from reconciler.emulator.gateway import Caller, authenticate, clip, error, json_body
+from reconciler.emulator.job_store import JobRecord
 from reconciler.emulator.lifecycle import job_state, product_responses
 from reconciler.emulator.privacy_content import build_archive, content_available
 from reconciler.emulator.privacy_rules import parse_consent, parse_job_query, parse_jobs
 from reconciler.emulator.state import Emulator
-from reconciler.emulator.store import JobRecord
 
 _rng = random.SystemRandom()
 
@@ -77,7 +77,7 @@ def create_jobs(emulator: Emulator, request: Request, body: bytes) -> Response:
                     created_at=now,
                 )
                 jobs.append((record, [dict(u) for u in user.user_ids]))
-    emulator.store.add_jobs(jobs, products=new.products)
+    emulator.store.jobs.add(jobs, products=new.products)
     return JSONResponse(
         {
             "requestId": request_id,
@@ -101,14 +101,14 @@ def list_jobs(emulator: Emulator, request: Request, body: bytes) -> Response:
     start = query.page * query.size
     if query.status is None:
         # Only the page is rendered: SQLite counts, orders (newest first) and slices.
-        total, jobs = emulator.store.page_jobs(
+        total, jobs = emulator.store.jobs.page(
             caller.org_id, query.regulation, query.from_ts, query.to_ts, start, query.size
         )
         page = [_basic(emulator, job, now) for job in jobs]
     else:
         # The status is computed from the clock: render every job in the window to filter.
         found = []
-        for job in reversed(emulator.store.list_jobs(caller.org_id, query.regulation)):
+        for job in reversed(emulator.store.jobs.select(caller.org_id, query.regulation)):
             if not query.from_ts <= job.created_at <= query.to_ts:
                 continue
             item = _basic(emulator, job, now)
@@ -122,7 +122,7 @@ def list_jobs(emulator: Emulator, request: Request, body: bytes) -> Response:
 def get_job(emulator: Emulator, request: Request, body: bytes) -> Response:
     caller = authenticate(emulator, request, sandbox_required=False)
     job_id = request.path_params["job_id"]
-    job = emulator.store.get_job(job_id)
+    job = emulator.store.jobs.get(job_id)
     if job is None or job.org_id != caller.org_id:
         raise error(404, "404001", f"Job {clip(job_id)} not found.")
     now = emulator.clock.now()
@@ -140,8 +140,8 @@ def get_job_content(emulator: Emulator, request: Request, body: bytes) -> Respon
     # answer that is a ZIP: the emulator does not check it.
     caller = authenticate(emulator, request, sandbox_required=False)
     job_id = request.path_params["job_id"]
-    job = emulator.store.get_job(job_id)
-    submission = emulator.store.get_job_submission(job_id)
+    job = emulator.store.jobs.get(job_id)
+    submission = emulator.store.jobs.submission(job_id)
     if job is None or submission is None or job.org_id != caller.org_id:
         raise error(404, "404001", f"Job {clip(job_id)} not found.")
     now = emulator.clock.now()
@@ -168,6 +168,6 @@ def get_job_content(emulator: Emulator, request: Request, body: bytes) -> Respon
 def create_consent(emulator: Emulator, request: Request, body: bytes) -> Response:
     caller = authenticate(emulator, request, sandbox_required=False)
     opt_out, entities, values = parse_consent(json_body(request, body))
-    emulator.store.add_consent(caller.org_id, emulator.clock.now(), opt_out, entities, values)
+    emulator.store.jobs.add_consent(caller.org_id, emulator.clock.now(), opt_out, entities, values)
     # 202 with no payload: there is no consent id to look up later.
     return Response(status_code=202)

@@ -1,5 +1,6 @@
-"""The emulator's state in SQLite: tokens, work orders (with identities), jobs, consents,
-and dataset expirations (their table in ``ttl_store``, reached as ``Store.expirations``).
+"""The emulator's state in SQLite: tokens, work orders (with identities), and the tables of
+privacy jobs and consents (``job_store``, reached as ``Store.jobs``) and of dataset
+expirations (``ttl_store``, reached as ``Store.expirations``).
 
 One connection shared by all threads behind a re-entrant lock: requests are
 serialised at the database, which is plenty for an emulator and makes
@@ -13,13 +14,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from reconciler.emulator.clock import iso, utc_day
+from reconciler.emulator.job_store import JobTable
 from reconciler.emulator.textmatch import author_matches, contains_folded
 from reconciler.emulator.ttl_store import (
     LATEST_TIME_SQL,
@@ -85,37 +87,10 @@ class WorkOrderRecord:
     target_services: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class JobRecord:
-    """A stored privacy job, without its user ids."""
-
-    job_id: str
-    request_id: str
-    org_id: str
-    user_key: str
-    action: str
-    product: str
-    regulation: str
-    submitted_by: str
-    created_at: float
-
-
-@dataclass(frozen=True)
-class JobSubmission:
-    """What was submitted for a job's user: the ids, and the request's products (``include``,
-    empty for a job stored before products were)."""
-
-    user_ids: tuple[dict[str, str], ...]
-    products: tuple[str, ...]
-
-
 _WO_COLUMNS = (
     "workorder_id, org_id, sandbox, bundle_id, dataset_id, dataset_name, dataset_known, "
     "display_name, description, created_by, created_at, edited_at, identity_count, "
     "target_services"
-)
-_JOB_COLUMNS = (
-    "job_id, request_id, org_id, user_key, action, product, regulation, submitted_by, created_at"
 )
 
 
@@ -225,10 +200,6 @@ def _workorder_clauses(where: WorkOrderFilter) -> tuple[list[str], list[object]]
     return clauses, args
 
 
-def _job(row: sqlite3.Row) -> JobRecord:
-    return JobRecord(**{key: row[key] for key in row.keys()})
-
-
 class Store:
     """SQLite-backed state; ``path`` is a file or ``":memory:"``."""
 
@@ -248,6 +219,7 @@ class Store:
         self._db.executescript(_SCHEMA + TTL_SCHEMA)
         self._migrate()
         self.expirations = ExpirationTable(self._db, self._lock)
+        self.jobs = JobTable(self._db, self._lock, self.locked)
 
     def _migrate(self) -> None:
         """Bring a database written by an older emulator up to this schema."""
@@ -449,129 +421,6 @@ class Store:
             )
 
     # -- privacy jobs -------------------------------------------------------
-    def add_jobs(
-        self,
-        jobs: Iterable[tuple[JobRecord, list[dict[str, object]]]],
-        products: Sequence[str] = (),
-    ) -> None:
-        """Store jobs with their user's ids; ``products``: the request's ``include``."""
-        included = json.dumps(list(products))
-        with self.locked():
-            self._db.executemany(
-                f"INSERT INTO privacy_jobs ({_JOB_COLUMNS}, user_ids, products) "
-                f"VALUES ({', '.join('?' * 11)})",
-                (
-                    (
-                        job.job_id,
-                        job.request_id,
-                        job.org_id,
-                        job.user_key,
-                        job.action,
-                        job.product,
-                        job.regulation,
-                        job.submitted_by,
-                        job.created_at,
-                        json.dumps(user_ids),
-                        included,
-                    )
-                    for job, user_ids in jobs
-                ),
-            )
-
-    def get_job(self, job_id: str) -> JobRecord | None:
-        with self._lock:
-            row = self._db.execute(
-                f"SELECT {_JOB_COLUMNS} FROM privacy_jobs WHERE job_id = ?", (job_id,)
-            ).fetchone()
-        return None if row is None else _job(row)
-
-    def get_job_submission(self, job_id: str) -> JobSubmission | None:
-        """The ids and products submitted for a job, for its access content only."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT user_ids, products FROM privacy_jobs WHERE job_id = ?", (job_id,)
-            ).fetchone()
-        if row is None:
-            return None
-        return JobSubmission(
-            user_ids=tuple(json.loads(row["user_ids"])),
-            products=tuple(json.loads(row["products"])),
-        )
-
-    def list_jobs(
-        self, org_id: str | None = None, regulation: str | None = None
-    ) -> list[JobRecord]:
-        """Jobs oldest first, optionally of one org and regulation."""
-        clauses, args = [], []
-        if org_id is not None:
-            clauses.append("org_id = ?")
-            args.append(org_id)
-        if regulation is not None:
-            clauses.append("regulation = ?")
-            args.append(regulation)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT {_JOB_COLUMNS} FROM privacy_jobs {where} ORDER BY seq", args
-            ).fetchall()
-        return [_job(row) for row in rows]
-
-    def page_jobs(
-        self,
-        org_id: str,
-        regulation: str,
-        created_from: float,
-        created_to: float,
-        offset: int,
-        limit: int,
-    ) -> tuple[int, list[JobRecord]]:
-        """How many of the org's jobs under ``regulation`` were created in the window (ends
-        included), and the ``limit`` from ``offset`` on, newest first."""
-        where = "WHERE org_id = ? AND regulation = ? AND created_at BETWEEN ? AND ?"
-        args: list[object] = [org_id, regulation, created_from, created_to]
-        with self._lock:
-            total = int(
-                self._db.execute(
-                    f"SELECT count(*) AS n FROM privacy_jobs {where}", args
-                ).fetchone()["n"]
-            )
-            if offset >= total:
-                return total, []
-            rows = self._db.execute(
-                f"SELECT {_JOB_COLUMNS} FROM privacy_jobs {where} "
-                "ORDER BY seq DESC LIMIT ? OFFSET ?",
-                [*args, limit, offset],
-            ).fetchall()
-        return total, [_job(row) for row in rows]
-
-    # -- consents -----------------------------------------------------------
-    def add_consent(
-        self, org_id: str, created_at: float, opt_out: bool, entity_count: int, value_count: int
-    ) -> None:
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO consents (org_id, created_at, opt_out, entity_count, value_count) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (org_id, created_at, int(opt_out), entity_count, value_count),
-            )
-
-    def consent_counts(self) -> list[dict[str, object]]:
-        """Per org: how many consent requests, entities and values were received."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT org_id, count(*) AS requests, sum(entity_count) AS entities, "
-                "sum(value_count) AS ids FROM consents GROUP BY org_id ORDER BY org_id"
-            ).fetchall()
-        return [
-            {
-                "orgId": r["org_id"],
-                "requests": r["requests"],
-                "entities": r["entities"],
-                "identities": r["ids"],
-            }
-            for r in rows
-        ]
-
     # -- admin ----------------------------------------------------------------
     def clear(self) -> None:
         """Forget every object and token (admin reset)."""

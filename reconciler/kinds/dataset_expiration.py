@@ -61,7 +61,7 @@ def expiration_object(item: Expiration) -> RemoteObject:
         display_name=item.display_name or "",
         description=item.description or "",
         created_at=item.updated_at or "",
-        status=str(item.status),
+        status=item.status_text or str(item.status),  # Adobe's own word for a new status
         fields={"expiry": canonical_expiry(item.expiry or ""), "datasetId": item.dataset_id},
     )
 
@@ -165,7 +165,7 @@ class DatasetExpiration(ListedKind):
             display_name=request.display_name,
             description=tagged(request.description, request.name),
         )
-        return Created((expiration_object(item),), str(item.status))
+        return Created((expiration_object(item),), item.status_text or str(item.status))
 
     def update(self, client: AdobeClient, remote_id: str, request: Request) -> str:
         item = client.ttl.update_expiration(
@@ -174,10 +174,11 @@ class DatasetExpiration(ListedKind):
             display_name=request.display_name,
             description=tagged(request.description, request.name),
         )
-        return str(item.status)
+        return item.status_text or str(item.status)
 
     def cancel(self, client: AdobeClient, remote_id: str) -> str:
-        return str(client.ttl.cancel_expiration(remote_id).status)
+        item = client.ttl.cancel_expiration(remote_id)
+        return item.status_text or str(item.status)
 
 
 KIND = DatasetExpiration()
