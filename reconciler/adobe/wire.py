@@ -43,7 +43,10 @@ def exchange(
     try:
         response = http.send(request, stream=True)
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError) as e:
-        raise _failed(FailureKind.CONNECT, method, path, f"could not connect ({_kind(e)})") from e
+        where = _origin(request.url)
+        raise _failed(
+            FailureKind.CONNECT, method, path, f"could not connect to {where} ({_kind(e)})"
+        ) from e
     except (httpx.UnsupportedProtocol, httpx.LocalProtocolError) as e:
         raise _failed(FailureKind.FATAL, method, path, f"request not sent ({_kind(e)})") from e
     except httpx.HTTPError as e:
@@ -72,6 +75,13 @@ def exchange(
     finally:
         response.close()
     return RawResponse(status=response.status_code, headers=response.headers, body=b"".join(chunks))
+
+
+def _origin(url: httpx.URL) -> str:
+    """Where a request went, without its path or query: what a person checks first when
+    nothing answers (a host and port from the settings, never a value)."""
+    port = f":{url.port}" if url.port is not None else ""
+    return f"{url.scheme}://{url.host}{port}"
 
 
 def _kind(error: Exception) -> str:

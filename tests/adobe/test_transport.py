@@ -148,6 +148,17 @@ def test_get_gives_up_after_max_retries(
     assert len(harness.adobe.calls()) == retries + 1
 
 
+def test_a_connection_failure_names_the_origin_it_tried_and_nothing_more(
+    harness: Harness,
+) -> None:
+    harness.adobe.on("GET", WO, httpx.ConnectError("refused"))
+    with pytest.raises(TransportError) as caught:
+        harness.make(max_retries=0).hygiene.get_work_order("DI-1")
+    message = str(caught.value)
+    assert "could not connect to https://platform.test (ConnectError)" in message
+    assert "refused" not in message
+
+
 def test_call_deadline_stops_retrying(harness: Harness) -> None:
     harness.adobe.on("GET", WO, httpx.Response(503, headers={"retry-after": "100"}))
     with pytest.raises(ServerError):
