@@ -10,13 +10,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Self
 
 from reconciler.adobe.errors import InvalidResponseError
 from reconciler.adobe.fields import Fields
 from reconciler.adobe.sanitize import clean_text
 
 
-class WorkOrderStatus(StrEnum):
+class _Status(StrEnum):
+    """A status as Adobe spells it; anything else it says is ``unknown`` (every subclass
+    has that member)."""
+
+    @classmethod
+    def parse(cls, value: str) -> Self:
+        try:
+            return cls(value)
+        except ValueError:
+            return cls("unknown")
+
+
+class WorkOrderStatus(_Status):
     RECEIVED = "received"
     VALIDATED = "validated"
     SUBMITTED = "submitted"
@@ -26,19 +39,12 @@ class WorkOrderStatus(StrEnum):
     IN_PROGRESS = "in-progress"  # seen in some doc examples
     UNKNOWN = "unknown"  # anything else the server says
 
-    @classmethod
-    def parse(cls, value: str) -> WorkOrderStatus:
-        try:
-            return cls(value)
-        except ValueError:
-            return cls.UNKNOWN
-
     @property
     def is_final(self) -> bool:
         return self in (WorkOrderStatus.COMPLETED, WorkOrderStatus.FAILED)
 
 
-class PrivacyJobStatus(StrEnum):
+class PrivacyJobStatus(_Status):
     SUBMITTED = "submitted"
     PROCESSING = "processing"
     COMPLETE = "complete"
@@ -46,11 +52,8 @@ class PrivacyJobStatus(StrEnum):
     UNKNOWN = "unknown"
 
     @classmethod
-    def parse(cls, value: str | None) -> PrivacyJobStatus:
-        try:
-            return cls((value or "").lower())
-        except ValueError:
-            return cls.UNKNOWN
+    def parse(cls, value: str | None) -> Self:
+        return super().parse((value or "").lower())  # Privacy Service's case varies
 
     @property
     def is_final(self) -> bool:
@@ -283,7 +286,7 @@ class PrivacyJobPage:
         return cls(jobs=jobs, total_records=f.opt_count("totalRecords"))
 
 
-class DatasetExpirationStatus(StrEnum):
+class DatasetExpirationStatus(_Status):
     """A dataset expiration's status (the spec's enum; values are case-sensitive there)."""
 
     PENDING = "pending"
@@ -291,13 +294,6 @@ class DatasetExpirationStatus(StrEnum):
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     UNKNOWN = "unknown"  # anything else the server says; the text is kept beside it
-
-    @classmethod
-    def parse(cls, value: str) -> DatasetExpirationStatus:
-        try:
-            return cls(value)
-        except ValueError:
-            return cls.UNKNOWN
 
     @property
     def is_final(self) -> bool:

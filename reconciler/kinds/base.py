@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -113,28 +113,6 @@ def grouped(units: Sequence[CsvRow]) -> dict[str, list[str]]:
         for identity in unit.identities:
             groups.setdefault(identity.namespace, []).append(identity.value)
     return groups
-
-
-def tagged_listing(
-    tagged: Iterable[RemoteObject],
-    applied: Sequence[Applied],
-    get: Callable[[str], RemoteObject | None],
-) -> tuple[dict[str, list[RemoteObject]], dict[str, RemoteObject]]:
-    """Objects of one listing by the request name in their tag and by id, completed by a
-    ``get`` for each applied entry the listing did not show (a tag edited by hand)."""
-    by_name: dict[str, list[RemoteObject]] = defaultdict(list)
-    by_id: dict[str, RemoteObject] = {}
-    for obj in tagged:
-        by_id[obj.remote_id] = obj
-        _, name = untag(obj.description)
-        if name is not None:
-            by_name[name].append(obj)
-    for entry in applied:
-        if entry.remote_id and entry.remote_id not in by_id:
-            found = get(entry.remote_id)
-            if found is not None:
-                by_id[entry.remote_id] = found
-    return by_name, by_id
 
 
 class Applied(Protocol):
@@ -320,13 +298,21 @@ class ListedKind(RequestKind):
         if not unrecorded and not any(e.remote_id for e in applied):
             return Listing()
 
-        def get(remote_id: str) -> RemoteObject | None:
-            try:
-                return self.get_one(client, remote_id)
-            except NotFoundError:
-                return None
-
-        by_name, by_id = tagged_listing(self.list_tagged(client), applied, get)
+        # Objects by the request name in their tag and by id, completed by a get for each
+        # applied entry the listing did not show (a tag edited by hand in Adobe's UI).
+        by_name: dict[str, list[RemoteObject]] = defaultdict(list)
+        by_id: dict[str, RemoteObject] = {}
+        for obj in self.list_tagged(client):
+            by_id[obj.remote_id] = obj
+            _, name = untag(obj.description)
+            if name is not None:
+                by_name[name].append(obj)
+        for entry in applied:
+            if entry.remote_id and entry.remote_id not in by_id:
+                try:
+                    by_id[entry.remote_id] = self.get_one(client, entry.remote_id)
+                except NotFoundError:
+                    pass
         return Listing(by_name, by_id)
 
     def refresh(self, client: AdobeClient, entry: Applied) -> StatusRecord | None:

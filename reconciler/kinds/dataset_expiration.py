@@ -13,9 +13,10 @@ An expiration is found again by its dataset and its tag (in ``description``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from reconciler.adobe.models import parse_instant
 from reconciler.check.findings import Finding
 from reconciler.kinds.base import (
     DESCRIPTIVE_FIELDS,
@@ -36,22 +37,10 @@ if TYPE_CHECKING:
 MIN_NOTICE = timedelta(hours=24)
 
 
-def parse_expiry(text: str) -> datetime | None:
-    """An ISO 8601 date or date-time as a UTC instant (a date is its midnight, UTC);
-    None when it is neither. A date-time without an offset is read as UTC, as Adobe does."""
-    try:
-        if len(text) == 10:
-            return datetime.fromisoformat(text).replace(tzinfo=UTC)
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def canonical_expiry(text: str) -> str:
     """The form expiries are compared in (``2030-12-31T00:00:00Z``); the text as is when
     it does not parse (the schema refuses such files before they get here)."""
-    moment = parse_expiry(text)
+    moment = parse_instant(text)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else text
 
 
@@ -89,7 +78,7 @@ class DatasetExpiration(ListedKind):
 
     def too_soon(self, request: Request, now: datetime) -> str | None:
         """Why Adobe would refuse the expiry now, or None."""
-        moment = parse_expiry(str(request.spec["expiry"]))
+        moment = parse_instant(str(request.spec["expiry"]))
         if moment is not None and moment - now >= MIN_NOTICE:
             return None
         return (
