@@ -86,6 +86,10 @@ class RemoteObject:
     status: str = ""
     fields: Mapping[str, str] = field(default_factory=dict)
     products: tuple[tuple[str, str], ...] = ()
+    # What Adobe says the object acts on (its dataset, its identity count, its action), as
+    # :meth:`RequestKind.facts` words it: what tells a request's own object from another
+    # one carrying the same tag. Only what Adobe returned; a fact it omits is not compared.
+    facts: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -234,6 +238,25 @@ class RequestKind(ABC):
     def cancelled(self, request: Request) -> bool:
         """Whether the file declares the object cancelled."""
         return False
+
+    def facts(self, request: Request) -> dict[str, str]:
+        """What Adobe would report about this request's object, in the words of
+        :attr:`RemoteObject.facts` (e.g. ``{"dataset": …, "identity count": …}``)."""
+        return {}
+
+    def mismatch(self, request: Request, obj: RemoteObject) -> tuple[str, ...]:
+        """How ``obj``, found at Adobe by this request's tag or its ledger id, differs from
+        what the file declares; empty when nothing Adobe returned contradicts it.
+
+        A tag names a request, not a deletion: another clone or repository may have
+        tagged its own object with the same name. Adopting one whose dataset or count
+        differs would record the declared deletion as done while it was never sent."""
+        wanted = self.facts(request)
+        return tuple(
+            f"{key} is {obj.facts[key]} at Adobe but {value} in the file"
+            for key, value in wanted.items()
+            if key in obj.facts and obj.facts[key] != value
+        )
 
     # -- Adobe ------------------------------------------------------------------------
 

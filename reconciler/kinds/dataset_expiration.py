@@ -52,6 +52,7 @@ def expiration_object(item: Expiration) -> RemoteObject:
         created_at=item.updated_at or "",
         status=item.status_text or str(item.status),  # Adobe's own word for a new status
         fields={"expiry": canonical_expiry(item.expiry or ""), "datasetId": item.dataset_id},
+        facts={"dataset": item.dataset_id},
     )
 
 
@@ -69,6 +70,9 @@ class DatasetExpiration(ListedKind):
 
     def target(self, spec: Mapping[str, Any]) -> str:
         return f"dataset {spec['datasetId']} expires {canonical_expiry(str(spec['expiry']))}"
+
+    def facts(self, request: Request) -> dict[str, str]:
+        return {"dataset": str(request.spec["datasetId"])}
 
     def desired(self, request: Request) -> dict[str, str]:
         return {"expiry": canonical_expiry(str(request.spec["expiry"]))}

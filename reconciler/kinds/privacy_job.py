@@ -96,6 +96,22 @@ class PrivacyJob(RequestKind):
     def target(self, spec: Mapping[str, Any]) -> str:
         return f"{spec['regulation']}: {', '.join(spec['include'])}"
 
+    def mismatch(self, request: Request, obj: RemoteObject) -> tuple[str, ...]:
+        # A job is one user's: its key must be one of the file's users (tagged with the
+        # request's name), its action one that user asks for. The key itself is not shown.
+        users = {job_key(request.name, u["key"]): u for u in request.spec["users"]}
+        user = users.get(obj.user_key)
+        if user is None:
+            return ("its user key is none of the users this file declares",)
+        actions = {a for a in obj.action.split(",") if a}
+        declared = {str(a) for a in user["action"]}
+        if actions and not actions <= declared:
+            return (
+                f"action is {', '.join(sorted(actions))} at Adobe but "
+                f"{', '.join(sorted(declared))} in the file",
+            )
+        return ()
+
     def _spec_schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = validator(self.schema).schema  # type: ignore[assignment]
         spec: dict[str, Any] = schema["properties"]["spec"]["properties"]

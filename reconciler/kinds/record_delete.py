@@ -35,7 +35,21 @@ if TYPE_CHECKING:
 ALL_DATASETS = "ALL"
 
 
+# The spellings of a record delete's action: the request's (`delete_identity`), the
+# response's (`identity-delete`) and a newer guide's (`delete-identity`); api-notes.
+_DELETE_ACTIONS = frozenset({"delete_identity", "identity-delete", "delete-identity"})
+RECORD_DELETE_ACTION = "delete_identity"
+
+
 def work_order_object(order: WorkOrder) -> RemoteObject:
+    facts = {}
+    if order.dataset_id:
+        facts["dataset"] = order.dataset_id
+    if order.action:
+        action = order.action.strip().lower()
+        facts["action"] = RECORD_DELETE_ACTION if action in _DELETE_ACTIONS else order.action
+    if order.operation_count is not None:  # the identities the work order holds
+        facts["identity count"] = str(order.operation_count)
     return RemoteObject(
         remote_id=order.workorder_id,
         display_name=order.display_name or "",
@@ -43,6 +57,7 @@ def work_order_object(order: WorkOrder) -> RemoteObject:
         created_at=order.created_at or "",
         status=order.status,
         products=tuple((p.product_name, p.product_status) for p in order.product_status_details),
+        facts=facts,
     )
 
 
@@ -73,6 +88,12 @@ class RecordDelete(ListedKind):
 
     def target(self, spec: Mapping[str, Any]) -> str:
         return f"dataset {spec['datasetId']}"
+
+    def facts(self, request: Request) -> dict[str, str]:
+        facts = {"dataset": str(request.spec["datasetId"]), "action": RECORD_DELETE_ACTION}
+        if not request.metadata.get("imported"):  # an imported file names no identity
+            facts["identity count"] = str(request.identity_count())
+        return facts
 
     # -- `reconciler new` -------------------------------------------------------------
 

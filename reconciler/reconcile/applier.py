@@ -48,6 +48,8 @@ log = logging.getLogger("reconciler.apply")
 # After an unknown outcome, how often (and how long apart) to look for the tag.
 RECOVERY_LOOKUPS = 3
 RECOVERY_WAIT_SECONDS = 1.0
+# How many conflicts a refusal names with their reasons (the plan shows every one).
+SHOWN_CONFLICTS = 3
 
 
 class ApplyRefused(ReconcilerError):
@@ -84,10 +86,13 @@ class ApplyResult:
 def check_plan(plan: Plan, max_identities: int) -> None:
     """Refuse plans that must not run: conflicts, or more identities than allowed."""
     if plan.conflicts:
-        names = ", ".join(a.name for a in plan.conflicts)
+        shown = plan.conflicts[:SHOWN_CONFLICTS]
+        more = len(plan.conflicts) - len(shown)
         raise ApplyRefused(
-            f"the plan has conflicts ({names}): an applied request's immutable fields changed. "
-            "Restore those files and declare new requests instead; nothing was applied"
+            f"the plan has {len(plan.conflicts)} conflict(s), each needing a person: "
+            + "; ".join(f"{a.name}: {a.reason}" for a in shown)
+            + (f"; and {more} more (see `reconciler plan`)" if more else "")
+            + "; nothing was applied"
         )
     if plan.identities_to_submit > max_identities:
         raise ApplyRefused(
@@ -226,7 +231,11 @@ class Applier:
         return Outcome(action, True, f"{verb} {shown}", ids, recovered)
 
     def _find(self, request: Request) -> list[RemoteObject]:
-        return list(request.kind.choose(request.kind.find(self.client, request, self.today())))
+        """The request's own objects at Adobe: carrying its tag and acting on what it
+        declares (another clone's object of the same name is never recorded as ours)."""
+        kind = request.kind
+        found = kind.find(self.client, request, self.today())
+        return list(kind.choose([o for o in found if not kind.mismatch(request, o)]))
 
     def _find_after_unknown(self, request: Request) -> list[RemoteObject]:
         """Look for the tag a few times, waiting longer each time: Adobe's listings may

@@ -200,6 +200,10 @@ class _Planner:
             )
         remote = self.remote
         current = remote.by_id.get(entry.remote_id or "") if remote is not None else None
+        if remote is not None and entry.remote_id and kind.ledger_key:
+            unconfirmed = self._unconfirmed(request, entry, current, make)
+            if unconfirmed is not None:
+                return unconfirmed
         if current is not None:
             status = current.status
         else:
@@ -261,11 +265,73 @@ class _Planner:
             remote_ids=entry.remote_ids,
         )
 
+    def _unconfirmed(
+        self,
+        request: Request,
+        entry: Entry,
+        current: RemoteObject | None,
+        make: Callable[..., Action],
+    ) -> Action | None:
+        """Online, a ledger entry counts as applied only when Adobe confirms it: the object
+        exists, carries this request's tag (or none, for an imported one) and acts on what
+        the file declares. None when it does; else the action that says what Adobe has."""
+        kind = request.kind
+        rid = entry.remote_id
+        if current is not None:
+            _, owner = untag(current.description)
+            if owner is not None and owner != request.name:
+                return make(
+                    ActionType.CONFLICT,
+                    reason=f"the ledger records {rid}, but at Adobe that {kind.noun} carries "
+                    f"the tag of request {owner!r}: this ledger entry describes another "
+                    "request; restore the ledger file from the apply job's commit",
+                    remote_ids=entry.remote_ids,
+                )
+            differs = kind.mismatch(request, current)
+            if differs:
+                return make(
+                    ActionType.CONFLICT,
+                    reason=f"the ledger records {rid}, but it is not this request: "
+                    f"{'; '.join(differs)}; restore the ledger file from the apply job's "
+                    "commit (or, if the file was changed, restore the file)",
+                    remote_ids=entry.remote_ids,
+                )
+            return None
+        assert self.remote is not None
+        tagged_here = self.remote.by_name.get(request.name, ())
+        own = kind.choose([o for o in tagged_here if not kind.mismatch(request, o)])
+        if own:
+            ids = tuple(o.remote_id for o in own)
+            return make(
+                ActionType.ADOPT,
+                reason=f"the ledger records {rid}, which Adobe does not have; found by its "
+                f"tag as {', '.join(ids)}: recorded instead, not re-created",
+                remote_ids=ids,
+            )
+        return make(
+            ActionType.CREATE,
+            reason=f"the ledger records {rid}, but Adobe has no such {kind.noun} and none "
+            "carries this request's tag: it was never applied (a ledger entry no apply "
+            "wrote), so it is created",
+        )
+
     def _unrecorded(self, request: Request, make: Callable[..., Action]) -> Action:
         kind = request.kind
         remote = self.remote
-        found = kind.choose(remote.by_name.get(request.name, ())) if remote is not None else ()
         every = remote.by_name.get(request.name, ()) if remote is not None else ()
+        foreign = [o for o in every if kind.mismatch(request, o)]
+        strangers = {o.remote_id for o in foreign}
+        found = kind.choose([o for o in every if o.remote_id not in strangers])
+        if foreign and not found:
+            first = foreign[0]
+            return make(
+                ActionType.CONFLICT,
+                reason=f"{first.remote_id} carries this request's tag at Adobe but is not "
+                f"this request: {'; '.join(kind.mismatch(request, first))}. Another request "
+                "of this name made it (another clone or repository); name this request "
+                "anew",
+                remote_ids=tuple(o.remote_id for o in foreign),
+            )
         if not found and request.metadata.get("imported"):
             return make(
                 ActionType.CONFLICT,
@@ -299,7 +365,13 @@ class _Planner:
             first = found[0]
             changes = _changes(request, first.display_name, first.description, first.fields)
         why = "found at Adobe by its tag but missing from the ledger: recorded, not re-created"
-        if len(every) > len(found):
+        if foreign:
+            why += (
+                f"; {', '.join(o.remote_id for o in foreign)} carr"
+                f"{'ies' if len(foreign) == 1 else 'y'} the same tag but not this request's "
+                "content, and are left alone"
+            )
+        elif len(every) > len(found):
             why += (
                 f" ({len(every)} tagged {kind.noun}s exist; the one recorded is {', '.join(ids)})"
             )

@@ -129,8 +129,8 @@ def markdown(plan: Plan) -> str:
         lines += [
             "",
             "> [!CAUTION]",
-            "> Requests in conflict will not be applied: an applied "
-            "request's immutable fields changed. Declare a new request instead.",
+            "> Requests in conflict will not be applied: each needs a person (its reason "
+            "says what Adobe or the ledger holds and what to do).",
         ]
     alls = [a for a in shown if a.type is ActionType.CREATE and a.target == "dataset ALL"]
     if alls:

@@ -394,7 +394,7 @@ def test_a_changed_value_inside_a_ciphertext(run, adobe, repo: Path, key: Key, m
     assert check.exit_code == 1 and "(immutable-field)" in check.output
     before = len(writes(adobe))
     refused = run("-C", str(repo), "apply", "--auto-approve")
-    assert refused.exit_code == 1 and "the plan has conflicts (req-a)" in refused.output
+    assert refused.exit_code == 1 and "conflict(s), each needing a person: req-a: " in refused.output
     assert len(writes(adobe)) == before
 
 
