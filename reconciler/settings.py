@@ -71,6 +71,8 @@ class Settings:
     # reconciler.git.ledgerbranch.attach has checked it out, the work tree it is checked out in.
     ledger_branch: str | None = None
     ledger_root: Path | None = None
+    # The branch pull requests merge into: the only one apply runs from (apply.branch).
+    apply_branch: str = "main"
 
     @property
     def requests_path(self) -> Path:
@@ -156,4 +158,5 @@ def load_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:
         age_recipients=tuple(age_recipients),
         keyring=Keyring.from_env(env),
         ledger_branch=ledger_branch,
+        apply_branch=data.get("apply", {}).get("branch", "main"),
     )

@@ -15,14 +15,25 @@ import click
 from reconciler.cli.plan import make_plan
 from reconciler.cli.progress import progress_bar
 from reconciler.git.ledgerbranch import attach
-from reconciler.git.publish import commit_ledger, commit_message, describe_push, pull, remote_lease
+from reconciler.git.publish import (
+    Unreviewed,
+    commit_ledger,
+    commit_message,
+    describe_push,
+    pull,
+    push_target,
+    remote_lease,
+    unreviewed,
+)
 from reconciler.git.publish import push as push_branch
 from reconciler.reconcile.applier import Applier, ApplyRefused, ApplyResult, check_plan
 from reconciler.reconcile.lock import repository_lock
 from reconciler.reconcile.planner import ActionType, Plan, RemoteState, inputs_digest
 from reconciler.reconcile.planview import PLAN_VERSION, printable, text
 from reconciler.reconcile.workspace import Workspace, last_commits, open_workspace
-from reconciler.settings import load_settings
+from reconciler.settings import Settings, load_settings
+
+ALLOW_FLAG = "--allow-unreviewed"
 
 
 def _read_plan_file(path: Path) -> dict[str, Any]:
@@ -67,9 +78,26 @@ def _check_fresh(
         )
 
 
-def _run(ws: Workspace, plan: Plan) -> ApplyResult:
+def _check_reviewed(
+    settings: Settings, remote: str, allow_unreviewed: bool
+) -> tuple[Unreviewed, ...]:
+    """What is unreviewed about the work tree, when allowed; otherwise an
+    :class:`ApplyRefused` that names each reason and its fix, on one line."""
+    problems = unreviewed(settings, remote)
+    if problems and not allow_unreviewed:
+        whats = ", and ".join(p.what for p in problems)
+        fixes = " and ".join(p.fix for p in problems)
+        raise ApplyRefused(
+            f"refusing to apply unreviewed state: {whats}; {fixes}, or pass {ALLOW_FLAG} "
+            "to test locally. Nothing was applied"
+        )
+    return problems
+
+
+def _run(ws: Workspace, plan: Plan, reviewed: bool) -> ApplyResult:
     todo = sum(1 for a in plan.actions if a.is_change)
-    commits = last_commits(ws.settings.root, ws.settings.requests_path)
+    # An unreviewed apply names no declaring commit: its files are not what was merged.
+    commits = last_commits(ws.settings.root, ws.settings.requests_path) if reviewed else {}
     with ws.client(os.environ) as client, progress_bar(todo, "applying") as advance:
         applier = Applier(
             client,
@@ -127,10 +155,24 @@ def _summary(result: ApplyResult) -> str:
     is_flag=True,
     help="Implies --commit: hold a lease on the remote so no other clone applies at the same "
     "time, pull the ledger first, and push the ledger commit (to the ledger branch when "
-    "reconciler.yaml names one, else to the checked-out branch). A token in "
-    "LEDGER_PUSH_TOKEN is used for the remote when set.",
+    "reconciler.yaml names one, else to apply.branch, main by default, which must be the one "
+    "checked out). A token in LEDGER_PUSH_TOKEN is used for the remote when set.",
 )
-@click.option("--remote", default="origin", show_default=True, help="The remote for --push.")
+@click.option(
+    "--remote",
+    default="origin",
+    show_default=True,
+    help="The remote for --push, and whose copy of the branch a clone must not be behind.",
+)
+@click.option(
+    ALLOW_FLAG,
+    "allow_unreviewed",
+    is_flag=True,
+    help="Apply even though this is not reviewed state (another branch, a detached HEAD, "
+    "request files or reconciler.yaml not committed, a clone behind its remote, no git "
+    "repository): for testing locally, against a sandbox. Warns, and the ledger entries "
+    "it writes name no declaring commit (declaredIn null).",
+)
 @click.option(
     "--max-identities",
     type=click.IntRange(min=0),
@@ -144,6 +186,7 @@ def command(
     commit: bool,
     push: bool,
     remote: str,
+    allow_unreviewed: bool,
     max_identities: int | None,
 ) -> None:
     """Create what is missing at Adobe and update what differs.
@@ -152,6 +195,10 @@ def command(
     (from `reconciler plan --out`), applies exactly that plan, and refuses it
     when anything changed since it was made. Each result is written to the
     ledger as it lands, so a killed run resumes where it stopped.
+
+    Applies only reviewed state: apply.branch (main) checked out, its request
+    files and reconciler.yaml committed, not behind its remote-tracking
+    branch. Anything else is refused unless --allow-unreviewed is given.
 
     \b
     Example:
@@ -167,7 +214,18 @@ def command(
     with repository_lock(root) as takeover, ExitStack() as stack:
         if takeover:
             click.echo(f"note: {takeover}", err=True)
-        settings = attach(load_settings(root, os.environ), remote)
+        loaded = load_settings(root, os.environ)
+        problems = _check_reviewed(loaded, remote, allow_unreviewed)
+        if push:
+            push_target(loaded)
+        reasons = ", and ".join(p.what for p in problems)
+        if problems:
+            click.echo(
+                f"warning: {ALLOW_FLAG}: applying unreviewed state: {reasons}; its ledger "
+                "entries record no declaring commit (declaredIn null)",
+                err=True,
+            )
+        settings = attach(loaded, remote)
         if push:
             taken = stack.enter_context(remote_lease(settings, remote, env=os.environ))
             if taken:
@@ -193,7 +251,7 @@ def command(
                         "Pass --auto-approve, or apply a saved plan file"
                     )
                 click.confirm("\nApply these changes at Adobe?", abort=True)
-            result = _run(ws, plan)
+            result = _run(ws, plan, reviewed=not problems)
             click.echo("")
             for outcome in result.outcomes:
                 mark = "✓" if outcome.ok else "✗"
@@ -211,6 +269,9 @@ def command(
                 if o.ok
             ]
             subject = f"reconciler apply: {_short(result)}"
+            if problems:
+                subject += " (unreviewed)"
+                lines.insert(0, f"Unreviewed ({ALLOW_FLAG}): {reasons}")
             sha = commit_ledger(ws.settings, commit_message(subject, lines), os.environ)
             click.echo(
                 f"Ledger committed: {sha[:12]}" if sha else "Ledger unchanged: nothing to commit"

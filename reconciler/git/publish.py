@@ -11,6 +11,12 @@ checked-out branch and pushed to it; with ``ledger.branch``, it is committed in
 the ledger branch's own work tree (:mod:`reconciler.git.ledgerbranch`) and pushed
 to that branch only, so main is never pushed to.
 
+Apply runs only on reviewed state (:func:`unreviewed` says why a work tree is
+not): the apply branch (``apply.branch``, main by default) checked out, its
+request files and ``reconciler.yaml`` committed, and the clone not behind the
+branch's remote-tracking branch. The ledger is pushed only where it belongs
+(:func:`push_target`): its own branch, or the apply branch, never a feature branch.
+
 A push token, when given (``LEDGER_PUSH_TOKEN``), reaches git through a
 credential helper set in git's environment (``GIT_CONFIG_*``) that reads it
 from the environment: it is never written to a file, put on a command line or
@@ -25,6 +31,7 @@ import socket
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import git
 
@@ -36,11 +43,134 @@ from reconciler.git.ledgerbranch import (
     ledger_repo,
     remote_has_branch,
 )
-from reconciler.git.repo import commit_of, detail, failing_as, open_repo, relative, run
+from reconciler.git.repo import (
+    Repository,
+    changes,
+    commit_of,
+    current_branch,
+    detail,
+    failing_as,
+    find_repo,
+    missing_from_head,
+    open_repo,
+    relative,
+    run,
+    upstream_of,
+)
+from reconciler.repository import SETTINGS_FILE
 from reconciler.settings import Settings
 
 MAX_LISTED = 200
 TOKEN_VARIABLE = "LEDGER_PUSH_TOKEN"
+SHOWN_FILES = 3
+# The files the loader reads as requests (reconciler.check.validation.YAML_SUFFIXES).
+REQUEST_SUFFIXES = (".yaml", ".yml")
+
+
+# -- reviewed state ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Unreviewed:
+    """One reason the work tree is not the reviewed state that apply runs from."""
+
+    what: str  # what is wrong, e.g. "requests/a.yaml (untracked) is not committed"
+    fix: str  # what to do, e.g. "commit it through a pull request"
+
+
+def unreviewed(settings: Settings, remote: str) -> tuple[Unreviewed, ...]:
+    """Why the work tree is not reviewed state; empty when it is.
+
+    Reviewed state is what pull requests merged: the apply branch checked out, every
+    request file and ``reconciler.yaml`` as committed there, and nothing on the
+    branch's remote-tracking branch (when fetched) missing here. A work tree outside
+    git has no review at all. On another branch or a detached HEAD that is the only
+    reason given, since the rest is about the apply branch.
+    """
+    wanted = settings.apply_branch
+    found = find_repo(settings.root)
+    if found is None:
+        return (
+            Unreviewed(
+                f"{settings.root} is not in a git repository, so nothing in it was reviewed",
+                f"apply on {wanted} in a clone of the repository that pull requests merge into",
+            ),
+        )
+    branch = current_branch(found)
+    if branch is None:
+        at = (commit_of(found, "HEAD") or "no commit")[:12]
+        return (
+            Unreviewed(
+                f"HEAD is detached (at {at}), not on {wanted}, the branch pull requests merge "
+                "into (reconciler.yaml apply.branch)",
+                f"check out {wanted} (git checkout {wanted})",
+            ),
+        )
+    if branch != wanted:
+        return (
+            Unreviewed(
+                f"the branch checked out is {branch}, not {wanted}, the branch pull requests "
+                "merge into (reconciler.yaml apply.branch)",
+                f"merge {branch} through a pull request and apply on {wanted}",
+            ),
+        )
+    found_problems = [_uncommitted(found, settings)]
+    tracking = upstream_of(found, branch, remote)
+    if tracking is not None:
+        behind = missing_from_head(found, tracking)
+        if behind:
+            name = tracking.removeprefix("refs/remotes/").removeprefix("refs/heads/")
+            found_problems.append(
+                Unreviewed(
+                    f"{branch} is {behind} commit(s) behind {name}: this clone is stale and "
+                    "would apply older requests",
+                    "pull first (git pull)",
+                )
+            )
+    return tuple(p for p in found_problems if p is not None)
+
+
+def _uncommitted(repo: Repository, settings: Settings) -> Unreviewed | None:
+    requests = relative(repo, settings.requests_path)
+    config = relative(repo, settings.root / SETTINGS_FILE)
+    prefix = "" if requests == "." else requests + "/"
+    changed = [
+        (path, how)
+        for path, how in changes(repo, [requests, config])
+        if path == config or (path.startswith(prefix) and path.endswith(REQUEST_SUFFIXES))
+    ]
+    if not changed:
+        return None
+    root = settings.root.resolve()
+    named = [
+        f"{(repo.top / path).relative_to(root).as_posix()} ({how})"
+        for path, how in changed[:SHOWN_FILES]
+    ]
+    if len(changed) > SHOWN_FILES:
+        named.append(f"{len(changed) - SHOWN_FILES} more")
+    shown = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+    one = len(changed) == 1
+    return Unreviewed(
+        f"{shown} {'is' if one else 'are'} not committed",
+        f"commit {'it' if one else 'them'} through a pull request",
+    )
+
+
+def push_target(settings: Settings) -> str:
+    """The branch the ledger is pushed to: the ledger branch, or else the apply branch,
+    which must then be the one checked out (so a ledger never lands on a feature branch);
+    a :class:`GitError` otherwise, before anything is pushed or applied."""
+    if settings.ledger_branch is not None:
+        return settings.ledger_branch
+    wanted = settings.apply_branch
+    branch = current_branch(open_repo(settings.root, "pushing the ledger"))
+    if branch != wanted:
+        here = "HEAD is detached" if branch is None else f"the branch checked out is {branch}"
+        raise GitError(
+            f"the ledger is pushed only to {wanted} (reconciler.yaml apply.branch), and {here}: "
+            f"check out {wanted} to push, or commit without pushing. Nothing was pushed"
+        )
+    return wanted
 
 
 def commit_message(subject: str, lines: Sequence[str]) -> str:
@@ -181,7 +311,7 @@ def credentials(env: Mapping[str, str]) -> dict[str, str]:
 
 def describe_push(settings: Settings, remote: str, outcome: str) -> str:
     """One line for the outcome of :func:`push`, naming where the ledger went."""
-    where = f"{remote}/{settings.ledger_branch}" if settings.ledger_branch else remote
+    where = f"{remote}/{settings.ledger_branch or settings.apply_branch}"
     if outcome == "unchanged":
         return f"Ledger unchanged: {where} has every ledger commit already"
     moved = " (it had moved: the ledger commits were rebased onto it)"
@@ -210,8 +340,10 @@ def push(settings: Settings, remote: str, env: Mapping[str, str] | None = None) 
 
     Returns ``"pushed"``, ``"rebased"`` (pushed after the remote moved) or
     ``"unchanged"`` (the remote has every ledger commit). Ledger files are one per
-    request, so a rebase over other commits does not conflict.
+    request, so a rebase over other commits does not conflict. Refused, before anything
+    is pushed, on a branch the ledger does not belong on (:func:`push_target`).
     """
+    push_target(settings)
     repo = ledger_repo(settings).handle
     branch = _branch(repo)
     auth = credentials(env or {})

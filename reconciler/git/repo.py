@@ -224,6 +224,66 @@ def current_branch(repo: Repository) -> str | None:
     return text(out).strip() or None
 
 
+def upstream_of(repo: Repository, branch: str, remote: str) -> str | None:
+    """The remote-tracking branch ``branch`` is compared with, as a full ref: its upstream
+    when one is configured, else ``refs/remotes/<remote>/<branch>``; None when that was
+    never fetched (a repository without a remote, a branch never pushed)."""
+    _, out = run(
+        repo,
+        "for-each-ref",
+        "--format=%(upstream)",
+        "--end-of-options",
+        f"refs/heads/{branch}",
+        what=f"read the upstream of {branch}",
+    )
+    for ref in (text(out).strip(), f"refs/remotes/{remote}/{branch}"):
+        if ref and commit_of(repo, ref) is not None:
+            return ref
+    return None
+
+
+def missing_from_head(repo: Repository, rev: str) -> int:
+    """How many commits ``rev`` has that HEAD has not (all of them before the first commit)."""
+    span = f"HEAD..{rev}" if has_commits(repo) else rev
+    _, out = run(repo, "rev-list", "--count", span, "--", what=f"compare HEAD with {rev}")
+    return int(out.decode().strip() or 0)
+
+
+def changes(repo: Repository, paths: Sequence[str]) -> list[tuple[str, str]]:
+    """Each file under ``paths`` (from the top) whose work tree or index differs from HEAD,
+    untracked ones included and ignored ones not, as (path from the top, how): ``modified``
+    (in the work tree), ``staged`` (in the index only), ``deleted``, ``untracked`` or
+    ``unmerged``; in git's order."""
+    spec = [f":(literal){path}" for path in paths]
+    _, out = run(
+        repo,
+        "status",
+        "--porcelain=v1",
+        "-z",
+        "--no-renames",
+        "--untracked-files=all",
+        "--ignore-submodules=all",
+        "--",
+        *spec,
+        what="read which files are not committed (git status)",
+    )
+    found = []
+    for entry in fields(out):
+        xy, path = entry[:2], entry[3:]
+        if xy == "??":
+            how = "untracked"
+        elif "U" in xy or xy in ("AA", "DD"):
+            how = "unmerged"
+        elif "D" in xy:
+            how = "deleted"
+        elif xy[1] != " ":
+            how = "modified"
+        else:
+            how = "staged"
+        found.append((path, how))
+    return found
+
+
 def show(repo: Repository, rev: str, path: str) -> bytes | None:
     """The content of ``path`` (from the top) at ``rev``; None when it is not there."""
     status, out = run(

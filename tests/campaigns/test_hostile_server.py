@@ -80,6 +80,8 @@ def test_unreadable_listing_stops_apply_before_anything_is_sent(
     run, adobe, repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write(repo, "requests/hostile-b.yaml", RECORD_DELETE.format(name="hostile-b"))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "declare")
     rule = Rule("GET", WORKORDER, "wrong-type", forward=True)
     with HostileGateway(adobe.url, (rule,)) as gateway:
         monkeypatch.setenv("ADOBE_PLATFORM_URL", gateway.url)

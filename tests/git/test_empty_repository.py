@@ -77,10 +77,11 @@ def test_validate_base_names_the_unknown_revision(run, empty: Path) -> None:
 
 
 def test_apply_records_no_declaring_commit(run, adobe, empty: Path) -> None:
-    result = run("-C", str(empty), "apply", "--auto-approve", "--commit")
+    args = ("apply", "--auto-approve", "--commit", "--allow-unreviewed")
+    result = run("-C", str(empty), *args)
     assert result.exit_code == 0, result.output
     entry = json.loads((empty / "ledger/req-b.json").read_text())
     assert entry["declaredIn"] is None
     # The ledger commit is the repository's first; the request file stays uncommitted.
-    assert git(empty, "log", "--format=%s").startswith("reconciler apply: 1 created")
+    assert git(empty, "log", "--format=%s").startswith("reconciler apply: 1 created (unreviewed)")
     assert git(empty, "status", "--porcelain", "-z") == "?? reconciler.yaml\0?? requests/\0"

@@ -165,6 +165,8 @@ def test_import_adopts_a_work_order_made_elsewhere(run, adobe, repo: Path) -> No
     plan = run("-C", str(repo), "plan", "--detailed-exitcode")
     assert plan.exit_code == 2 and "update" in plan.output
     assert f'description: "by hand" → "by hand [reconciler:{path.stem}]"' in plan.output
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "Import a work order")
     before = len(writes(adobe))
     assert run("-C", str(repo), "apply", "--auto-approve").exit_code == 0
     assert [w[0] for w in writes(adobe)[before:]] == ["PUT"]
@@ -176,7 +178,8 @@ def test_import_adopts_a_work_order_made_elsewhere(run, adobe, repo: Path) -> No
 
 def test_commit_needs_a_repository(run, adobe, tmp_path: Path) -> None:
     write(tmp_path / "plain", "requests/req-b.yaml", CONSENT.format(name="req-b"))
-    result = run("-C", str(tmp_path / "plain"), "apply", "--auto-approve", "--commit")
+    args = ("apply", "--auto-approve", "--commit", "--allow-unreviewed")
+    result = run("-C", str(tmp_path / "plain"), *args)
     assert result.exit_code == 1
     assert "not inside a git repository" in result.output
     # The ledger was still written: what was applied is never lost.

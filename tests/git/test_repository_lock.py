@@ -107,7 +107,8 @@ def test_in_a_linked_work_tree_the_lock_is_in_the_common_git_dir(
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "declare")
     linked = tmp_path / "linked work tree"
-    git(repo, "worktree", "add", "-q", "-b", "work", str(linked))
+    git(repo, "checkout", "-q", "-b", "work")  # main, the branch apply runs on, moves there
+    git(repo, "worktree", "add", "-q", str(linked), "main")
     assert (linked / ".git").is_file()
     expected = common_dir(linked) / "reconciler-apply.lock"
     assert common_dir(linked) == (repo / ".git").resolve()

@@ -77,7 +77,7 @@ def test_apply_outside_git_leaves_no_lock_file(run, adobe: Any, tmp_path: Path) 
     folder = tmp_path / "not-a-repo"
     write(folder, "reconciler.yaml", "client:\n  requestsPerSecond: 1000\n")
     write(folder, "requests/req-b.yaml", CONSENT.format(name="req-b"))
-    done = run("-C", str(folder), "apply", "--auto-approve")
+    done = run("-C", str(folder), "apply", "--auto-approve", "--allow-unreviewed")
     assert done.exit_code == 0, done.output
     left = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
     assert left == ["ledger/req-b.json", "reconciler.yaml", "requests/req-b.yaml"]

@@ -42,9 +42,11 @@ def apply(run, repo: Path, *args: str):
 
 
 def edit(path: Path, old: str, new: str) -> None:
+    """Change a request file and commit it, as a merged pull request does."""
     text = path.read_text()
     assert old in text
     path.write_text(text.replace(old, new))
+    git(path.parent, "commit", "-qam", f"Edit {path.name}")
 
 
 def test_new_requests_are_created_once_and_recorded(run, adobe, repo3: Path) -> None:
@@ -116,6 +118,7 @@ def test_removed_file_is_an_orphan_and_nothing_is_sent(run, adobe, repo3: Path) 
     apply(run, repo3)
     before = len(writes(adobe))
     (repo3 / "requests/req-a.yaml").unlink()
+    git(repo3, "commit", "-qam", "Remove req-a")
     plan = run("-C", str(repo3), "plan")
     assert plan.exit_code == 0
     assert "orphan" in plan.output and "req-a" in plan.output
@@ -283,6 +286,7 @@ def test_apply_without_a_terminal_needs_auto_approve(run, adobe, repo3: Path) ->
 
 def test_identity_cap_per_run(run, adobe, repo3: Path) -> None:
     write(repo3, "reconciler.yaml", "limits:\n  maxIdentitiesPerRun: 2\n")
+    git(repo3, "commit", "-qam", "Lower the identity cap")
     result = apply(run, repo3)
     assert result.exit_code == 1 and "--max-identities" in result.output
     assert writes(adobe) == []

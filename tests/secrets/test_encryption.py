@@ -352,6 +352,8 @@ def _applied_repo(run, repo: Path, key: Key, monkeypatch) -> Path:
     configure(repo, key)
     write(repo, "requests/req-a.yaml", RECORD_DELETE.format(name="req-a"))
     assert run("-C", str(repo), "encrypt").exit_code == 0
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "declare")
     monkeypatch.setenv("RECONCILER_AGE_KEY", key.secret)
     applied = run("-C", str(repo), "apply", "--auto-approve")
     assert applied.exit_code == 0, applied.output
@@ -392,6 +394,7 @@ def test_a_changed_value_inside_a_ciphertext(run, adobe, repo: Path, key: Key, m
     monkeypatch.setenv("RECONCILER_AGE_KEY", key.secret)
     check = run("-C", str(repo), "validate", "--base", "HEAD")
     assert check.exit_code == 1 and "(immutable-field)" in check.output
+    git(repo, "commit", "-qam", "change a value")
     before = len(writes(adobe))
     refused = run("-C", str(repo), "apply", "--auto-approve")
     assert refused.exit_code == 1 and "conflict(s), each needing a person: req-a: " in refused.output
@@ -405,6 +408,8 @@ def test_apply_without_the_key_or_with_a_wrong_one_sends_nothing(
     write(repo, "requests/req-a.yaml", sealed_delete("req-a", seal(EMAIL, key)))
     write(repo, "requests/req-b.yaml", CONSENT.format(name="req-b"))
     assert run("-C", str(repo), "encrypt").exit_code == 0
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "declare")
     missing = run("-C", str(repo), "apply", "--auto-approve")
     assert missing.exit_code == 1
     assert "error: requests/req-a.yaml:11:11: identities are encrypted and no key" in (
