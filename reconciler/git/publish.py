@@ -82,9 +82,10 @@ def unreviewed(settings: Settings, remote: str) -> tuple[Unreviewed, ...]:
     """Why the work tree is not reviewed state; empty when it is.
 
     Reviewed state is what pull requests merged: the apply branch checked out, every
-    request file and ``reconciler.yaml`` as committed there, and nothing on the
-    branch's remote-tracking branch (when fetched) missing here. A work tree outside
-    git has no review at all. On another branch or a detached HEAD that is the only
+    request file and ``reconciler.yaml`` as committed there (an ignored request file
+    counts too: the loader reads it all the same), and nothing on the branch's
+    remote-tracking branch (when fetched) missing here. A work tree outside git has no
+    review at all. On another branch or a detached HEAD that is the only
     reason given, since the rest is about the apply branch.
     """
     wanted = settings.apply_branch

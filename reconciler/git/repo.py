@@ -251,8 +251,8 @@ def missing_from_head(repo: Repository, rev: str) -> int:
 
 def changes(repo: Repository, paths: Sequence[str]) -> list[tuple[str, str]]:
     """Each file under ``paths`` (from the top) whose work tree or index differs from HEAD,
-    untracked ones included and ignored ones not, as (path from the top, how): ``modified``
-    (in the work tree), ``staged`` (in the index only), ``deleted``, ``untracked`` or
+    untracked and ignored ones included, as (path from the top, how): ``modified`` (in the
+    work tree), ``staged`` (in the index only), ``deleted``, ``untracked``, ``ignored`` or
     ``unmerged``; in git's order."""
     spec = [f":(literal){path}" for path in paths]
     _, out = run(
@@ -262,6 +262,7 @@ def changes(repo: Repository, paths: Sequence[str]) -> list[tuple[str, str]]:
         "-z",
         "--no-renames",
         "--untracked-files=all",
+        "--ignored=traditional",
         "--ignore-submodules=all",
         "--",
         *spec,
@@ -272,6 +273,8 @@ def changes(repo: Repository, paths: Sequence[str]) -> list[tuple[str, str]]:
         xy, path = entry[:2], entry[3:]
         if xy == "??":
             how = "untracked"
+        elif xy == "!!":
+            how = "ignored"
         elif "U" in xy or xy in ("AA", "DD"):
             how = "unmerged"
         elif "D" in xy:
