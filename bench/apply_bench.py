@@ -142,8 +142,11 @@ def make_repo(root: Path, n: int, prefix: str) -> Counter[str]:
 
 
 def set_client(repo: Path, concurrency: int) -> None:
+    """Commit the client settings: apply runs only on committed settings and requests."""
     text = f"client:\n  maxConcurrency: {concurrency}\n  requestsPerSecond: 1000\n"
     (repo / "reconciler.yaml").write_text(text, encoding="utf-8")
+    git(repo, "add", "reconciler.yaml")
+    git(repo, "commit", "-q", "--allow-empty", "-m", f"maxConcurrency {concurrency}")
 
 
 @dataclass

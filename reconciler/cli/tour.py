@@ -154,9 +154,11 @@ def run_demo(
     demo.step(
         "The plan in the pull request",
         "The pull-request job has no credentials (forks must not reach them): it plans\n"
-        "from the ledger alone and posts this markdown in the job summary.",
+        "from the ledger alone and posts this markdown in the job summary. Applying from\n"
+        "the branch is refused: apply runs only on main, on what review let through.",
     )
     demo.run("plan", "--offline", "--format", "markdown")
+    demo.run("apply", "--auto-approve", expect=1)
 
     demo.step(
         "Review and merge",

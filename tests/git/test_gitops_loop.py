@@ -201,6 +201,10 @@ def test_demo_runs_the_whole_story() -> None:
         "Done.",
     ):
         assert needle in out
+    # Applying from the pull request's branch is refused; the merge on main applies.
+    assert "error: refusing to apply unreviewed state: the branch checked out is jira-12399" in (
+        proc.stderr
+    )
     assert "margaret.cavendish@example.com" not in out and "m.cavendish@example.org" not in out
 
 
