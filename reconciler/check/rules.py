@@ -11,19 +11,31 @@ encrypted are checked for their form only (:func:`ciphertext_form`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import lru_cache
 from pathlib import PurePosixPath
+from typing import Any
 
 from reconciler.check.findings import Finding, finding_at
+from reconciler.kinds import Kind
+from reconciler.kinds.record_delete import ALL_DATASETS
 from reconciler.model import Request
 from reconciler.secrets.crypto import MAX_PLAINTEXT_BYTES, CiphertextError, inspect
 from reconciler.secrets.masking import mask
 from reconciler.settings import Settings
 
-# Deliberately simple: one @, no spaces, a dot in the domain, RFC 5321 lengths.
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$")
+# Every pattern matches the whole value (\A…\Z): Python's `$` also matches before a final
+# line break, so `^…$` would accept "a@example.com\n".
+# Deliberately simple: one @, no spaces, a dot in the domain, RFC 5321 lengths, and none of
+# the characters that only surround an address pasted from a mail program (<>, quotes, a
+# comma…): RFC 5322 allows some of them quoted, but no address of a real person needs them.
+_NOT_IN_EMAIL = r"@\s\"(),:;<>\[\\\]"
+EMAIL_RE = re.compile(
+    rf"\A[^{_NOT_IN_EMAIL}]{{1,64}}@[^{_NOT_IN_EMAIL}.]+(\.[^{_NOT_IN_EMAIL}.]+)+\Z"
+)
 # Adobe's examples show ECIDs of 30 and 38 digits: digits only, at most 38.
-ECID_RE = re.compile(r"^[0-9]{10,38}$")
+ECID_RE = re.compile(r"\A[0-9]{10,38}\Z")
 
 # What `reconciler new` writes in a template where identities go: values that can never
 # be a person (`.invalid` is reserved by RFC 2606, no ECID is all zeros), refused here so
@@ -32,17 +44,39 @@ PLACEHOLDER_EMAIL = "replace-me@example.invalid"
 PLACEHOLDER_ECID = "0" * 38
 PLACEHOLDER_VALUE = "REPLACE-ME"
 
+# Adobe's standard identity namespaces as its sources spell them, the preferred first. The
+# API references' examples write `email` (POST /workorder, /jobs and /consent) and the
+# workorder reference names "email" and "phone"; the Privacy Service appendix's table of
+# standard namespaces writes `Email` and `Phone`, and the other codes as below. No source
+# says whether Adobe compares codes without case: a spelling none of them shows (`EMAIL`, a
+# CSV header's, `Ecid`) may match no identity at all, so it is refused, naming the spelling.
+_STANDARD_SPELLINGS = (
+    ("email", "Email"),
+    ("phone", "Phone"),
+    ("ECID",),
+    ("AdCloud",),
+    ("CORE",),
+    ("TNTID",),
+    ("IDFA",),
+    ("GAID",),
+    ("WAID",),
+)
+STANDARD_NAMESPACES: Mapping[str, tuple[str, ...]] = {s[0].lower(): s for s in _STANDARD_SPELLINGS}
+
 Rule = Callable[[Request, Settings], Iterable[Finding]]
+Problem = tuple[str, str]  # (rule id, message)
 
 
 _finding = finding_at
+
+_YAML_SUFFIXES = (".yaml", ".yml")
 
 
 def name_matches_file(request: Request, settings: Settings) -> Iterator[Finding]:
     """The file is called ``<metadata.name>.yaml``, so names are unique by listing."""
     stem = PurePosixPath(request.path).name
-    for suffix in (".yaml", ".yml"):
-        if stem.endswith(suffix):
+    for suffix in _YAML_SUFFIXES:
+        if stem.lower().endswith(suffix):
             stem = stem[: -len(suffix)]
     if stem != request.name:
         yield _finding(
@@ -54,9 +88,138 @@ def name_matches_file(request: Request, settings: Settings) -> Iterator[Finding]
         )
 
 
+_CHARACTER_NAMES = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab"}
+
+
+def describe_character(ch: str) -> str:
+    """A character as a message may show it: its code point and name, never itself."""
+    name = _CHARACTER_NAMES.get(ch) or unicodedata.name(ch, "")
+    return f"U+{ord(ch):04X}" + (f" ({name})" if name else "")
+
+
+def text_problem(value: str) -> Problem | None:
+    """Why ``value`` is not an identity as Adobe should receive it (blank, whitespace around
+    it, an invisible or control character in it), or None."""
+    # isprintable() is false for every control, format (bidirectional, zero-width, BOM),
+    # surrogate, private-use and unassigned character and every separator but the ASCII
+    # space: one C-speed pass for the common, clean value.
+    if value.isprintable() and value[:1] != " " and value[-1:] != " ":
+        return None if value else ("identity-blank", "identity value is empty; write it")
+    stripped = value.strip()
+    if not stripped:
+        return (
+            "identity-blank",
+            "identity value is only whitespace; write the identity or remove the entry",
+        )
+    if stripped != value:
+        end = "starts" if value[0] != stripped[0] else "ends"
+        ch = value[0] if end == "starts" else value[-1]
+        hint = (
+            " (a YAML block scalar `|` keeps its last line break: write the value on one line)"
+            if ch == "\n" and end == "ends"
+            else ""
+        )
+        return (
+            "identity-whitespace",
+            f"{mask(value)} {end} with whitespace, {describe_character(ch)}; remove it{hint}",
+        )
+    ch = next(c for c in value if not c.isprintable())
+    return (
+        "identity-invisible",
+        f"{mask(value)} contains the invisible or control character {describe_character(ch)}, "
+        "which Adobe would match as part of the identity; remove it",
+    )
+
+
+def email_problem(value: str) -> Problem | None:
+    """Why ``value`` is not a well-formed email address, with a hint for what a mail program
+    pastes around one (``mailto:``, a name, ``<…>``, a trailing comma); None when it is."""
+    if EMAIL_RE.match(value):
+        return None
+    shown = mask(value)
+    if value[:7].lower() == "mailto:":
+        return "email-paste", f"{shown} starts with 'mailto:'; write the address alone"
+    if any(c in value for c in '<>"'):
+        return (
+            "email-paste",
+            f"{shown} holds a name, quotes or <…> around the address; write the address alone",
+        )
+    if value[-1:] in (",", ";", "."):
+        return "email-paste", f"{shown} ends with {value[-1]!r}; remove it"
+    if " " in value:
+        return (
+            "email-paste",
+            f"{shown} holds a space; write the address alone, without a name or other text",
+        )
+    return "email-format", f"{shown} is not a well-formed email address"
+
+
+def identity_problem(namespace: str, value: str) -> Problem | None:
+    """Why a value in clear cannot be sent as an identity of ``namespace``, or None.
+
+    `reconciler new --csv` asks the same, so that a value it writes is one validation
+    accepts."""
+    problem = text_problem(value)
+    if problem is not None:
+        return problem
+    ns = namespace.lower()
+    if ns == "email":
+        return email_problem(value)
+    if ns == "ecid" and not ECID_RE.match(value):
+        return "ecid-format", f"{mask(value)} is not a well-formed ECID (up to 38 digits)"
+    return None
+
+
+@lru_cache(maxsize=1024)
+def canonical_namespace(code: str) -> str | None:
+    """The documented spelling of the standard namespace ``code`` writes in another case
+    (``EMAIL`` → ``email``); None when ``code`` is documented or no standard namespace."""
+    spellings = STANDARD_NAMESPACES.get(code.lower())
+    if spellings is None or code in spellings:
+        return None
+    return spellings[0]
+
+
+def _namespace_at(
+    spec: Mapping[str, Any], path: tuple[str | int, ...]
+) -> tuple[tuple[str | int, ...], Any]:
+    """Where the namespace of the identity value at ``path`` is written (the nearest
+    ``namespace``/``nameSpace`` above it), and the value's own ``type`` if it has one."""
+    nodes: list[tuple[tuple[str | int, ...], Any]] = [(path[:1], spec)]
+    node: Any = spec
+    for i, part in enumerate(path[1:-1], start=2):
+        node = node[part]
+        nodes.append((path[:i], node))
+    kind = node.get("type") if isinstance(node, dict) else None
+    for prefix, container in reversed(nodes):
+        if isinstance(container, dict):
+            for key in ("namespace", "nameSpace"):
+                if key in container:
+                    code = isinstance(container[key], dict)
+                    return ((*prefix, key, "code") if code else (*prefix, key)), kind
+    return path, kind
+
+
 def identity_formats(request: Request, settings: Settings) -> Iterator[Finding]:
-    """Emails and ECIDs are well formed; a decrypted value is as long as the schema allows."""
+    """Identity values are plain text and well formed (emails, ECIDs); a decrypted value is
+    as long as the schema allows; standard namespaces are spelled as Adobe spells them."""
+    reported: set[tuple[str | int, ...]] = set()
     for identity in request.identities():
+        canonical = canonical_namespace(identity.namespace)
+        if canonical is not None and identity.path[:-1] not in reported:
+            reported.add(identity.path[:-1])  # a group's ids share one namespace
+            where, kind = _namespace_at(request.spec, identity.path)
+            # A PrivacyJob's custom or unregistered namespace is the organisation's own word.
+            if where not in reported and kind in (None, "standard"):
+                reported.add(where)
+                yield _finding(
+                    request,
+                    where,
+                    "namespace-case",
+                    f"namespace {identity.namespace!r} is the standard namespace "
+                    f"{canonical!r} in another case, which may match no identity at Adobe; "
+                    f"write {canonical!r}",
+                )
         if identity.encrypted:
             continue  # checked once decrypted, with the key
         if identity.sealed and not 1 <= len(identity.value) <= 1024:
@@ -68,21 +231,29 @@ def identity_formats(request: Request, settings: Settings) -> Iterator[Finding]:
                 "identity values are 1 to 1,024 characters",
             )
             continue
-        ns = identity.namespace.lower()
-        if ns == "email" and not EMAIL_RE.match(identity.value):
-            yield _finding(
-                request,
-                identity.path,
-                "email-format",
-                f"{mask(identity.value)} is not a well-formed email address",
-            )
-        elif ns == "ecid" and not ECID_RE.match(identity.value):
-            yield _finding(
-                request,
-                identity.path,
-                "ecid-format",
-                f"{mask(identity.value)} is not a well-formed ECID (up to 38 digits)",
-            )
+        problem = identity_problem(identity.namespace, identity.value)
+        if problem is not None:
+            yield _finding(request, identity.path, *problem)
+
+
+def dataset_all(request: Request, settings: Settings) -> Iterator[Finding]:
+    """Only ``ALL``, exactly so, means every dataset, and only for a RecordDelete."""
+    dataset = request.spec.get("datasetId")
+    if not isinstance(dataset, str) or dataset.upper() != ALL_DATASETS:
+        return
+    if request.kind is not Kind.RECORD_DELETE:
+        message = (
+            f"datasetId {dataset!r} names no dataset: a {request.kind.noun} acts on one "
+            "dataset; write its id"
+        )
+    elif dataset != ALL_DATASETS:
+        message = (
+            f"datasetId {dataset!r} is not ALL: only ALL in capitals means every dataset "
+            "(with metadata.allowAllDatasets: true); write ALL or name one dataset"
+        )
+    else:
+        return
+    yield _finding(request, ("spec", "datasetId"), "all-datasets-case", message)
 
 
 def _is_placeholder(namespace: str, value: str) -> bool:
@@ -262,6 +433,7 @@ def safe_text(request: Request, settings: Settings) -> Iterator[Finding]:
 
 RULES: tuple[Rule, ...] = (
     name_matches_file,
+    dataset_all,
     kind_rules,
     identity_formats,
     placeholder_identities,

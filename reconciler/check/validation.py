@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from reconciler.check.findings import Finding, Report
-from reconciler.check.rules import check_request
+from reconciler.check.rules import STANDARD_NAMESPACES, check_request, describe_character
 from reconciler.kinds import Kind
 from reconciler.model import API_VERSION, Request, build_request
 from reconciler.schemas import check
@@ -59,6 +60,48 @@ def discover(paths: Iterable[Path]) -> list[Path]:
     return sorted(found)
 
 
+def _value_at(data: Any, path: tuple[str | int, ...]) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _schema_hint(path: tuple[str | int, ...], value: Any, message: str) -> str:
+    """What a schema message alone does not say about ``value`` (never the value itself):
+    the invisible character that broke a pattern, the YAML type a string became."""
+    if isinstance(value, str):
+        stripped = value.strip()
+        if stripped != value:
+            end = "starts" if value[:1] != stripped[:1] else "ends"
+            ch = value[0] if end == "starts" else value[-1]
+            hint = f"; it {end} with whitespace, {describe_character(ch)}: remove it"
+        else:
+            ch = next((c for c in value if not c.isprintable()), "")
+            if not ch:
+                return ""
+            hint = f"; it contains the invisible or control character {describe_character(ch)}"
+            hint += ": remove it"
+        if path and path[-1] in ("code", "namespace", "nameSpace"):
+            spellings = STANDARD_NAMESPACES.get(
+                "".join(c for c in stripped if c.isprintable()).lower()
+            )
+            if spellings:
+                hint += f", and write {spellings[0]!r}"
+        return hint
+    if not message.endswith(" must be a string"):
+        return ""
+    if isinstance(value, bool):
+        return (
+            "; YAML reads an unquoted yes, no, on, off, true or false as a boolean: quote the value"
+        )
+    if isinstance(value, (int, float)):
+        return "; YAML reads unquoted digits as a number: quote the value"
+    return ""
+
+
 def document_findings(doc: Document) -> tuple[Request | None, list[Finding]]:
     """Check one parsed document: schema first, then the semantic rules' input."""
     data = doc.data
@@ -81,7 +124,16 @@ def document_findings(doc: Document) -> tuple[Request | None, list[Finding]]:
         return None, [at(field, "schema", f"kind must be one of: {kinds}")]
     errors = check(Kind(kind).schema, data)
     if errors:
-        return None, [at(e.path, "schema", e.message, key=e.at_key) for e in errors]
+        return None, [
+            at(
+                e.path,
+                "schema",
+                e.message
+                + ("" if e.at_key else _schema_hint(e.path, _value_at(data, e.path), e.message)),
+                key=e.at_key,
+            )
+            for e in errors
+        ]
     return build_request(doc), []
 
 

@@ -4,7 +4,9 @@ Bytes in, rows of identities out (:func:`read_csv`), each row with its line so
 that every problem is reported as ``FILE:LINE: message``, with values masked.
 :func:`unique_identities` and :func:`unique_users` drop repeated identities
 (or users, for a privacy job) the way ``validate``'s duplicate rule counts them.
-A value accepted here is one ``validate`` accepts: the same patterns are used.
+A value accepted here is one ``validate`` accepts: the same checks are used. A
+standard namespace written in another case (a header ``EMAIL``) is written as
+Adobe spells it (``email``), the way ``validate`` asks for it.
 
 Exception tree::
 
@@ -17,17 +19,18 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from reconciler.check.rules import ECID_RE, EMAIL_RE
+from reconciler.check.rules import canonical_namespace, identity_problem
 from reconciler.errors import ReconcilerError
 from reconciler.secrets.masking import mask
 
 MAX_USER_IDS = 9  # userIDs per privacy job user (privacy-job.schema.json)
 MAX_PROBLEMS = 100
 PAIRS_HEADER = ["namespace", "value"]
-NAMESPACE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+NAMESPACE_RE = re.compile(r"\A[A-Za-z0-9_.-]{1,128}\Z")
 
 
 class CsvError(ReconcilerError):
@@ -99,18 +102,20 @@ def _namespace_problem(code: str) -> str | None:
     return None
 
 
+def _spelled(code: str) -> str:
+    """A standard namespace as Adobe spells it (``EMAIL`` → ``email``), others as written."""
+    return canonical_namespace(code) or code
+
+
 def _value_problem(namespace: str, value: str) -> str | None:
     """Why ``value`` cannot be written, in the words ``validate`` would use; None if it can."""
-    if not value.isprintable():
+    if not value.isprintable() and any(unicodedata.category(c) == "Cc" for c in value):
         return f"{mask(value)} contains a control character or line break"
     if len(value) > 1024:
         return f"{mask(value)} is longer than 1,024 characters"
-    # The patterns validate uses, so that a row accepted here is a row validate accepts.
-    if namespace.lower() == "email" and not EMAIL_RE.match(value):
-        return f"{mask(value)} is not a well-formed email address"
-    if namespace.lower() == "ecid" and not ECID_RE.match(value):
-        return f"{mask(value)} is not a well-formed ECID (up to 38 digits)"
-    return None
+    # What validate asks, so that a row accepted here is a row validate accepts.
+    problem = identity_problem(namespace, value)
+    return problem[1] if problem is not None else None
 
 
 def _trim(cells: list[str]) -> list[str]:
@@ -136,7 +141,7 @@ def _header(cells: list[str], line: int, problems: _Problems) -> tuple[str, ...]
                 "(e.g. email,ECID) or reads namespace,value",
             )
         seen.add(code.lower())
-    return tuple(cells)
+    return tuple(_spelled(c) for c in cells)
 
 
 def _row(
@@ -156,7 +161,7 @@ def _row(
         if problem is not None:
             problems.add(line, problem)
             return None
-        pairs.append((namespace, value))
+        pairs.append((_spelled(namespace), value))
     else:
         if len(cells) > len(namespaces):
             problems.add(
