@@ -110,7 +110,9 @@ def test_immutable_change_is_a_conflict_apply_refuses(run, adobe, repo3: Path) -
     assert "conflict" in plan.output and "z@example.com" not in plan.output
     result = apply(run, repo3)
     assert result.exit_code == 1
-    assert "conflicts (req-a)" in result.output
+    assert "1 conflict(s), each needing a person: req-a: identities or other immutable" in (
+        result.output
+    )
     assert len(writes(adobe)) == before
 
 

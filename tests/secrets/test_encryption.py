@@ -397,7 +397,8 @@ def test_a_changed_value_inside_a_ciphertext(run, adobe, repo: Path, key: Key, m
     git(repo, "commit", "-qam", "change a value")
     before = len(writes(adobe))
     refused = run("-C", str(repo), "apply", "--auto-approve")
-    assert refused.exit_code == 1 and "conflict(s), each needing a person: req-a: " in refused.output
+    assert refused.exit_code == 1
+    assert "conflict(s), each needing a person: req-a: " in refused.output
     assert len(writes(adobe)) == before
 
 
