@@ -21,7 +21,8 @@ def command(ctx: click.Context, remote: str) -> None:
 
     With a ledger branch (reconciler.yaml ledger.branch), pushes that branch
     only: the requests' branch, a protected main say, is never pushed to.
-    Without one, pushes the checked-out branch. When the remote moved, the
+    Without one, pushes the apply branch (reconciler.yaml apply.branch, default
+    main) and refuses any other branch checked out. When the remote moved, the
     ledger commits are rebased onto it and pushed again. A token in
     LEDGER_PUSH_TOKEN is used for the remote when set (given to git through
     its environment, never written down). Takes the repository's lock, as
