@@ -8,7 +8,14 @@ of two duplicate keys. Building from events lets us refuse, with a location:
 * duplicate keys, anchors and aliases (the "billion laughs" bomb), tags other
   than the core schema's, merge keys, complex keys;
 * nesting deeper than :data:`MAX_DEPTH`, files larger than :data:`MAX_BYTES`,
-  text that is not UTF-8, more than one document per file.
+  text that is not UTF-8, more than one document per file;
+* a ``%YAML`` directive for another version than 1.1, the one PyYAML reads (in
+  YAML 1.2 ``off`` is text, here it is ``false``: an opt-out read as an opt-in).
+
+:func:`read_text` refuses, before opening anything, what is not a regular file
+(a FIFO would block the reader forever, a device never end) and, given the
+repository's root, a file that resolves outside it (a symbolic link to
+``~/.ssh/…`` is never read).
 
 The result is plain JSON-like data (dict, list, str, int, float, bool, None)
 plus a map from each value's path to its 1-based line and column. Timestamps
@@ -17,6 +24,8 @@ stay strings: request files are JSON documents written in YAML.
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +42,8 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 
 MAX_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 32
+# What PyYAML reads; a file's `%YAML` directive may only name this version.
+YAML_VERSION = "1.1"
 
 PathKey = tuple[str | int, ...]
 
@@ -102,15 +113,76 @@ def _decode(path: str, raw: bytes) -> str:
         ) from None
 
 
-def read_text(path: Path, display: str | None = None) -> str:
-    """Read a file as UTF-8 text within the size limit, or raise :class:`ParseError`."""
+def read_text(path: Path, display: str | None = None, *, root: Path | None = None) -> str:
+    """Read a file as UTF-8 text within the size limit, or raise :class:`ParseError`.
+
+    Only a regular file is opened, and with ``root``, only one inside it once every
+    symbolic link on the way is followed."""
     shown = display or str(path)
+    target = path if root is None else _inside(path, shown, root)
     try:
-        with path.open("rb") as f:
+        _require_regular(shown, os.stat(target).st_mode, linked=os.path.islink(path))
+        # O_NONBLOCK: should a FIFO replace the file after the check, opening it does not
+        # wait for a writer (and fstat refuses it). O_NOFOLLOW: nor does a new link count.
+        fd = os.open(target, _OPEN_FLAGS | (_NOFOLLOW if root is not None else 0))
+        with os.fdopen(fd, "rb") as f:
+            _require_regular(shown, os.fstat(f.fileno()).st_mode)
             raw = f.read(MAX_BYTES + 1)
     except OSError as e:
         raise ParseError(shown, Mark(1, 1), "file-unreadable", e.strerror or str(e)) from None
     return check_text(shown, raw)
+
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _inside(path: Path, shown: str, root: Path) -> Path:
+    """``path`` with every link followed, or :class:`ParseError` when that is outside ``root``."""
+    real = os.path.realpath(path)
+    if _within(real, os.path.realpath(root)):
+        return Path(real)
+    if _within(os.path.abspath(path), os.path.abspath(root)):
+        message = (
+            "this is a symbolic link (or lies in a linked folder) that resolves outside the "
+            "repository; it was not read: put the request file itself in the repository"
+        )
+    else:
+        message = (
+            "this file is outside the repository; request files are read only from the "
+            "repository: move it into the requests folder"
+        )
+    raise ParseError(shown, Mark(1, 1), "outside-repository", message)
+
+
+def _require_regular(shown: str, mode: int, *, linked: bool = False) -> None:
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode) and linked:
+        message = (
+            "this is a symbolic link to a folder; links to folders are not followed, so no "
+            "request in it would be checked or applied: move the files into the requests folder"
+        )
+    else:
+        if stat.S_ISDIR(mode):
+            what = "a folder"
+        elif stat.S_ISFIFO(mode):
+            what = "a named pipe (FIFO)"
+        elif stat.S_ISSOCK(mode):
+            what = "a socket"
+        elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+            what = "a device"
+        else:
+            what = "a special file"
+        message = (
+            f"this is {what}, not a regular file; it was not opened: "
+            "replace it by a request file or remove it"
+        )
+    raise ParseError(shown, Mark(1, 1), "not-a-regular-file", message)
 
 
 def check_text(path: str, raw: bytes) -> str:
@@ -235,6 +307,15 @@ class _Builder:
         elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             self.stack.pop()
         elif isinstance(ev, yaml.DocumentStartEvent):
+            version = getattr(ev, "version", None)
+            if version is not None and tuple(version) != (1, 1):
+                self.fail(
+                    ev,
+                    "yaml-version",
+                    f"%YAML {version[0]}.{version[1]} is not supported: request files are read "
+                    f"as YAML {YAML_VERSION}, where yes, no, on and off are booleans; remove the "
+                    "directive (and quote any value that must stay text)",
+                )
             self.documents += 1
             if self.documents > 1:
                 self.fail(
@@ -277,6 +358,14 @@ def _parse(path: str, text: str, loader: Any) -> Document:
             raise _TooDeepForLibyaml from None
         mark = e.problem_mark or e.context_mark
         problem = (e.problem or e.context or "invalid YAML").strip()
+        if "incompatible YAML document" in problem:  # libyaml: %YAML 1.3, 2.0…
+            raise ParseError(
+                path,
+                _mark(mark),
+                "yaml-version",
+                f"the %YAML directive names a version other than {YAML_VERSION}, the one "
+                "request files are read as; remove the directive",
+            ) from None
         index = getattr(mark, "index", None)
         if "tab" in problem or (isinstance(index, int) and text[index : index + 1] == "\t"):
             problem += " (indent with spaces, not tabs)"

@@ -12,6 +12,7 @@ ciphertexts and the rules check their form only.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,22 @@ from reconciler.settings import Settings
 from reconciler.yamlfile import Document, ParseError, check_text, parse_document, read_text
 
 MAX_FINDINGS_PER_FILE = 50
-YAML_SUFFIXES = (".yaml", ".yml")
+
+
+class _Suffixes(tuple[str, ...]):
+    """``.yaml`` and ``.yml``, in which ``suffix in YAML_SUFFIXES`` ignores case: a
+    ``.YAML`` file is a request file too, never silently skipped."""
+
+    def __contains__(self, suffix: object) -> bool:
+        return isinstance(suffix, str) and tuple.__contains__(self, suffix.lower())
+
+
+YAML_SUFFIXES = _Suffixes((".yaml", ".yml"))
+
+
+def is_yaml_name(name: str) -> bool:
+    """Whether a file name ends in ``.yaml`` or ``.yml``, in any case."""
+    return os.path.splitext(name)[1] in YAML_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -50,13 +66,29 @@ def display_path(path: Path, root: Path) -> str:
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:
-    """Every YAML file named or under a named folder, sorted, without duplicates."""
+    """Every YAML file named or under a named folder, sorted, without duplicates.
+
+    Folders are walked without following links. A link with a YAML name, a link to a
+    folder and a special file with a YAML name are listed too, for :func:`load_file`
+    to refuse with a finding rather than skip in silence.
+    """
     found: set[Path] = set()
     for path in paths:
-        if path.is_dir():
-            found.update(p for p in path.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file())
-        else:
+        if not path.is_dir():
             found.add(path)
+            continue
+        folders = [path]
+        while folders:
+            folder = folders.pop()
+            try:
+                with os.scandir(folder) as entries:
+                    for entry in entries:
+                        if entry.is_dir(follow_symlinks=False):
+                            folders.append(folder / entry.name)
+                        elif is_yaml_name(entry.name) or (entry.is_symlink() and entry.is_dir()):
+                            found.add(folder / entry.name)
+            except OSError:
+                continue  # a folder that cannot be listed, as rglob skipped it
     return sorted(found)
 
 
@@ -141,7 +173,7 @@ def load_file(path: Path, root: Path) -> tuple[Request | None, list[Finding]]:
     """Load and schema-check one request file."""
     shown = display_path(path, root)
     try:
-        doc = parse_document(shown, read_text(path, shown))
+        doc = parse_document(shown, read_text(path, shown, root=root))
     except ParseError as e:
         return None, [Finding(e.path, e.mark.line, e.mark.column, e.rule, e.message)]
     return document_findings(doc)
