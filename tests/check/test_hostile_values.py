@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from reconciler.secrets.masking import mask
-from tests.conftest import write
+from tests.conftest import CONSENT, PRIVACY_JOB, write
 
 HEAD = "apiVersion: reconciler/v1\nkind: RecordDelete\nmetadata:\n  name: req-a\n"
 
@@ -133,19 +133,22 @@ VALUES = [
     ),
     pytest.param(
         '"poul.secret@example.com,"',
-        "requests/req-a.yaml:10:11: error: p***@example.com… ends with ','; remove it (email-paste)",
+        "requests/req-a.yaml:10:11: error: p***@example.com… ends with ','; "
+        "remove it (email-paste)",
         "poul.secret",
         id="trailing-comma",
     ),
     pytest.param(
         '"poul.secret@example.com;"',
-        "requests/req-a.yaml:10:11: error: p***@example.com… ends with ';'; remove it (email-paste)",
+        "requests/req-a.yaml:10:11: error: p***@example.com… ends with ';'; "
+        "remove it (email-paste)",
         "poul.secret",
         id="trailing-semicolon",
     ),
     pytest.param(
         "poul.secret@example.com.",
-        "requests/req-a.yaml:10:11: error: p***@example.com. ends with '.'; remove it (email-paste)",
+        "requests/req-a.yaml:10:11: error: p***@example.com. ends with '.'; "
+        "remove it (email-paste)",
         "poul.secret",
         id="trailing-dot",
     ),
@@ -497,7 +500,8 @@ def test_an_unquoted_value_read_as_another_type(run, repo: Path, value: str, hin
     result = validate(run, repo, record_delete(("ECID", value)))
     assert result.exit_code == 1
     assert result.output.splitlines() == [
-        f"requests/req-a.yaml:10:11: error: spec.identities[0].id must be a string; {hint} (schema)",
+        "requests/req-a.yaml:10:11: error: spec.identities[0].id must be a string; "
+        f"{hint} (schema)",
         "1 error(s) in 1 of 1 file(s)",
     ]
     assert value == "no" or value not in result.output
@@ -538,3 +542,41 @@ def test_an_unquoted_boolean_where_text_goes(run, repo: Path, old: str, where: s
 )
 def test_mask(value: str, shown: str) -> None:
     assert mask(value) == shown
+
+
+# -- fields only `reconciler import` writes --------------------------------------------------
+
+EXPIRATION = (
+    "apiVersion: reconciler/v1\nkind: DatasetExpiration\nmetadata:\n  name: {name}\nspec:\n"
+    '  datasetId: c48b51623ec641a2949d339bad69cb15\n  expiry: "2099-06-30"\n'
+    "  displayName: Example\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("template", "kind"),
+    [(PRIVACY_JOB, "PrivacyJob"), (CONSENT, "ConsentOptOut"), (EXPIRATION, "DatasetExpiration")],
+)
+@pytest.mark.parametrize("flag", ["true", "false"])
+def test_imported_is_refused_where_import_does_not_apply(
+    run, repo: Path, template: str, kind: str, flag: str
+) -> None:
+    text = template.format(name="req-a").replace(
+        "  name: req-a\n", f"  name: req-a\n  imported: {flag}\n"
+    )
+    result = validate(run, repo, text)
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "requests/req-a.yaml:5:13: error: metadata.imported is written only by `reconciler "
+        f"import`, for RecordDelete work orders; a {kind} is never imported: remove it (schema)",
+        "1 error(s) in 1 of 1 file(s)",
+    ]
+
+
+def test_an_imported_record_delete_is_still_valid(run, repo: Path) -> None:
+    text = (
+        HEAD.replace("  name: req-a\n", "  name: req-a\n  imported: true\n")
+        + "spec:\n  datasetId: c48b51623ec641a2949d339bad69cb15\n  displayName: Example\n"
+    )
+    result = validate(run, repo, text)
+    assert result.exit_code == 0, result.output
