@@ -10,6 +10,10 @@ decrypted with :meth:`Request.decrypt` also holds their plaintext, in memory
 only, and :meth:`Request.identities`, :meth:`Request.plain_spec` and the
 fingerprint use it. A request whose values are still encrypted has no
 fingerprint: comparing one with the ledger needs the key.
+
+A decrypted request also carries the keyring it was decrypted with, whose
+fingerprint key (``encryption.fingerprintKey``) keys the ledger fingerprint of a
+request stored encrypted (see :mod:`reconciler.secrets.fingerprintkey`).
 """
 
 from __future__ import annotations
@@ -23,7 +27,14 @@ from functools import cached_property
 from typing import Any
 
 from reconciler.kinds import Kind, RequestKind
-from reconciler.secrets.crypto import CryptoError, KeyMissingError, Keyring, is_encrypted
+from reconciler.secrets.crypto import (
+    CryptoError,
+    FingerprintKeyError,
+    KeyMissingError,
+    Keyring,
+    is_encrypted,
+)
+from reconciler.secrets.fingerprintkey import FingerprintKey
 from reconciler.yamlfile import Document, Mark, PathKey
 
 API_VERSION = "reconciler/v1"
@@ -74,6 +85,8 @@ class Request:
     spec: Mapping[str, Any]
     document: Document
     plaintext: Mapping[PathKey, str] = field(default_factory=dict, repr=False)
+    # The keyring :meth:`decrypt` used: it holds the repository's fingerprint key.
+    keyring: Keyring | None = field(default=None, repr=False, compare=False)
 
     @property
     def path(self) -> str:
@@ -118,7 +131,7 @@ class Request:
         path = next((i.path for i in self.identities() if i.encrypted), ("spec",))
         return self.where(*path)
 
-    def require_plaintext(self) -> None:
+    def require_decrypted(self) -> None:
         """Raise :class:`KeyMissingError` when identity values are still encrypted."""
         if self.locked:
             mark = self.first_encrypted()
@@ -128,9 +141,30 @@ class Request:
                 "age secret key. Nothing was sent"
             )
 
+    def require_plaintext(self) -> None:
+        """Raise unless the request can be sent and recorded: its values decrypted
+        (:class:`KeyMissingError`) and, stored encrypted, the fingerprint key at hand to
+        record it in the ledger (:class:`FingerprintKeyError`)."""
+        self.require_decrypted()
+        if self.sealed and self.fingerprint_key() is None:
+            raise FingerprintKeyError(
+                f"{self.path}: identities are encrypted, and reconciler.yaml has no "
+                "encryption.fingerprintKey to fingerprint them with in the ledger (a "
+                "fingerprint without it lets anyone who reads the repository test a guessed "
+                "identity): if it was there before, restore it from git history (git log -p "
+                "-- reconciler.yaml); if there never was one, run `reconciler encrypt` (no key "
+                "needed) and commit reconciler.yaml. Nothing was sent"
+            )
+
+    def fingerprint_key(self) -> FingerprintKey | None:
+        """The repository's fingerprint key, from the keyring this request was decrypted
+        with; None when it was not decrypted or the repository has none."""
+        return self.keyring.fingerprint_key() if self.keyring is not None else None
+
     def decrypt(self, keyring: Keyring) -> tuple[Request, tuple[Unreadable, ...]]:
         """This request with its encrypted values decrypted in memory, and those that
-        would not decrypt (they stay encrypted)."""
+        would not decrypt (they stay encrypted). The request keeps ``keyring``, for its
+        fingerprint key, even when nothing in it was encrypted."""
         keyring.identities()  # no key, or an unreadable one: an error of its own
         plain: dict[PathKey, str] = {}
         failed: list[Unreadable] = []
@@ -140,9 +174,7 @@ class Request:
                     plain[identity.path] = keyring.decrypt(identity.value)
                 except CryptoError as e:
                     failed.append(Unreadable(identity.path, str(e)))
-        if not plain:
-            return self, tuple(failed)
-        return replace(self, plaintext={**self.plaintext, **plain}), tuple(failed)
+        return replace(self, plaintext={**self.plaintext, **plain}, keyring=keyring), tuple(failed)
 
     def plain_spec(self) -> Mapping[str, Any]:
         """``spec`` with decrypted values in place of ciphertexts: what is sent to Adobe."""
@@ -180,8 +212,10 @@ class Request:
 
     def fingerprint(self, key: bytes) -> str:
         """A keyed hash of the immutable fields with identities in clear: comparable,
-        but reveals no identity, and the same however the file encrypts them."""
-        self.require_plaintext()
+        and the same however the file encrypts them. It reveals no identity to whoever
+        cannot guess ``key``: the ledger keys it with the fingerprint key when the file
+        stores the identities encrypted (:class:`reconciler.reconcile.ledger.Fingerprint`)."""
+        self.require_decrypted()
         return _digest(self.immutable_fields(), key)
 
     def stored_fingerprint(self, key: bytes) -> str:

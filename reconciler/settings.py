@@ -156,7 +156,7 @@ def load_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:
         source=path if path.is_file() else None,
         recipients=recipients,
         age_recipients=tuple(age_recipients),
-        keyring=Keyring.from_env(env),
+        keyring=Keyring.from_env(env, data.get("encryption", {}).get("fingerprintKey", "")),
         ledger_branch=ledger_branch,
         apply_branch=data.get("apply", {}).get("branch", "main"),
     )

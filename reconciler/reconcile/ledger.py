@@ -2,14 +2,15 @@
 
 One small JSON file per request, ``ledger/<name>.json``, shaped by
 ``schemas/ledger-entry.schema.json``. It holds names, remote ids, times, the
-commit that declared the request, the last observed status and a salted
-fingerprint of the request's immutable fields: never an identity. Files are
+commit that declared the request, the last observed status and a fingerprint
+of the request's immutable fields (:class:`Fingerprint`): never an identity. Files are
 written atomically (temporary file, fsync, ``os.replace``), so a killed run
 leaves either the old entry or the new one, never half of one.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
 import secrets
@@ -24,6 +25,8 @@ from reconciler.kinds import Kind, RequestKind
 from reconciler.kinds.base import RemoteJob, StatusRecord, utc_now
 from reconciler.model import Request
 from reconciler.schemas import check
+from reconciler.secrets.crypto import FingerprintKeyError
+from reconciler.secrets.fingerprintkey import ALGORITHM, LEGACY_ALGORITHM, FingerprintKey
 
 LEDGER_VERSION = "reconciler/v1"
 SCHEMA = "ledger-entry.schema.json"
@@ -35,18 +38,119 @@ class LedgerError(ReconcilerError):
 
 @dataclass(frozen=True)
 class Fingerprint:
-    """A keyed BLAKE2b hash of a request's immutable fields with a per-entry salt."""
+    """A BLAKE2b hash of a request's immutable fields, keyed per entry.
+
+    A request whose file stores its identities encrypted is fingerprinted with the
+    repository's fingerprint key (``keyed-blake2b-256``, ``key_id`` names the key): the
+    salt and digest then tell nothing to whoever lacks the key. A request in clear is
+    fingerprinted with its salt alone (``blake2b-256``, ``key_id`` None), as every entry
+    was before fingerprint keys: its identities are in the file anyway, and the check
+    without any key can compare it. Entries made either way keep verifying.
+
+    ``name`` is the request it was made for (its entry's name), to tell a comparison
+    with that request from a comparison with another one.
+    """
 
     salt: str
     digest: str
+    key_id: str | None = None
+    name: str = field(default="", compare=False)
+
+    @property
+    def algorithm(self) -> str:
+        return ALGORITHM if self.key_id is not None else LEGACY_ALGORITHM
 
     @classmethod
-    def of(cls, request: Request, salt: str | None = None) -> Fingerprint:
+    def of(
+        cls, request: Request, salt: str | None = None, *, key: FingerprintKey | None = None
+    ) -> Fingerprint:
+        """A new fingerprint of ``request`` (a fresh salt unless given). ``key`` replaces
+        the repository's fingerprint key for a request stored encrypted (a rotation)."""
         salt = salt or secrets.token_hex(16)
-        return cls(salt, request.fingerprint(bytes.fromhex(salt)).removeprefix("blake2b:"))
+        if not request.sealed:
+            return cls(salt, _hex(request, bytes.fromhex(salt)), name=request.name)
+        request.require_decrypted()
+        if key is None:
+            request.require_plaintext()  # the repository's fingerprint key is at hand
+            key = request.fingerprint_key()
+            assert key is not None
+        digest = _hex(request, key.entry_key(bytes.fromhex(salt)))
+        return cls(salt, digest, key.key_id, request.name)
 
     def matches(self, request: Request) -> bool:
-        return Fingerprint.of(request, self.salt).digest == self.digest
+        """Whether ``request``'s immutable fields are those this fingerprint was made of.
+
+        A keyed fingerprint needs the key it names. When the repository's key is missing
+        or another one, :class:`FingerprintKeyError` says so rather than a mismatch (a
+        conflict). A request in clear that validation handed on without the keyring
+        cannot be keyed: another request's keyed fingerprint does not match it, and its
+        own is an error (it was stored encrypted when applied)."""
+        salt = bytes.fromhex(self.salt)
+        if self.key_id is not None:
+            request.require_decrypted()
+            if request.keyring is None and self.name and self.name != request.name:
+                return False
+            salt = _key_of(request, self.key_id, self.name or request.name).entry_key(salt)
+        return hmac.compare_digest(_hex(request, salt), self.digest)
+
+    @staticmethod
+    def for_plan(request: Request, salt: bytes) -> str:
+        """What stands for ``request`` in a plan file's digest of its inputs, under the
+        plan's ``salt``: keyed like its ledger fingerprint, so the plan file tests no
+        guess either; the values as stored when they (or the key) are not at hand."""
+        if request.locked:
+            return request.stored_fingerprint(salt)
+        if not request.sealed:
+            return request.fingerprint(salt)
+        try:
+            key = request.fingerprint_key()
+        except FingerprintKeyError:
+            key = None  # an offline plan; a plan that can be applied has checked the key
+        if key is None:
+            return request.stored_fingerprint(salt)
+        return request.fingerprint(key.entry_key(salt))
+
+    def to_json(self) -> dict[str, str]:
+        doc = {"algorithm": self.algorithm}
+        if self.key_id is not None:
+            doc["keyId"] = self.key_id
+        return doc | {"salt": self.salt, "digest": self.digest}
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any], name: str = "") -> Fingerprint:
+        return cls(doc["salt"], doc["digest"], doc.get("keyId"), name)
+
+
+def _hex(request: Request, key: bytes) -> str:
+    return request.fingerprint(key).removeprefix("blake2b:")
+
+
+def _key_of(request: Request, key_id: str, entry: str) -> FingerprintKey:
+    """The repository's fingerprint key if it is the one named ``key_id``; a
+    :class:`FingerprintKeyError` saying what to do otherwise. ``entry`` names the
+    ledger entry the fingerprint is of."""
+    key = request.fingerprint_key()
+    made = f"its ledger entry was fingerprinted with fingerprint key {key_id}"
+    if key is None and request.keyring is None:  # validation decrypts stored ciphertexts only
+        raise FingerprintKeyError(
+            f"{request.path}: {made} while its identities were encrypted, and the file now "
+            f"holds them in clear: encrypt them again (reconciler encrypt {request.path}); "
+            "nothing was compared"
+        )
+    if key is None:
+        raise FingerprintKeyError(
+            f"{entry}: {made}, and reconciler.yaml has no encryption.fingerprintKey: "
+            "restore it from git history (git log -p -- reconciler.yaml); without it the "
+            "entry cannot be checked, and nothing is sent"
+        )
+    if key.key_id != key_id:
+        raise FingerprintKeyError(
+            f"{entry}: {made}, but encryption.fingerprintKey in reconciler.yaml is "
+            f"key {key.key_id}: restore the key the ledger was made with (git log -p -- "
+            "reconciler.yaml), or finish its rotation (reconciler rekey --fingerprint-key); "
+            "nothing was compared"
+        )
+    return key
 
 
 @dataclass(frozen=True)
@@ -86,11 +190,7 @@ class Entry:
             "name": self.name,
             "kind": self.kind.value,
             "path": self.path,
-            "fingerprint": {
-                "algorithm": "blake2b-256",
-                "salt": self.fingerprint.salt,
-                "digest": self.fingerprint.digest,
-            },
+            "fingerprint": self.fingerprint.to_json(),
             "submittedAt": self.submitted_at,
             "declaredIn": self.declared_in,
             "displayName": self.display_name,
@@ -131,7 +231,7 @@ class Entry:
             name=doc["name"],
             kind=kind,
             path=doc["path"],
-            fingerprint=Fingerprint(doc["fingerprint"]["salt"], doc["fingerprint"]["digest"]),
+            fingerprint=Fingerprint.from_json(doc["fingerprint"], doc["name"]),
             submitted_at=doc["submittedAt"],
             declared_in=doc.get("declaredIn"),
             display_name=doc.get("displayName", ""),

@@ -36,7 +36,7 @@ from typing import Any
 from reconciler.kinds import RequestKind
 from reconciler.kinds.base import RemoteObject
 from reconciler.model import Request
-from reconciler.reconcile.ledger import Entry, Ledger
+from reconciler.reconcile.ledger import Entry, Fingerprint, Ledger
 from reconciler.reconcile.tagging import tagged, untag
 
 
@@ -417,14 +417,16 @@ def inputs_digest(
 ) -> str:
     """A digest of everything a plan depends on, so a stale plan file can be refused.
 
-    Requests enter through their salted fingerprints (no identity in the plan file), or,
-    encrypted and not decrypted (an offline plan without the key), through a salted hash
-    of their values as stored; remote objects through ids and mutable fields only,
-    since statuses move on their own.
+    Requests enter through their fingerprints under the plan's salt, keyed with the
+    fingerprint key where their identities are stored encrypted, so that the salt and
+    digest in the plan file test no guessed identity (:meth:`Fingerprint.for_plan`), or,
+    not decrypted (an offline plan without the key), through a salted hash of their
+    values as stored; remote objects through ids and mutable fields only, since
+    statuses move on their own.
     """
     h = hashlib.sha256(salt)
     for r in sorted(requests, key=lambda r: r.name):
-        fingerprint = r.stored_fingerprint(salt) if r.locked else r.fingerprint(salt)
+        fingerprint = Fingerprint.for_plan(r, salt)
         h.update(json.dumps([r.name, fingerprint, r.display_name, r.description]).encode())
     for e in ledger:
         h.update(

@@ -13,7 +13,10 @@ different texts, which is why fingerprints are computed on decrypted values.
 The private key comes only from the environment: ``RECONCILER_AGE_KEY`` (one or
 more ``AGE-SECRET-KEY-1…`` keys, one a line, ``#`` comments allowed, as
 ``age-keygen`` writes them) or ``RECONCILER_AGE_KEY_FILE`` (the path of such a
-file). It is parsed when first needed and never shown.
+file). It is parsed when first needed and never shown. The same keys unlock the
+repository's fingerprint key (``encryption.fingerprintKey`` in ``reconciler.yaml``,
+see :mod:`reconciler.secrets.fingerprintkey`), which the keyring carries sealed and
+decrypts once, when a fingerprint first needs it.
 
 Without the key, :func:`inspect` checks what can be checked: the prefix, the
 base64, the age header (version line, stanzas, MAC line), how many X25519
@@ -29,7 +32,8 @@ Exception tree::
         ├── KeyFormatError      the environment's key is not an age secret key
         ├── RecipientFormatError  a recipient is not an age public key (age1…)
         ├── CiphertextError     a value is not a well-formed ENC[age:…] ciphertext
-        └── DecryptionError     a value does not decrypt with the key (another key's)
+        ├── DecryptionError     a value does not decrypt with the key (another key's)
+        └── FingerprintKeyError the fingerprint key is missing, unreadable, or another one
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ import pyrage
 from pyrage import x25519
 
 from reconciler.errors import ReconcilerError
+from reconciler.secrets.fingerprintkey import FingerprintKey
 
 PREFIX = "ENC[age:"
 SUFFIX = "]"
@@ -86,6 +91,10 @@ class CiphertextError(CryptoError):
 
 class DecryptionError(CryptoError):
     """A value does not decrypt with the keys at hand."""
+
+
+class FingerprintKeyError(CryptoError):
+    """The fingerprint key a ledger fingerprint needs is missing, unreadable or another one."""
 
 
 def is_encrypted(value: object) -> bool:
@@ -205,17 +214,22 @@ def inspect(value: str) -> Ciphertext:
 
 @dataclass(frozen=True)
 class Keyring:
-    """The age private keys from the environment, parsed when first used, never shown."""
+    """The age private keys from the environment, parsed when first used, never shown;
+    and the repository's fingerprint key as ``reconciler.yaml`` stores it (encrypted),
+    decrypted with them when first used."""
 
     text: str = field(default="", repr=False)
     file: str = ""
+    sealed_fingerprint_key: str = field(default="", repr=False)
     _parsed: list[tuple[x25519.Identity, ...]] = field(
         default_factory=list, repr=False, compare=False
     )
+    _fingerprint: list[FingerprintKey] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Keyring:
-        return cls(env.get(KEY_ENV, "").strip(), env.get(KEY_FILE_ENV, "").strip())
+    def from_env(cls, env: Mapping[str, str], fingerprint_key: str = "") -> Keyring:
+        """The keys in ``env``; ``fingerprint_key`` is ``encryption.fingerprintKey``."""
+        return cls(env.get(KEY_ENV, "").strip(), env.get(KEY_FILE_ENV, "").strip(), fingerprint_key)
 
     @property
     def available(self) -> bool:
@@ -265,6 +279,33 @@ class Keyring:
             return plaintext.decode("utf-8")
         except UnicodeDecodeError:
             raise DecryptionError("decrypts to bytes that are not UTF-8 text") from None
+
+    def fingerprint_key(self) -> FingerprintKey | None:
+        """The repository's fingerprint key, decrypted once; None when it has none.
+
+        :class:`KeyMissingError` without a key in the environment,
+        :class:`FingerprintKeyError` when the value does not decrypt to a key."""
+        if not self.sealed_fingerprint_key:
+            return None
+        if self._fingerprint:
+            return self._fingerprint[0]
+        self.identities()
+        where = "encryption.fingerprintKey in reconciler.yaml"
+        try:
+            key = FingerprintKey.from_text(self.decrypt(self.sealed_fingerprint_key))
+        except (CiphertextError, DecryptionError) as e:
+            sep = " " if isinstance(e, DecryptionError) else ": "  # "does not decrypt with…"
+            raise FingerprintKeyError(
+                f"{where}{sep}{e}; re-encrypt it for the configured recipients (reconciler "
+                "rekey, with a key that decrypts it)"
+            ) from None
+        if key is None:
+            raise FingerprintKeyError(
+                f"{where} does not decrypt to a fingerprint key (64 hex digits); restore it "
+                "from git history (git log -p -- reconciler.yaml)"
+            )
+        self._fingerprint.append(key)
+        return key
 
 
 def _parse_keys(text: str, where: str) -> tuple[x25519.Identity, ...]:
