@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from reconciler.check.baserules import validate_against_base
+from reconciler.check.baserules import validate_against_base, validate_with_ledger
 from reconciler.check.reporters import REPORTERS
-from reconciler.check.validation import validate
 from reconciler.cli.paths import resolve_paths
+from reconciler.errors import UsageError
 from reconciler.settings import load_settings
 
 
@@ -19,8 +19,15 @@ from reconciler.settings import load_settings
 @click.option(
     "--base",
     metavar="REF",
-    help="Also check that requests existing at REF kept their immutable fields "
-    "and were neither renamed nor removed.",
+    help="Also check what changed since REF (where HEAD branched from it): requests "
+    "in the ledger kept their immutable fields and were neither renamed nor removed, "
+    "no ledger file changed, and reconciler.yaml moved no trust.",
+)
+@click.option(
+    "--requests-only",
+    is_flag=True,
+    help="With --base, compare only the requests with REF, not the ledger files and "
+    "reconciler.yaml: for the apply job, whose own ledger commits follow REF.",
 )
 @click.option(
     "--format",
@@ -32,11 +39,19 @@ from reconciler.settings import load_settings
     "json for tools.",
 )
 @click.pass_context
-def command(ctx: click.Context, paths: tuple[Path, ...], base: str | None, fmt: str) -> None:
+def command(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    base: str | None,
+    requests_only: bool,
+    fmt: str,
+) -> None:
     """Check request files against the schemas and rules.
 
-    Checks every file under requests/ unless PATHs are given. Exits 0 when
-    all are valid, 1 when there are findings, 2 on a usage error.
+    Checks every file under requests/ unless PATHs are given, and refuses a
+    request that repeats an applied one under another name. Exits 0 when
+    there are no errors (warnings are shown), 1 when there are, 2 on a usage
+    error.
 
     \b
     Example:
@@ -46,8 +61,10 @@ def command(ctx: click.Context, paths: tuple[Path, ...], base: str | None, fmt: 
     settings = load_settings(root, os.environ)
     resolved = resolve_paths(ctx.obj["cwd"], paths)
     if base is None:
-        report = validate(settings, resolved)
+        if requests_only:
+            raise UsageError("--requests-only needs --base REF")
+        report = validate_with_ledger(settings, resolved)
     else:
-        report = validate_against_base(settings, resolved, base)
+        report = validate_against_base(settings, resolved, base, requests_only=requests_only)
     click.echo(REPORTERS[fmt](report))
     ctx.exit(0 if report.success else 1)

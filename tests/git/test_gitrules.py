@@ -7,13 +7,16 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CONSENT, RECORD_DELETE, git, write
+from tests.ledger_helpers import record_applied
 
 
 @pytest.fixture
 def based(repo: Path) -> Path:
-    """main holds two requests; the work happens on branch `change`."""
+    """main holds two requests, both applied; the work happens on branch `change`."""
     write(repo, "requests/deletes/req-a.yaml", RECORD_DELETE.format(name="req-a"))
     write(repo, "requests/consent/req-b.yaml", CONSENT.format(name="req-b"))
+    record_applied(repo, "req-a", "requests/deletes/req-a.yaml")
+    record_applied(repo, "req-b", "requests/consent/req-b.yaml", kind="ConsentOptOut")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "declare requests")
     git(repo, "checkout", "-qb", "change")

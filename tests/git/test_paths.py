@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CONSENT, RECORD_DELETE, git, write
+from tests.ledger_helpers import record_applied
 
 ROOT = "équipe données"  # reconciler.yaml is here, below the top of the work tree
 REQUESTS = "demandes à traiter"
@@ -62,6 +63,10 @@ def test_git_would_quote_these_paths(top: Path) -> None:
 
 
 def test_validate_base_reports_the_real_paths(run, top: Path) -> None:
+    record_applied(top / ROOT, "req-a", REQ_A, ledger=LEDGER)
+    record_applied(top / ROOT, "req-b", REQ_B, ledger=LEDGER, kind="ConsentOptOut")
+    git(top, "add", "-A")
+    git(top, "commit", "-qm", "apply req-a and req-b")
     git(top, "checkout", "-qb", "change")
     path = top / ROOT / REQ_A
     path.write_text(path.read_text().replace("b@example.com", "z@example.com"))

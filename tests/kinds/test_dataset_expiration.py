@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import git, write
+from tests.ledger_helpers import record_applied
 
 EXPIRATION = """\
 apiVersion: reconciler/v1
@@ -272,8 +273,18 @@ def _validate_against(run: Any, repo: Path, base: str) -> Any:
     return run("-C", str(repo), "validate", "--base", base)
 
 
+def _record_applied(repo: Path, name: str) -> None:
+    """The ledger entry apply writes: the base rules hold for requests Adobe accepted."""
+    path = f"requests/dataset-expirations/{name}.yaml"
+    remote = {"ttlId": f"ttl-{name}"}
+    record_applied(repo, name, path, kind="DatasetExpiration", remote=remote, identityCount=0)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", f"apply {name}")
+
+
 def test_against_the_base_expiry_may_change_the_dataset_may_not(run: Any, repo: Path) -> None:
     path = declare(repo, "kept", "3e9f815ae1194c65b2a4c5ea")
+    _record_applied(repo, "kept")
     base = git(repo, "rev-parse", "HEAD").strip()
     edit(repo, path, f'expiry: "{FAR}"', 'expiry: "2032-02-29"')
     edit(
@@ -292,6 +303,7 @@ def test_against_the_base_expiry_may_change_the_dataset_may_not(run: Any, repo: 
 
 def test_removing_an_expiration_says_to_cancel_it_instead(run: Any, repo: Path) -> None:
     path = declare(repo, "gone", "3e9f815ae1194c65b2a4c5ea")
+    _record_applied(repo, "gone")
     base = git(repo, "rev-parse", "HEAD").strip()
     path.unlink()
     git(repo, "commit", "-qam", "remove gone")

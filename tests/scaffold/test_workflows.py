@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from tests.conftest import CONSENT, RECORD_DELETE, git, write
+from tests.ledger_helpers import record_applied
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -445,6 +446,13 @@ def test_pr_check_annotates_an_invalid_file(pull_request: Path) -> None:
 
 def test_pr_check_catches_a_change_to_a_request_on_the_base(pull_request: Path) -> None:
     """--base works on the checkout the workflow makes: origin/<base_ref> is there."""
+    git(pull_request, "checkout", "-q", "main")
+    record_applied(pull_request, "req-a", "requests/req-a.yaml")
+    git(pull_request, "add", "-A")
+    git(pull_request, "commit", "-qm", "apply req-a")
+    git(pull_request, "push", "-q", "origin", "main")
+    git(pull_request, "checkout", "-q", "feature")
+    git(pull_request, "rebase", "-q", "main")
     path = pull_request / "requests/req-a.yaml"
     path.write_text(path.read_text().replace("a@example.com", "z@example.com"))
     git(pull_request, "commit", "-qam", "edit req-a")
