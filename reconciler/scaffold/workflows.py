@@ -18,7 +18,9 @@ from reconciler import __version__
 ACTION_REPOSITORY = "aep-privacy-reconciler/reconciler"
 DEFAULT_ACTION = f"{ACTION_REPOSITORY}@v{__version__}"
 NAMES = ("reconciler-check.yml", "reconciler-apply.yml", "reconciler-status.yml")
-# What the pull-request check looks at in any requests repository.
+# What the pull-request check looks at in any requests repository. The in-tree ledger
+# folder too when the ledger has a branch of its own: a pull request that writes ledger
+# files there is a finding of the check, which must run to report it.
 CHECKED_PATHS = ("requests/", "reconciler.yaml", ".github/workflows/reconciler-*.yml")
 IN_TREE_LEDGER = "ledger/"
 _ACTION = re.compile(r"^(\./|[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+@[A-Za-z0-9_./-]+)$")
@@ -34,12 +36,12 @@ def render_workflows(
 
     ``action`` is what their ``uses:`` lines install the tool with (``OWNER/REPO@REF``,
     or ``./`` in the tool's own repository); ``ledger_branch`` drops the in-tree
-    ledger folder from what triggers them; ``extra_paths`` are more pathspecs whose
-    changes the pull-request check must look at.
+    ledger folder from what triggers the apply job; ``extra_paths`` are more pathspecs
+    whose changes the pull-request check must look at.
     """
     if not _ACTION.match(action):
         raise ValueError(f"not an action reference: {action!r}")
-    paths = [*CHECKED_PATHS, *([] if ledger_branch else [IN_TREE_LEDGER]), *extra_paths]
+    paths = [*CHECKED_PATHS, IN_TREE_LEDGER, *extra_paths]
     bad = [p for p in paths if not _PATHSPEC.match(p)]
     if bad:
         raise ValueError(f"not a plain pathspec: {bad[0]!r}")

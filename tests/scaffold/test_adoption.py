@@ -21,7 +21,12 @@ import yaml
 from tests.conftest import RECORD_DELETE, git, tagged_counts, write, writes
 from tests.git.test_gitops_loop import as_
 from tests.git.test_ledger_branch import REVIEWED, protect_main
-from tests.scaffold.test_workflows import run_step, secrets_context, step_running
+from tests.scaffold.test_workflows import (
+    at_the_emulator,
+    run_step,
+    secrets_context,
+    step_running,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 ORG = "0123456789ABCDEF01234567@AdobeOrg"
@@ -109,10 +114,12 @@ def checkout(origin: Path, where: Path) -> Path:
     return where
 
 
-def run_apply_job(clone: Path, context: dict[str, str]) -> str:
+def run_apply_job(adobe: Any, clone: Path, context: dict[str, str], before: str) -> str:
+    """The apply job's steps, run on a push whose previous tip was ``before``."""
     job = workflow(clone, "reconciler-apply.yml")
-    ok(run_step(step(job, "Validate the requests"), clone, context))
-    applied = ok(run_step(step(job, "Apply"), clone, context))
+    pushed_after = context | {"github.event.before": before}
+    ok(run_step(step(job, "Validate the requests"), clone, pushed_after))
+    applied = ok(run_step(at_the_emulator(step(job, "Apply"), adobe), clone, context))
     pushed = ok(run_step(step(job, "Push the ledger"), clone, context))
     return applied + pushed
 
@@ -125,7 +132,7 @@ def test_adopting_it_with_a_protected_main(
 
     # The merge of init's commit starts the apply job: the four examples are applied and
     # the ledger goes to its own branch; main does not move and could not.
-    first = run_apply_job(checkout(origin, tmp_path / "ci-1"), context)
+    first = run_apply_job(adobe, checkout(origin, tmp_path / "ci-1"), context, "0" * 40)
     assert "4 created" in first and f"Ledger pushed to origin/{BRANCH}" in first
     assert sh(origin, "rev-parse", "main") == start
     files = sh(origin, "ls-tree", "-r", "--name-only", BRANCH).splitlines()
@@ -161,7 +168,7 @@ def test_adopting_it_with_a_protected_main(
     sh(merger, "push", "-q", "origin", "main", env=REVIEWED)
     merged = sh(origin, "rev-parse", "main")
 
-    second = run_apply_job(checkout(origin, tmp_path / "ci-2"), context)
+    second = run_apply_job(adobe, checkout(origin, tmp_path / "ci-2"), context, start)
     assert "1 created" in second
     assert sh(origin, "rev-parse", "main") == merged
     assert tagged_counts(adobe) == {"jira-12345": 1, "req-a": 1}
@@ -169,7 +176,7 @@ def test_adopting_it_with_a_protected_main(
     # Another run sends nothing and pushes nothing.
     before = len(writes(adobe))
     ledger_tip = sh(origin, "rev-parse", BRANCH)
-    third = run_apply_job(checkout(origin, tmp_path / "ci-3"), context)
+    third = run_apply_job(adobe, checkout(origin, tmp_path / "ci-3"), context, merged)
     assert "No changes" in third and "Ledger unchanged" in third
     assert len(writes(adobe)) == before
     assert sh(origin, "rev-parse", BRANCH) == ledger_tip
@@ -178,7 +185,8 @@ def test_adopting_it_with_a_protected_main(
     adobe.admin.advance(5 * 3600)
     status_clone = checkout(origin, tmp_path / "status")
     job = workflow(status_clone, "reconciler-status.yml")
-    refreshed = ok(run_step(step(job, "Refresh statuses"), status_clone, context))
+    refresh = at_the_emulator(step(job, "Refresh statuses"), adobe)
+    refreshed = ok(run_step(refresh, status_clone, context))
     assert "req-a" in refreshed and "completed" in refreshed
     ok(run_step(step(job, "Push the ledger"), status_clone, context))
     report = ok(

@@ -287,7 +287,7 @@ def test_other_flags_than_an_earlier_run_are_refused(run, tmp_path: Path) -> Non
     result = init(run, tmp_path, *FLAGS, "--ledger-in-tree")
     assert result.exit_code == 1
     message = one_line(result)
-    assert "reconciler.yaml" in message and ".github/workflows/reconciler-check.yml" in message
+    assert "reconciler.yaml" in message and ".github/workflows/reconciler-apply.yml" in message
     assert "requests/" not in message
     assert tree(tmp_path) == before
 

@@ -34,6 +34,11 @@ ADOBE_SECRETS = {
     "ADOBE_SANDBOX_NAME",
     "RECONCILER_AGE_KEY",
 }
+# Set in the workflow itself, where a pull request cannot change them (reconciler.yaml can).
+ADOBE_ENDPOINTS = {
+    "ADOBE_IMS_URL": "https://ims-na1.adobelogin.com",
+    "ADOBE_PLATFORM_URL": "https://platform.adobe.io",
+}
 PINNED_LINE = re.compile(r"uses: [\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
 # This repository's own action, from the checkout being tested.
 LOCAL_ACTION = "uses: ./ # zizmor: ignore[self-repository]"
@@ -183,9 +188,13 @@ def test_secrets_reach_the_one_step_that_calls_adobe(name: str, command: str) ->
     job = the_job(workflow)
     step = step_running(job, command)
     assert step["run"] == command
-    assert step["env"] == {key: f"${{{{ secrets.{key} }}}}" for key in ADOBE_SECRETS}
+    secrets = {key: f"${{{{ secrets.{key} }}}}" for key in ADOBE_SECRETS}
+    assert step["env"] == secrets | ADOBE_ENDPOINTS
     others = [workflow.get("env"), job.get("env"), *(s for s in job["steps"] if s is not step)]
-    assert "secrets." not in yaml.safe_dump(others)
+    # The age key also reaches apply's validation, which compares encrypted requests with
+    # the ledger; no Adobe credential goes anywhere else.
+    leaked = re.findall(r"secrets\.(\w+)", yaml.safe_dump(others))
+    assert leaked == (["RECONCILER_AGE_KEY"] if name == APPLY else [])
 
 
 @pytest.mark.parametrize("name", [APPLY, STATUS])
@@ -476,6 +485,14 @@ def runner(repo: Path, tmp_path: Path) -> tuple[Path, Path]:
     return origin, checkout
 
 
+def at_the_emulator(step: dict[str, Any], adobe: Any) -> dict[str, Any]:
+    """A step that calls Adobe, with the endpoints it sets to Adobe's replaced by the
+    emulator's: the workflow takes them from nothing a test (or a pull request) can set."""
+    assert {k: step["env"][k] for k in ADOBE_ENDPOINTS} == ADOBE_ENDPOINTS
+    emulator = adobe.env()
+    return {**step, "env": {**step["env"], **{k: emulator[k] for k in ADOBE_ENDPOINTS}}}
+
+
 def secrets_context(adobe: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """The repository's secrets, pointing at the emulator; removed from the inherited env."""
     env = adobe.env()
@@ -501,9 +518,12 @@ def test_apply_steps_create_commit_and_push_over_a_moved_main(
     job = the_job(load(APPLY))
     context = secrets_context(adobe, monkeypatch)
 
-    validate = run_step(step_running(job, "reconciler validate"), checkout, context)
+    first_push = {**context, "github.event.before": "0" * 40}  # main was new
+    validate = run_step(step_running(job, "reconciler validate"), checkout, first_push)
     assert validate.returncode == 0, validate.stdout + validate.stderr
-    apply = run_step(step_running(job, "reconciler apply"), checkout, context)
+    apply = run_step(
+        at_the_emulator(step_running(job, "reconciler apply"), adobe), checkout, context
+    )
     assert apply.returncode == 0, apply.stdout + apply.stderr
     assert "Ledger committed" in apply.stdout
 
@@ -539,12 +559,17 @@ def test_status_steps_refresh_and_push_nothing_when_nothing_changed(
     origin, checkout = runner
     context = secrets_context(adobe, monkeypatch)
     apply_job = the_job(load(APPLY))
-    for command in ("reconciler apply", "reconciler push"):
-        done = run_step(step_running(apply_job, command), checkout, context)
+    for step in (
+        at_the_emulator(step_running(apply_job, "reconciler apply"), adobe),
+        step_running(apply_job, "reconciler push"),
+    ):
+        done = run_step(step, checkout, context)
         assert done.returncode == 0, done.stdout + done.stderr
 
     job = the_job(load(STATUS))
-    status = run_step(step_running(job, "reconciler status"), checkout, context)
+    status = run_step(
+        at_the_emulator(step_running(job, "reconciler status"), adobe), checkout, context
+    )
     assert status.returncode == 0, status.stdout + status.stderr
     assert "req-a" in status.stdout
     push = run_step(step_running(job, "reconciler push"), checkout, context)
