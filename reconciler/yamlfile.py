@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -119,9 +120,9 @@ def read_text(path: Path, display: str | None = None, *, root: Path | None = Non
     Only a regular file is opened, and with ``root``, only one inside it once every
     symbolic link on the way is followed."""
     shown = display or str(path)
-    target = path if root is None else _inside(path, shown, root)
+    target = os.fspath(path) if root is None else _inside(path, shown, root)
     try:
-        _require_regular(shown, os.stat(target).st_mode, linked=os.path.islink(path))
+        _require_regular(shown, os.stat(target).st_mode, path=path)
         # O_NONBLOCK: should a FIFO replace the file after the check, opening it does not
         # wait for a writer (and fstat refuses it). O_NOFOLLOW: nor does a new link count.
         fd = os.open(target, _OPEN_FLAGS | (_NOFOLLOW if root is not None else 0))
@@ -141,12 +142,35 @@ def _within(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
-def _inside(path: Path, shown: str, root: Path) -> Path:
+@lru_cache(maxsize=16)
+def _real_root(root: str) -> str:
+    return os.path.realpath(root)
+
+
+def _no_link_below(path: str, root: str) -> bool:
+    """Whether ``path``, lexically under ``root``, has no symbolic link below ``root``: one
+    lstat per level instead of resolving the whole path (the common case, checked first)."""
+    here = root.rstrip(os.sep)
+    for part in path[len(here) + 1 :].split(os.sep):
+        here = here + os.sep + part
+        if stat.S_ISLNK(os.lstat(here).st_mode):
+            return False
+    return True
+
+
+def _inside(path: Path, shown: str, root: Path) -> str:
     """``path`` with every link followed, or :class:`ParseError` when that is outside ``root``."""
+    lexical, top = os.path.abspath(path), os.path.abspath(root)
+    if lexical != top and _within(lexical, top):
+        try:
+            if _no_link_below(lexical, top):
+                return lexical
+        except OSError:
+            pass  # missing: resolved below, and reported when opened
     real = os.path.realpath(path)
-    if _within(real, os.path.realpath(root)):
-        return Path(real)
-    if _within(os.path.abspath(path), os.path.abspath(root)):
+    if _within(real, _real_root(top)):
+        return real
+    if _within(lexical, top):
         message = (
             "this is a symbolic link (or lies in a linked folder) that resolves outside the "
             "repository; it was not read: put the request file itself in the repository"
@@ -159,10 +183,10 @@ def _inside(path: Path, shown: str, root: Path) -> Path:
     raise ParseError(shown, Mark(1, 1), "outside-repository", message)
 
 
-def _require_regular(shown: str, mode: int, *, linked: bool = False) -> None:
+def _require_regular(shown: str, mode: int, *, path: Path | None = None) -> None:
     if stat.S_ISREG(mode):
         return
-    if stat.S_ISDIR(mode) and linked:
+    if stat.S_ISDIR(mode) and path is not None and os.path.islink(path):
         message = (
             "this is a symbolic link to a folder; links to folders are not followed, so no "
             "request in it would be checked or applied: move the files into the requests folder"

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -159,18 +158,16 @@ def identity_problem(namespace: str, value: str) -> Problem | None:
 
     `reconciler new --csv` asks the same, so that a value it writes is one validation
     accepts."""
-    problem = text_problem(value)
-    if problem is not None:
-        return problem
+    if not (value.isprintable() and value[:1] != " " and value[-1:] != " " and value):
+        return text_problem(value)
     ns = namespace.lower()
     if ns == "email":
-        return email_problem(value)
+        return None if EMAIL_RE.match(value) else email_problem(value)
     if ns == "ecid" and not ECID_RE.match(value):
         return "ecid-format", f"{mask(value)} is not a well-formed ECID (up to 38 digits)"
     return None
 
 
-@lru_cache(maxsize=1024)
 def canonical_namespace(code: str) -> str | None:
     """The documented spelling of the standard namespace ``code`` writes in another case
     (``EMAIL`` → ``email``); None when ``code`` is documented or no standard namespace."""
@@ -204,8 +201,14 @@ def identity_formats(request: Request, settings: Settings) -> Iterator[Finding]:
     """Identity values are plain text and well formed (emails, ECIDs); a decrypted value is
     as long as the schema allows; standard namespaces are spelled as Adobe spells them."""
     reported: set[tuple[str | int, ...]] = set()
+    misspelt: dict[str, str | None] = {}  # per namespace: its documented spelling, if not it
     for identity in request.identities():
-        canonical = canonical_namespace(identity.namespace)
+        code = identity.namespace
+        canonical = (
+            misspelt[code]
+            if code in misspelt
+            else misspelt.setdefault(code, canonical_namespace(code))
+        )
         if canonical is not None and identity.path[:-1] not in reported:
             reported.add(identity.path[:-1])  # a group's ids share one namespace
             where, kind = _namespace_at(request.spec, identity.path)
