@@ -17,7 +17,6 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from reconciler.check.findings import Finding, finding_at
-from reconciler.kinds import Kind
 from reconciler.kinds.record_delete import ALL_DATASETS
 from reconciler.model import Request
 from reconciler.secrets.crypto import MAX_PLAINTEXT_BYTES, CiphertextError, inspect
@@ -244,7 +243,7 @@ def dataset_all(request: Request, settings: Settings) -> Iterator[Finding]:
     dataset = request.spec.get("datasetId")
     if not isinstance(dataset, str) or dataset.upper() != ALL_DATASETS:
         return
-    if request.kind is not Kind.RECORD_DELETE:
+    if not request.kind.all_datasets:
         message = (
             f"datasetId {dataset!r} names no dataset: a {request.kind.noun} acts on one "
             "dataset; write its id"

@@ -159,6 +159,8 @@ class RequestKind(ABC):
     look_before_create: ClassVar[bool] = True
     #: The status recorded for an object found by its tag when the listing shows none.
     found_status: ClassVar[str] = "unknown"
+    #: Whether ``datasetId: ALL`` (every dataset of the sandbox) means something here.
+    all_datasets: ClassVar[bool] = False
     #: Adobe's own limit of identities in one object of this kind, if it has one.
     max_identities: ClassVar[int | None] = None
     #: Statuses that can no longer change.

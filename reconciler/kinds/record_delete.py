@@ -75,6 +75,7 @@ class RecordDelete(ListedKind):
     noun = "work order"
     ledger_key = "workorderId"
     updatable = True
+    all_datasets = True
     max_identities = ADOBE_MAX_IDENTITIES_PER_WORK_ORDER
     final_statuses = frozenset(s.value for s in WorkOrderStatus if s.is_final)
 
