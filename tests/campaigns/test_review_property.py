@@ -35,7 +35,6 @@ from reconciler.cli import cli
 from tests.conftest import (
     CONSENT,
     PRIVACY_JOB,
-    RECORD_DELETE,
     git,
     tagged_counts,
     tagged_jobs,
@@ -136,7 +135,8 @@ def zero_width(repo: Path) -> None:
 
 
 def mailto(repo: Path) -> None:
-    write(repo, "requests/bad-mailto.yaml", record_delete("bad-mailto", f"mailto:{HOSTILE_VALUES[2]}"))
+    text = record_delete("bad-mailto", f"mailto:{HOSTILE_VALUES[2]}")
+    write(repo, "requests/bad-mailto.yaml", text)
 
 
 def all_by_case(repo: Path) -> None:
