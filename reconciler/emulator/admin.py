@@ -17,8 +17,14 @@ POST    /_emulator/reset             forget objects, tokens, faults, counters, t
 ======  ===========================  ===============================================
 
 Fault kinds counted: ``latency``, ``error_500``, ``error_502``, ``error_503``,
-``throttle_429``, ``drop_after_commit``, ``token_down``. Dumps hold counts,
-never identities.
+``throttle_429``, ``drop_after_commit``, ``commit_then_429``, ``commit_then_401``,
+``commit_then_500``, ``commit_then_502``, ``commit_then_503``, ``reused_id``,
+``search_lag``, ``lying_total``, ``short_page``, ``token_down`` (see ``faults.py``).
+Dumps hold counts, never identities.
+
+What these endpoints list is what is stored, whatever the fault plan: no search lag,
+no lying total or short page, and the ids objects were stored under (a reused-id
+answer names another), so a test can count the duplicates a client made.
 """
 
 from __future__ import annotations

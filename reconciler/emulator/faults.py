@@ -1,9 +1,10 @@
 """Fault injection: what to break, how often, and a count of what was broken.
 
 A :class:`FaultPlan` holds one :class:`FaultSpec` per route class (``token``
-for IMS, ``read`` for GETs, ``write`` for POST/PUT) plus ``token_down``.
+for IMS, ``read`` for GETs, ``write`` for POST/PUT/DELETE) plus ``token_down``.
 Decisions come from one seeded ``random.Random`` so a campaign replays the
-same way for the same sequence of requests.
+same way for the same sequence of requests; a rate of 0 draws nothing, so a
+plan that adds a new mode at 0 replays an older campaign unchanged.
 
 JSON shape (``GET``/``PUT /_emulator/faults``, the ``faults:`` key of the
 config file)::
@@ -12,7 +13,56 @@ config file)::
      "token": {...spec...}, "read": {...spec...}, "write": {...spec...}}
 
 Spec keys at the top level apply to all three classes, e.g.
-``{"error_rate": 0.1}``.
+``{"error_rate": 0.1}``. Each key, the class it acts on, and the counter it
+adds to (``GET /_emulator/counters``):
+
+==========================  =====  ===============================================
+key                         class  effect (counter)
+==========================  =====  ===============================================
+``latency_ms``,             all    added delay (``latency``)
+``jitter_ms``,
+``spike_rate``/``spike_ms``
+``error_rate``              all    500/502/503 before the handler, nothing written
+                                   (``error_500``, ``error_502``, ``error_503``)
+``throttle_rate``,          all    429 with ``Retry-After: retry_after`` before the
+``retry_after``                    handler (``throttle_429``)
+``drop_after_commit_rate``  write  the handler commits, the connection drops half-way
+                                   through the answer (``drop_after_commit``)
+``commit_then_error_rate``, write  the handler commits, the answer is a status drawn
+``commit_then_statuses``           from ``commit_then_statuses`` (any of 429, 401,
+                                   500, 502, 503; default all five) in the gateway's
+                                   error shape: 429 with ``Retry-After``, 401 as an
+                                   invalid token (``commit_then_429``, ...)
+``reused_id_rate``          write  a create (``POST /workorder``, ``/jobs``, ``/ttl``)
+                                   answers the id of an earlier object of the same
+                                   organisation (and sandbox) instead of the new
+                                   one's, which is stored under its own id
+                                   (``reused_id``)
+``search_lag_s``            read   work orders and dataset expirations created less
+                                   than this many emulator seconds ago are missing
+                                   from ``GET /workorder`` and ``GET /ttl``, totals
+                                   included; by id they are there (``search_lag``,
+                                   once per listing that hid something)
+``lying_total_rate``        read   a listing's ``total``/``totalRecords``/
+                                   ``total_count`` disagrees with its items: the
+                                   count with an empty page, or fewer than the page
+                                   holds, or (nothing to list) a full page's worth
+                                   (``lying_total``)
+``short_page_rate``         read   a listing pages by half the size asked (at least
+                                   one), as a service with a smaller maximum does:
+                                   the page is short although more follow, and page
+                                   ``n`` starts at ``n`` times that half; below a
+                                   rate of 1 the two sizes mix and a walk can skip
+                                   items (``short_page``, when the page is short and
+                                   more follow)
+``token_down``              token  IMS answers 503 (``token_down``)
+==========================  =====  ===============================================
+
+Adobe documents no consistency bound for its lists ("appear in the work order
+list after submission", api-notes.md): ``search_lag_s`` is that unbounded lag made
+finite. Faults that act on a listing's or a create's content are decided here
+with the others and carried to the handler in the ASGI scope
+(:func:`request_faults`); the handler applies them and reports what happened.
 """
 
 from __future__ import annotations
@@ -22,10 +72,34 @@ import threading
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any
+from typing import Any, TypeVar
 
 ROUTE_CLASSES: tuple[str, ...] = ("token", "read", "write")
 ERROR_STATUSES: tuple[int, ...] = (500, 502, 503)
+# What a write may be answered with after it committed: each one a status some client
+# takes for "not processed, send it again".
+COMMIT_THEN_STATUSES: tuple[int, ...] = (429, 401, 500, 502, 503)
+# How a lying total lies about a page that has items: the true count with no items, or a
+# count smaller than the items returned.
+LIES: tuple[str, ...] = ("empty", "under")
+# Where the middleware leaves a request's :class:`RequestFaults` for its handler.
+SCOPE_KEY = "reconciler.emulator.faults"
+
+_Item = TypeVar("_Item")
+
+
+def _statuses(name: str, value: Any) -> tuple[int, ...]:
+    allowed = ", ".join(str(s) for s in COMMIT_THEN_STATUSES)
+    if (
+        not isinstance(value, list | tuple)
+        or not value
+        or not all(
+            isinstance(s, int) and not isinstance(s, bool) and s in COMMIT_THEN_STATUSES
+            for s in value
+        )
+    ):
+        raise ValueError(f"fault setting {name} must be a non-empty list drawn from {allowed}")
+    return tuple(value)
 
 
 @dataclass(frozen=True)
@@ -40,6 +114,12 @@ class FaultSpec:
     throttle_rate: float = 0.0
     retry_after: int = 1
     drop_after_commit_rate: float = 0.0
+    commit_then_error_rate: float = 0.0
+    commit_then_statuses: tuple[int, ...] = COMMIT_THEN_STATUSES
+    reused_id_rate: float = 0.0
+    search_lag_s: float = 0.0
+    lying_total_rate: float = 0.0
+    short_page_rate: float = 0.0
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], base: FaultSpec | None = None) -> FaultSpec:
@@ -49,6 +129,9 @@ class FaultSpec:
             raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
         values: dict[str, Any] = {}
         for name, value in data.items():
+            if name == "commit_then_statuses":
+                values[name] = _statuses(name, value)
+                continue
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ValueError(f"fault setting {name} must be a number")
             if name.endswith("_rate") and not 0 <= value <= 1:
@@ -76,7 +159,9 @@ class FaultPlan:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"seed": self.seed, "token_down": self.token_down}
         for name in ROUTE_CLASSES:
-            out[name] = asdict(self.spec(name))
+            spec = asdict(self.spec(name))
+            spec["commit_then_statuses"] = list(spec["commit_then_statuses"])
+            out[name] = spec
         return out
 
     @classmethod
@@ -120,9 +205,53 @@ class FaultDecision:
     kind: str | None = None  # counter name for ``status``
     retry_after: int | None = None
     drop_after_commit: bool = False
+    commit_then_status: int | None = None  # answer with this once the handler committed
+    reused_id: bool = False
+    search_lag_s: float = 0.0
+    lie: str | None = None  # one of LIES: the listing's total disagrees with its items
+    short_page: bool = False
 
 
 NO_FAULT = FaultDecision()
+
+
+@dataclass
+class RequestFaults:
+    """One request's decision and the faults its handler reports having applied; the
+    middleware leaves it in the ASGI scope under :data:`SCOPE_KEY`."""
+
+    decision: FaultDecision
+    route_class: str
+    happened: list[str] = field(default_factory=list)
+
+    def lag_cutoff(self, now: float) -> float | None:
+        """The latest creation time a listing shows at ``now``; None when nothing lags."""
+        lag = self.decision.search_lag_s
+        return now - lag if lag > 0 else None
+
+    def page_size(self, limit: int) -> int:
+        """The page size a listing pages by: ``limit``, or half of it on a short page."""
+        return max(1, limit // 2) if self.decision.short_page else limit
+
+
+def request_faults(scope: Mapping[str, Any]) -> RequestFaults:
+    """The faults the middleware decided for the request of ``scope`` (none for a request
+    it did not decide on, such as an admin call)."""
+    found = scope.get(SCOPE_KEY)
+    return found if isinstance(found, RequestFaults) else RequestFaults(NO_FAULT, "read")
+
+
+def told_total(
+    lie: str, total: int, items: list[_Item], start: int, size: int
+) -> tuple[int, list[_Item]]:
+    """The total and items a lying listing answers instead of ``total`` and ``items`` (the
+    page of ``size`` from ``start``): see :data:`LIES`. With nothing on the page, the
+    total claims a full one."""
+    if not items:
+        return start + size, items
+    if lie == "empty":
+        return total, []
+    return len(items) - 1, items
 
 
 class FaultInjector:
@@ -177,19 +306,57 @@ class FaultInjector:
                 kind = f"error_{status}"
                 self._count_locked(kind, route_class)
                 return FaultDecision(latency_s, status, kind)
-            drop = bool(
-                route_class == "write"
-                and spec.drop_after_commit_rate
-                and rng.random() < spec.drop_after_commit_rate
-            )
-            if not latency_s and not drop:
-                return NO_FAULT
-            return FaultDecision(latency_s, drop_after_commit=drop)
+            # The rest happen (and are counted) only once the handler has answered.
+            if route_class == "write":
+                decision = self._decide_write(spec, latency_s)
+            elif route_class == "read":
+                decision = self._decide_read(spec, latency_s)
+            else:
+                decision = FaultDecision(latency_s)
+            return NO_FAULT if decision == NO_FAULT else decision
+
+    def _decide_write(self, spec: FaultSpec, latency_s: float) -> FaultDecision:
+        rng = self._rng
+        # One answer per write: dropped, or an error, or an earlier object's id.
+        if spec.drop_after_commit_rate and rng.random() < spec.drop_after_commit_rate:
+            return FaultDecision(latency_s, drop_after_commit=True)
+        if spec.commit_then_error_rate and rng.random() < spec.commit_then_error_rate:
+            status = rng.choice(spec.commit_then_statuses)
+            retry_after = spec.retry_after if status == 429 else None
+            return FaultDecision(latency_s, retry_after=retry_after, commit_then_status=status)
+        reused = bool(spec.reused_id_rate and rng.random() < spec.reused_id_rate)
+        return FaultDecision(latency_s, reused_id=reused)
+
+    def _decide_read(self, spec: FaultSpec, latency_s: float) -> FaultDecision:
+        rng = self._rng
+        lie = None
+        if spec.lying_total_rate and rng.random() < spec.lying_total_rate:
+            lie = rng.choice(LIES)
+        short = bool(spec.short_page_rate and rng.random() < spec.short_page_rate)
+        return FaultDecision(latency_s, search_lag_s=spec.search_lag_s, lie=lie, short_page=short)
 
     def count(self, kind: str, route_class: str) -> None:
         """Count a fault that was decided earlier and has now happened."""
         with self._lock:
             self._count_locked(kind, route_class)
+
+    def happened(self, faults: RequestFaults, kind: str) -> None:
+        """Count a fault a handler applied to its request, and note it for the request log."""
+        self.count(kind, faults.route_class)
+        faults.happened.append(kind)
+
+    def listing(
+        self, faults: RequestFaults, total: int, items: list[_Item], start: int, limit: int
+    ) -> tuple[int, list[_Item]]:
+        """The total and items a listing answers, given the true ``total`` and the page of
+        ``faults.page_size(limit)`` items from ``start`` (``limit``: the size asked)."""
+        size = faults.page_size(limit)
+        if size < limit and start + len(items) < total:
+            self.happened(faults, "short_page")
+        if faults.decision.lie is None:
+            return total, items
+        self.happened(faults, "lying_total")
+        return told_total(faults.decision.lie, total, items, start, size)
 
     def _count_locked(self, kind: str, route_class: str) -> None:
         self._counts[kind] += 1

@@ -7,11 +7,17 @@ as well as the seed's ``displayName``, ``namespacesIdentities`` items may
 spell their list ``IDs`` (spec) or ``ids`` (docs), and the request's
 ``action`` may be the newer guide's ``delete-identity`` as well as the
 spec's ``delete_identity``.
+
+The fault plan's search lag, lying totals and short pages act on ``GET /workorder``
+(``_links.next`` follows the page size and total answered), reused ids on the
+``workorderId`` that ``POST /workorder`` answers (``faults.py``).
 """
 
 from __future__ import annotations
 
+import sys
 import uuid
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from reconciler.emulator.clock import iso
+from reconciler.emulator.faults import request_faults
 from reconciler.emulator.gateway import Caller, authenticate, bad_request, clip, error, json_body
 from reconciler.emulator.hygiene_rules import (
     ListQuery,
@@ -154,7 +161,23 @@ def create_workorder(emulator: Emulator, request: Request, body: bytes) -> Respo
             target_services=new.target_services,
         )
         emulator.store.add_workorder(record, new.identities)
-    return JSONResponse(render(emulator, record, now), 200)
+    answer = render(emulator, record, now)
+    faults = request_faults(request.scope)
+    if faults.decision.reused_id:
+        earlier = _earlier_workorder(emulator, record)
+        if earlier is not None:
+            answer["workorderId"] = earlier
+            emulator.faults.happened(faults, "reused_id")
+    return JSONResponse(answer, 200)
+
+
+def _earlier_workorder(emulator: Emulator, record: WorkOrderRecord) -> str | None:
+    """The id of the newest other work order of ``record``'s org and sandbox: the one a
+    reused-id answer names instead of ``record``'s."""
+    where = WorkOrderFilter(org_id=record.org_id, sandbox=record.sandbox)
+    _, newest = emulator.store.page_workorders(where, "createdAt", True, 0, 2)
+    others = [r.workorder_id for r in newest if r.workorder_id != record.workorder_id]
+    return others[0] if others else None
 
 
 def get_workorder(emulator: Emulator, request: Request, body: bytes) -> Response:
@@ -180,25 +203,24 @@ def update_workorder(emulator: Emulator, request: Request, body: bytes) -> Respo
     return JSONResponse(render(emulator, updated, now))
 
 
-def _links(request: Request, query: ListQuery, total: int) -> dict[str, Any]:
+def _links(request: Request, query: ListQuery, total: int, size: int) -> dict[str, Any]:
+    """The answer's ``_links``; ``size`` is the page size the answer paged by (smaller than
+    ``query.limit`` on a short page), so ``next`` is there while more follow."""
     base = str(request.url.replace(query=""))
     others = {k: v for k, v in request.query_params.items() if k not in ("page", "limit")}
     links: dict[str, Any] = {
         "page": {"href": f"{base}?limit={{limit}}&page={{page}}", "templated": True}
     }
-    if (query.page + 1) * query.limit < total:
+    if (query.page + 1) * size < total:
         params = urlencode({**others, "page": query.page + 1, "limit": query.limit})
         links["next"] = {"href": f"{base}?{params}", "templated": False}
     return links
 
 
-def _page_in_sql(
-    emulator: Emulator, caller: Caller, query: ListQuery, now: float
-) -> tuple[int, list[dict[str, Any]]]:
-    """The page and the match count, with SQLite filtering, sorting and slicing stored
-    fields, so only the page is rendered (for queries that do not involve the status).
-    ``type`` needs no filter: ``identity-delete`` is the only type (parse_list_query)."""
-    where = WorkOrderFilter(
+def _stored_filter(caller: Caller, query: ListQuery, created_to: float | None) -> WorkOrderFilter:
+    """The query's filters on stored fields. ``type`` needs none: ``identity-delete`` is the
+    only type (parse_list_query)."""
+    return WorkOrderFilter(
         org_id=caller.org_id,
         sandbox=query.sandbox,
         search=query.search,
@@ -207,49 +229,88 @@ def _page_in_sql(
         display_name=query.display_name,
         description=query.description,
         created_from=query.from_ts if query.to_ts is not None else None,
-        created_to=query.to_ts if query.from_ts is not None else None,
+        created_to=created_to,
         day=query.filter_date,
     )
+
+
+def _page_in_sql(
+    emulator: Emulator,
+    caller: Caller,
+    query: ListQuery,
+    now: float,
+    size: int,
+    cutoff: float | None,
+) -> tuple[int, list[dict[str, Any]], bool]:
+    """The page of ``size``, the match count and whether the lag hid a match, with SQLite
+    filtering, sorting and slicing stored fields, so only the page is rendered (for queries
+    that do not involve the status). Nothing created after ``cutoff`` is listed."""
+    created_to = query.to_ts if query.from_ts is not None else None
+    where = _stored_filter(caller, query, created_to)
+    shown = where
+    if cutoff is not None:
+        shown = replace(where, created_to=cutoff if created_to is None else min(created_to, cutoff))
     total, records = emulator.store.page_workorders(
-        where, query.order_field, query.descending, query.page * query.limit, query.limit
+        shown, query.order_field, query.descending, query.page * size, size
     )
-    return total, [render(emulator, record, now) for record in records]
+    hid = False
+    if cutoff is not None:  # an offset past every row only counts them
+        everything, _ = emulator.store.page_workorders(
+            where, query.order_field, query.descending, sys.maxsize, 1
+        )
+        hid = everything > total
+    return total, [render(emulator, record, now) for record in records], hid
 
 
 def _page_rendered(
-    emulator: Emulator, caller: Caller, query: ListQuery, now: float
-) -> tuple[int, list[dict[str, Any]]]:
-    """The page and the match count, rendering every match: for status filters and orders."""
+    emulator: Emulator,
+    caller: Caller,
+    query: ListQuery,
+    now: float,
+    size: int,
+    cutoff: float | None,
+) -> tuple[int, list[dict[str, Any]], bool]:
+    """As :func:`_page_in_sql`, rendering every match: for status filters and orders."""
     items = []
+    hid = False
     records = emulator.store.list_workorders(caller.org_id, query.sandbox, search=query.search)
     for record in records:
         item = render(emulator, record, now)
         updated = max(record.created_at, record.edited_at or 0.0)
         if matches(query, item, record.created_at, updated):
+            if cutoff is not None and record.created_at > cutoff:
+                hid = True
+                continue
             items.append(item)
     # Ties fall back to creation order, so "-createdAt" is newest first even within a millisecond.
     order = sorted(
         range(len(items)), key=lambda n: (items[n][query.order_field], n), reverse=query.descending
     )
-    start = query.page * query.limit
-    return len(items), [items[n] for n in order[start : start + query.limit]]
+    start = query.page * size
+    return len(items), [items[n] for n in order[start : start + size]], hid
 
 
 def list_workorders(emulator: Emulator, request: Request, body: bytes) -> Response:
     caller = authenticate(emulator, request, sandbox_required=True)
     query = parse_list_query(request.query_params, caller.sandbox or "")
     now = emulator.clock.now()
+    faults = request_faults(request.scope)
+    size = faults.page_size(query.limit)
+    cutoff = faults.lag_cutoff(now)
     # Status and updatedAt (which follows the status) are computed from the clock, not stored.
     if query.statuses is None and query.order_field in WORKORDER_SORT_KEYS:
-        total, page = _page_in_sql(emulator, caller, query, now)
+        total, page, hid = _page_in_sql(emulator, caller, query, now, size, cutoff)
     else:
-        total, page = _page_rendered(emulator, caller, query, now)
+        total, page, hid = _page_rendered(emulator, caller, query, now, size, cutoff)
+    if hid:
+        emulator.faults.happened(faults, "search_lag")
+    total, page = emulator.faults.listing(faults, total, page, query.page * size, query.limit)
     return JSONResponse(
         {
             "results": page,
             "total": total,
             "count": len(page),
-            "_links": _links(request, query, total),
+            "_links": _links(request, query, total, size),
         }
     )
 

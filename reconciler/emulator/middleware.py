@@ -10,7 +10,15 @@ Faults are decided before the handler runs, so an injected 5xx or 429 never
 writes anything. A dropped response is the opposite: the handler commits,
 then the client gets the headers and half a body before the connection
 closes, which clients see as a broken connection (httpx raises
-``RemoteProtocolError``), while the work order exists.
+``RemoteProtocolError``), while the work order exists. A commit-then-error is
+the same lie told in words: the handler commits, then the client gets a 429
+(with ``Retry-After``), a 401 (the gateway's invalid-token answer) or a 5xx in
+the shape of one that wrote nothing. Either happens only to a write the handler
+accepted (2xx); a refused one is answered as it is.
+
+Faults that act on what a handler answers (search lag, lying totals, short
+pages, reused ids) travel to it in the scope (``faults.request_faults``); the
+ones it applied are counted and logged with the rest. Admin calls get none.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from reconciler.emulator.faults import FaultDecision
+from reconciler.emulator.faults import SCOPE_KEY, FaultDecision, RequestFaults
 from reconciler.emulator.gateway import clip
 from reconciler.emulator.state import Emulator
 
@@ -39,6 +47,8 @@ MAX_BODY_BYTES = 64 * 1024 * 1024
 log = logging.getLogger(__name__)
 
 _PLATFORM_ERRORS: dict[int, tuple[str, str]] = {
+    # The gateway's answer to an invalid or expired token (gateway.authenticate).
+    401: ("401013", "Oauth token is not valid"),
     429: ("429050", "Too many requests"),
     500: ("500001", "Internal server error."),
     502: ("502000", "Bad Gateway"),
@@ -109,13 +119,18 @@ class GatewayMiddleware:
         if decision.latency_s:
             await asyncio.sleep(decision.latency_s)
         if decision.status is not None and route is not None:
-            await self._send_fault(send, route, decision)
+            await self._send_error(send, route, decision.status, decision.retry_after)
             self.emulator.requests.add(method, path, decision.status, decision.kind)
             return
+        faults = RequestFaults(decision, route or "read")
+        if route is not None:
+            scope = {**scope, SCOPE_KEY: faults}
         status_seen: list[int] = []
-        if decision.drop_after_commit and route is not None:
-            dropped = await self._drop_after_commit(scope, receive, send, route, status_seen)
-            fault = "drop_after_commit" if dropped else None
+        fault: str | None = None
+        if route is not None and (
+            decision.drop_after_commit or decision.commit_then_status is not None
+        ):
+            fault = await self._after_commit(scope, receive, send, route, decision, status_seen)
         else:
 
             async def watch(message: Message) -> None:
@@ -124,7 +139,8 @@ class GatewayMiddleware:
                 await send(message)
 
             await self.app(scope, receive, watch)
-            fault = None
+        if fault is None and faults.happened:
+            fault = ",".join(faults.happened)
         if fault is None and decision.latency_s:
             fault = "latency"
         self.emulator.requests.add(method, path, status_seen[0] if status_seen else None, fault)
@@ -181,21 +197,30 @@ class GatewayMiddleware:
         await send({"type": "http.response.body", "body": body})
         self.emulator.requests.add(method, path, 413, None)
 
-    async def _send_fault(self, send: Send, route: str, decision: FaultDecision) -> None:
-        assert decision.status is not None
-        body = _fault_body(route, decision.status)
+    async def _send_error(
+        self, send: Send, route: str, status: int, retry_after: int | None
+    ) -> None:
+        body = _fault_body(route, status)
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
         ]
-        if decision.retry_after is not None:
-            headers.append((b"retry-after", str(decision.retry_after).encode()))
-        await send({"type": "http.response.start", "status": decision.status, "headers": headers})
+        if retry_after is not None:
+            headers.append((b"retry-after", str(retry_after).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    async def _drop_after_commit(
-        self, scope: Scope, receive: Receive, send: Send, route: str, status_seen: list[int]
-    ) -> bool:
+    async def _after_commit(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        route: str,
+        decision: FaultDecision,
+        status_seen: list[int],
+    ) -> str | None:
+        """Run the handler, then drop or replace its answer when it committed (2xx);
+        the fault that happened, or None when the answer went out as it was."""
         messages: list[Message] = []
 
         async def capture(message: Message) -> None:
@@ -203,11 +228,19 @@ class GatewayMiddleware:
 
         await self.app(scope, receive, capture)
         start: Message = next(m for m in messages if m["type"] == "http.response.start")
-        status_seen.append(start["status"])
         if not 200 <= start["status"] < 300:
+            status_seen.append(start["status"])
             for message in messages:  # nothing committed: answer normally
                 await send(message)
-            return False
+            return None
+        status = decision.commit_then_status
+        if status is not None:
+            kind = f"commit_then_{status}"
+            self.emulator.faults.count(kind, route)
+            status_seen.append(status)
+            await self._send_error(send, route, status, decision.retry_after)
+            return kind
+        status_seen.append(start["status"])
         body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
         self.emulator.faults.count("drop_after_commit", route)
         # An empty body (202 from /consent) would end the message: promise one byte then.
@@ -222,4 +255,4 @@ class GatewayMiddleware:
         await send(
             {"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True}
         )
-        return True
+        return "drop_after_commit"

@@ -11,6 +11,10 @@ and ``action`` descriptions both say separate jobs are created for each.
 
 ``GET /jobs/{JOB_ID}/content`` answers a complete access job's ZIP (see
 ``privacy_content``) for 60 days after completion; otherwise 404.
+
+The fault plan's lying totals and short pages act on ``GET /jobs``, reused ids on the
+``jobId`` values ``POST /jobs`` answers (``faults.py``). Search lag does not: it is
+modelled on the work-order and expiration lists only.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from reconciler.emulator.clock import privacy_date
+from reconciler.emulator.faults import request_faults
 from reconciler.emulator.gateway import Caller, authenticate, clip, error, json_body
 from reconciler.emulator.job_store import JobRecord
 from reconciler.emulator.lifecycle import job_state, product_responses
@@ -78,16 +83,27 @@ def create_jobs(emulator: Emulator, request: Request, body: bytes) -> Response:
                 )
                 jobs.append((record, [dict(u) for u in user.user_ids]))
     emulator.store.jobs.add(jobs, products=new.products)
+    answered = [job.job_id for job, _ in jobs]
+    faults = request_faults(request.scope)
+    if faults.decision.reused_id:
+        # The org's newest earlier jobs under the regulation, one for each new job (round
+        # again when there are fewer): the new jobs are the newest, so skipped by offset.
+        _, earlier = emulator.store.jobs.page(
+            caller.org_id, new.regulation, 0.0, now, len(jobs), len(jobs)
+        )
+        if earlier:
+            answered = [earlier[n % len(earlier)].job_id for n in range(len(jobs))]
+            emulator.faults.happened(faults, "reused_id")
     return JSONResponse(
         {
             "requestId": request_id,
             "totalRecords": len(jobs),
             "jobs": [
                 {
-                    "jobId": job.job_id,
+                    "jobId": job_id,
                     "customer": {"user": {"key": job.user_key, "action": [job.action]}},
                 }
-                for job, _ in jobs
+                for job_id, (job, _) in zip(answered, jobs, strict=True)
             ],
         },
         202,
@@ -98,11 +114,13 @@ def list_jobs(emulator: Emulator, request: Request, body: bytes) -> Response:
     caller = authenticate(emulator, request, sandbox_required=False)
     now = emulator.clock.now()
     query = parse_job_query(request.query_params, now)
-    start = query.page * query.size
+    faults = request_faults(request.scope)
+    size = faults.page_size(query.size)
+    start = query.page * size
     if query.status is None:
         # Only the page is rendered: SQLite counts, orders (newest first) and slices.
         total, jobs = emulator.store.jobs.page(
-            caller.org_id, query.regulation, query.from_ts, query.to_ts, start, query.size
+            caller.org_id, query.regulation, query.from_ts, query.to_ts, start, size
         )
         page = [_basic(emulator, job, now) for job in jobs]
     else:
@@ -114,7 +132,8 @@ def list_jobs(emulator: Emulator, request: Request, body: bytes) -> Response:
             item = _basic(emulator, job, now)
             if item["status"] == query.status:
                 found.append(item)
-        total, page = len(found), found[start : start + query.size]
+        total, page = len(found), found[start : start + size]
+    total, page = emulator.faults.listing(faults, total, page, start, query.size)
     # totalRecords counts every match, so a client can page without guessing.
     return JSONResponse({"totalRecords": total, "jobDetails": page})
 

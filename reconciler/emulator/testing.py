@@ -7,6 +7,9 @@ Start one, point a client at it, and steer it::
     with running_emulator() as emu:              # :memory: database, free port
         settings = emu.env()                     # ADOBE_IMS_URL, ADOBE_PLATFORM_URL, ADOBE_*
         emu.admin.set_faults({"write": {"error_rate": 0.2}, "seed": 3})
+        # or a gateway that lags and lies (see reconciler.emulator.faults):
+        # {"read": {"search_lag_s": 30, "short_page_rate": 1},
+        #  "write": {"commit_then_error_rate": 0.1, "commit_then_statuses": [429, 401]}}
         ...                                      # run the code under test
         emu.admin.advance(4 * 3600)              # work orders complete
         assert emu.admin.counters()["total"].get("error_503", 0) >= 0

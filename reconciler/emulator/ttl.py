@@ -27,6 +27,9 @@ api-notes.md:
   beyond the quota is a 400, as for identities.
 - ``GET /ttl`` lists the caller's sandbox (``sandboxName`` another, ``*`` all), newest
   first; ``total_pages`` is 0 when nothing matches.
+- The fault plan's search lag, lying totals and short pages act on ``GET /ttl`` (a lying
+  ``total_count`` brings ``total_pages`` along), reused ids on the ``ttlId`` that
+  ``POST /ttl`` answers (``faults.py``).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from reconciler.emulator.clock import iso
+from reconciler.emulator.faults import request_faults
 from reconciler.emulator.gateway import (
     Caller,
     Handler,
@@ -226,7 +230,18 @@ def create_expiration(emulator: Emulator, request: Request, body: bytes) -> Resp
             updated_by=caller.created_by,
         )
         emulator.store.expirations.add(record)
-    return JSONResponse(render_expiration(emulator, record, now), 201)
+    answer = render_expiration(emulator, record, now)
+    faults = request_faults(request.scope)
+    if faults.decision.reused_id:
+        others = [
+            r.ttl_id
+            for r in emulator.store.expirations.records(caller.org_id, sandbox)
+            if r.ttl_id != record.ttl_id
+        ]
+        if others:
+            answer["ttlId"] = others[-1]  # the newest other expiration of the sandbox
+            emulator.faults.happened(faults, "reused_id")
+    return JSONResponse(answer, 201)
 
 
 @_ttl_errors
@@ -237,16 +252,27 @@ def list_expirations(emulator: Emulator, request: Request, body: bytes) -> Respo
     # Statuses and updatedAt follow the clock: every candidate is rendered, then filtered.
     # The candidates are the sandbox's expirations (of one dataset, when asked).
     records = emulator.store.expirations.records(caller.org_id, query.sandbox, query.dataset_id)
+    faults = request_faults(request.scope)
+    cutoff = faults.lag_cutoff(now)
     matched = []
+    hid = False
     for record in reversed(records):
         item, updated = _view(emulator, record, now)
         if expiration_matches(query, item, record.expiry, updated):
+            if cutoff is not None and record.created_at > cutoff:
+                hid = True
+                continue
             matched.append(item)
-    start = query.page * query.limit
-    total = len(matched)
+    if hid:
+        emulator.faults.happened(faults, "search_lag")
+    size = faults.page_size(query.limit)
+    start = query.page * size
+    total, page = emulator.faults.listing(
+        faults, len(matched), matched[start : start + size], start, query.limit
+    )
     return JSONResponse(
         {
-            "results": matched[start : start + query.limit],
+            "results": page,
             "current_page": query.page,
             "total_pages": -(-total // query.limit),
             "total_count": total,
