@@ -246,6 +246,11 @@ class RequestKind(ABC):
         :attr:`RemoteObject.facts` (e.g. ``{"dataset": …, "identity count": …}``)."""
         return {}
 
+    def own(self, request: Request, found: Iterable[RemoteObject]) -> tuple[RemoteObject, ...]:
+        """Of the objects found by the request's tag, those that are the request's: acting on
+        what the file declares (see :meth:`mismatch`), narrowed by :meth:`choose`."""
+        return self.choose([o for o in found if not self.mismatch(request, o)])
+
     def mismatch(self, request: Request, obj: RemoteObject) -> tuple[str, ...]:
         """How ``obj``, found at Adobe by this request's tag or its ledger id, differs from
         what the file declares; empty when nothing Adobe returned contradicts it.

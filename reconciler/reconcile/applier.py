@@ -234,8 +234,7 @@ class Applier:
         """The request's own objects at Adobe: carrying its tag and acting on what it
         declares (another clone's object of the same name is never recorded as ours)."""
         kind = request.kind
-        found = kind.find(self.client, request, self.today())
-        return list(kind.choose([o for o in found if not kind.mismatch(request, o)]))
+        return list(kind.own(request, kind.find(self.client, request, self.today())))
 
     def _find_after_unknown(self, request: Request) -> list[RemoteObject]:
         """Look for the tag a few times, waiting longer each time: Adobe's listings may

@@ -299,7 +299,7 @@ class _Planner:
             return None
         assert self.remote is not None
         tagged_here = self.remote.by_name.get(request.name, ())
-        own = kind.choose([o for o in tagged_here if not kind.mismatch(request, o)])
+        own = kind.own(request, tagged_here)
         if own:
             ids = tuple(o.remote_id for o in own)
             return make(
