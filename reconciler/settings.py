@@ -9,8 +9,10 @@ the age key that decrypts identities comes from the environment
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,20 @@ from reconciler.repository import SETTINGS_FILE
 from reconciler.schemas import check
 from reconciler.secrets.crypto import NO_KEYS, CryptoError, Keyring, parse_recipients
 from reconciler.yamlfile import Document, Mark, ParseError, load_document
+
+# apply.resendAfter's default: how long a create with an unknown outcome waits.
+DEFAULT_GRACE = timedelta(hours=1)
+_DURATION = re.compile(r"([0-9]{1,6})([smhd])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90s``, ``15m``, ``1h``, ``2d`` as a timedelta (the schema checks the form first)."""
+    match = _DURATION.fullmatch(text)
+    if match is None:
+        raise SettingsError(f"{text!r} is not a duration such as 90s, 15m, 1h or 2d")
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
 
 ADOBE_IMS_URL = "https://ims-na1.adobelogin.com"
 ADOBE_PLATFORM_URL = "https://platform.adobe.io"
@@ -73,6 +89,8 @@ class Settings:
     ledger_root: Path | None = None
     # The branch pull requests merge into: the only one apply runs from (apply.branch).
     apply_branch: str = "main"
+    # How long a create with an unknown outcome waits before it is sent again.
+    resend_after: timedelta = DEFAULT_GRACE
 
     @property
     def requests_path(self) -> Path:
@@ -159,4 +177,5 @@ def load_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:
         keyring=Keyring.from_env(env, data.get("encryption", {}).get("fingerprintKey", "")),
         ledger_branch=ledger_branch,
         apply_branch=data.get("apply", {}).get("branch", "main"),
+        resend_after=parse_duration(data.get("apply", {}).get("resendAfter", "1h")),
     )

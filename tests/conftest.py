@@ -194,13 +194,16 @@ def no_wait(seconds: float) -> None:
     """A ``sleep`` for the client and the applier: the emulator needs no waiting."""
 
 
-def plan_now(emu: Any, client: Any, requests: Sequence[Any], ledger: Any) -> Any:
-    """The plan ``reconciler plan`` would show: Adobe read on the emulator's day."""
+def plan_now(
+    emu: Any, client: Any, requests: Sequence[Any], ledger: Any, now: datetime | None = None
+) -> Any:
+    """The plan ``reconciler plan`` would show: Adobe read on the emulator's day; ``now``
+    is the planner's clock (a later one: the grace periods of unknown outcomes passed)."""
     from reconciler.reconcile.planner import plan_changes
     from reconciler.reconcile.remote import fetch_remote_state
 
     remote = fetch_remote_state(client, requests, ledger, emulator_today(emu))
-    return plan_changes(requests, ledger, remote)
+    return plan_changes(requests, ledger, remote, now)
 
 
 def apply_plan(emu: Any, client: Any, requests: Sequence[Any], ledger: Any, plan: Any) -> Any:
@@ -214,6 +217,9 @@ def apply_plan(emu: Any, client: Any, requests: Sequence[Any], ledger: Any, plan
     return applier.apply(plan)
 
 
-def plan_and_apply(emu: Any, client: Any, requests: Sequence[Any], ledger: Any) -> Any:
-    """One ``reconciler apply``: read Adobe, plan, apply."""
-    return apply_plan(emu, client, requests, ledger, plan_now(emu, client, requests, ledger))
+def plan_and_apply(
+    emu: Any, client: Any, requests: Sequence[Any], ledger: Any, now: datetime | None = None
+) -> Any:
+    """One ``reconciler apply``: read Adobe, plan (with the planner's clock at ``now``), apply."""
+    plan = plan_now(emu, client, requests, ledger, now)
+    return apply_plan(emu, client, requests, ledger, plan)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,11 +95,13 @@ def _check_reviewed(
     return problems
 
 
-def _run(ws: Workspace, plan: Plan, reviewed: bool) -> ApplyResult:
+def _run(ws: Workspace, plan: Plan, reviewed: bool, publish: Callable[[int], None]) -> ApplyResult:
+    """Apply ``plan``; ``publish`` is called with the number of intents written before
+    anything is sent (to commit and push them first)."""
     todo = sum(1 for a in plan.actions if a.is_change)
     # An unreviewed apply names no declaring commit: its files are not what was merged.
     commits = last_commits(ws.settings.root, ws.settings.requests_path) if reviewed else {}
-    with ws.client(os.environ) as client, progress_bar(todo, "applying") as advance:
+    with ws.client(os.environ) as client:
         applier = Applier(
             client,
             ws.ledger,
@@ -106,7 +109,19 @@ def _run(ws: Workspace, plan: Plan, reviewed: bool) -> ApplyResult:
             today=lambda: datetime.now(UTC).date(),
             declared_in=lambda r: commits.get(r.path),
         )
-        return applier.apply(plan, on_outcome=lambda _: advance())
+        publish(applier.declare(plan))
+        with progress_bar(todo, "applying") as advance:
+            return applier.apply(plan, on_outcome=lambda _: advance())
+
+
+def _check_resend(ws: Workspace, names: Sequence[str]) -> None:
+    for name in names:
+        if ws.ledger.intent(name) is None or ws.ledger.get(name) is not None:
+            raise ApplyRefused(
+                f"--resend {name}: no create of {name!r} with an unknown outcome is waiting "
+                "(only a request the plan shows as pending-verification can be sent again); "
+                "nothing was applied"
+            )
 
 
 def _short(result: ApplyResult) -> str:
@@ -119,6 +134,8 @@ def _short(result: ApplyResult) -> str:
         parts.append(f"{result.count(ActionType.CANCEL)} cancelled")
     if result.count(ActionType.ADOPT):
         parts.append(f"{result.count(ActionType.ADOPT)} adopted")
+    if result.pending:
+        parts.append(f"{len(result.pending)} pending verification")
     if result.failed:
         parts.append(f"{len(result.failed)} failed")
     return ", ".join(parts) or "nothing changed"
@@ -137,6 +154,8 @@ def _summary(result: ApplyResult) -> str:
         parts.append(f"{result.count(ActionType.CANCEL)} cancelled")
     if recovered:
         parts.append(f"{recovered} found at Adobe and recorded")
+    if result.pending:
+        parts.append(f"{len(result.pending)} pending verification")
     parts.append(f"{len(result.failed)} failed")
     return "Apply complete: " + ", ".join(parts) + "."
 
@@ -178,6 +197,15 @@ def _summary(result: ApplyResult) -> str:
     type=click.IntRange(min=0),
     help="Allow this run to submit up to N identities (default: limits.maxIdentitiesPerRun).",
 )
+@click.option(
+    "--resend",
+    "resend",
+    multiple=True,
+    metavar="NAME",
+    help="Send NAME again now although an earlier create's outcome is unknown and its grace "
+    "period (apply.resendAfter) has not passed: only after checking in Adobe's UI that it "
+    "is not there. Repeat for several requests.",
+)
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -188,6 +216,7 @@ def command(
     remote: str,
     allow_unreviewed: bool,
     max_identities: int | None,
+    resend: tuple[str, ...],
 ) -> None:
     """Create what is missing at Adobe and update what differs.
 
@@ -232,7 +261,8 @@ def command(
                 click.echo(f"note: {taken}", err=True)
             pull(settings, remote, os.environ)
         ws = open_workspace(root, os.environ, settings)
-        plan, remote_state = make_plan(ws, offline=False)
+        _check_resend(ws, resend)
+        plan, remote_state = make_plan(ws, offline=False, resend=resend)
         if doc is not None:
             _check_fresh(doc, ws, plan, remote_state)
         check_plan(
@@ -251,10 +281,20 @@ def command(
                         "Pass --auto-approve, or apply a saved plan file"
                     )
                 click.confirm("\nApply these changes at Adobe?", abort=True)
-            result = _run(ws, plan, reviewed=not problems)
+
+            def publish(intents: int) -> None:
+                # The intents reach the remote before any create is sent: a clone that
+                # takes over after this run dies knows what may be at Adobe already.
+                if not intents or not (commit or push):
+                    return
+                subject = f"reconciler apply: about to create {intents} request(s)"
+                if commit_ledger(ws.settings, commit_message(subject, []), os.environ) and push:
+                    push_branch(ws.settings, remote, os.environ)
+
+            result = _run(ws, plan, not problems, publish)
             click.echo("")
             for outcome in result.outcomes:
-                mark = "✓" if outcome.ok else "✗"
+                mark = "?" if outcome.pending else "✓" if outcome.ok else "✗"
                 a = outcome.action
                 message = printable(outcome.message, 300)
                 click.echo(f"  {mark} {a.type.value:<6} {a.name}: {message}")
@@ -262,7 +302,7 @@ def command(
         if commit or push:
             # Also commits entries a killed earlier run wrote but did not commit.
             lines = [
-                f"{o.action.type.value} {o.action.name}"
+                f"{'pending-verification' if o.pending else o.action.type.value} {o.action.name}"
                 + (f" {', '.join(o.remote_ids[:5])}" if o.remote_ids else "")
                 + (f" (+{len(o.remote_ids) - 5} more)" if len(o.remote_ids) > 5 else "")
                 for o in result.outcomes
@@ -279,6 +319,14 @@ def command(
         if push:
             pushed = push_branch(ws.settings, remote, os.environ)
             click.echo(describe_push(ws.settings, remote, pushed))
+    if result.pending:
+        click.echo(
+            f"{len(result.pending)} request(s) pending verification: sent, but Adobe's answer "
+            "was lost or not believable and nothing carrying their tag is visible yet. They "
+            "are not sent again until apply.resendAfter has passed; the next runs look for "
+            "them first.",
+            err=True,
+        )
     if not result.success:
         click.echo(
             f"{len(result.failed)} action(s) failed; what succeeded is in the ledger. "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,15 +18,20 @@ from reconciler.reconcile.remote import fetch_remote_state
 from reconciler.reconcile.workspace import Workspace, open_workspace
 
 
-def make_plan(ws: Workspace, offline: bool) -> tuple[Plan, RemoteState | None]:
-    """Plan against Adobe, or from the ledger alone when ``offline``."""
+def make_plan(
+    ws: Workspace, offline: bool, resend: Sequence[str] = ()
+) -> tuple[Plan, RemoteState | None]:
+    """Plan against Adobe, or from the ledger alone when ``offline``. ``resend`` names
+    requests whose create had an unknown outcome, to send again before their grace
+    period (``apply.resendAfter``) has passed."""
+    grace = ws.settings.resend_after
     if offline:
-        return plan_changes(ws.requests, ws.ledger, None), None
+        return plan_changes(ws.requests, ws.ledger, None, grace=grace), None
     for request in ws.requests:  # a missing key is an error before any call to Adobe
         request.require_plaintext()
     with ws.client(os.environ) as client:
         remote = fetch_remote_state(client, ws.requests, ws.ledger, datetime.now(UTC).date())
-    return plan_changes(ws.requests, ws.ledger, remote), remote
+    return plan_changes(ws.requests, ws.ledger, remote, grace=grace, resend=resend), remote
 
 
 def plan_document(ws: Workspace, plan: Plan, remote: RemoteState | None) -> str:

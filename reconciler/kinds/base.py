@@ -282,9 +282,25 @@ class RequestKind(ABC):
     def find(self, client: AdobeClient, request: Request, today: date) -> list[RemoteObject]:
         """The objects at Adobe carrying this request's tag (after a lost response)."""
 
+    def find_since(
+        self, client: AdobeClient, request: Request, since: date, today: date
+    ) -> list[RemoteObject]:
+        """The objects carrying this request's tag among those created from ``since`` to
+        ``today``, read without Adobe's search where the API allows and matched here: for
+        a create whose outcome is unknown, a search index that lags or misses must not
+        be the only look. By default the same as :meth:`find`."""
+        return self.find(client, request, today)
+
     def choose(self, found: Sequence[RemoteObject]) -> tuple[RemoteObject, ...]:
         """Which of the tagged objects found are the request's (all of them by default)."""
         return tuple(found)
+
+    def confirm(
+        self, client: AdobeClient, request: Request, objects: Sequence[RemoteObject]
+    ) -> str | None:
+        """Why the objects a create answered are not the request's, read back from Adobe
+        where that is one call each; None when they are (or cannot be read back)."""
+        return None
 
     @abstractmethod
     def create(self, client: AdobeClient, request: Request) -> Created:
@@ -344,6 +360,23 @@ class ListedKind(RequestKind):
                 except NotFoundError:
                     pass
         return Listing(by_name, by_id)
+
+    def confirm(
+        self, client: AdobeClient, request: Request, objects: Sequence[RemoteObject]
+    ) -> str | None:
+        # By id the object is there at once (no listing lag): it must carry our tag. An
+        # answer naming an earlier object's id is caught here even without a ledger.
+        for obj in objects:
+            try:
+                stored = self.get_one(client, obj.remote_id)
+            except NotFoundError:
+                return f"Adobe has no {self.noun} {obj.remote_id}, which the create answered"
+            _, name = untag(stored.description)
+            if name != request.name:
+                return f"{obj.remote_id}, which the create answered, carries " + (
+                    f"the tag of {name!r}" if name else "no tag"
+                )
+        return None
 
     def refresh(self, client: AdobeClient, entry: Applied) -> StatusRecord | None:
         if not entry.remote_id:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from reconciler.adobe import WorkOrder, WorkOrderStatus
@@ -176,6 +176,14 @@ class RecordDelete(ListedKind):
 
     def find(self, client: AdobeClient, request: Request, today: date) -> list[RemoteObject]:
         return [work_order_object(o) for o in tagged_work_orders(client, request.name)]
+
+    def find_since(
+        self, client: AdobeClient, request: Request, since: date, today: date
+    ) -> list[RemoteObject]:
+        # Every work order created in the window (Adobe's fromDate/toDate), no search:
+        # the tag is matched here. The day after today bounds a clock slightly behind.
+        orders = client.hygiene.iter_work_orders(from_date=since, to_date=today + timedelta(days=1))
+        return [work_order_object(o) for o in orders if untag(o.description)[1] == request.name]
 
     def choose(self, found: Sequence[RemoteObject]) -> tuple[RemoteObject, ...]:
         # Two tagged work orders for one request can only come from a duplicate create;

@@ -8,16 +8,21 @@ jobs, dataset expirations); what is sent and looked for is the kind's
    (a previous run's response was lost, or the ledger was) instead of creating.
    For kinds Adobe can only list in bulk (privacy jobs, by regulation), the
    plan's listing, made in the same run under the lock, is that look.
-2. Create; write the ledger entry at once (atomically), before the next action.
-3. If the create's outcome is unknown (connection lost after sending, 5xx),
-   look for the tag again, a few times with growing waits. Found: record it.
-   Not found: do not send again in this run; report it, and the next run
-   starts at step 1.
+2. Write the intent (:mod:`reconciler.reconcile.intents`) durably, then create;
+   write the ledger entry at once (atomically), which retires the intent.
+3. An answer is believed only when it holds together: ids no other request's
+   entry records, the object (read back by id where Adobe allows) carrying this
+   request's tag. Anything else, and any failure after the create was sent,
+   whatever its status code, is an unknown outcome: look for the tag again, a
+   few times with growing waits. Found: record it. Not found: the request is
+   ``pending-verification``; it is not sent again in this run, and the intent
+   tells later runs to look before anything is sent (the planner's
+   ``pending-verification`` and its grace period).
 
-Kinds with nothing to find again (consent opt-outs: Adobe answers 202 without
-a body) are sent once more after an unknown outcome, which is safe only
-because sending them twice has the effect of sending them once. The ledger is
-their only record.
+Consent opt-outs leave nothing at Adobe to find (202 without a body): their
+intent is all there is, so after an unknown outcome they wait out the same grace
+period and are then sent again, which is harmless for them (sending one twice
+has the effect of sending it once) and bounded (once per grace period).
 
 Identity values are read from the requests decrypted in memory (validation
 decrypts them with the key from the environment); a plan that would send a
@@ -31,17 +36,18 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import UTC, date, datetime
 
 from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_incrementing
 
-from reconciler.adobe import AdobeClient, OutcomeUnknownError
+from reconciler.adobe import AdobeClient, ApiError, OutcomeUnknownError
 from reconciler.errors import ReconcilerError
-from reconciler.kinds.base import RemoteObject, RequestKind
+from reconciler.kinds.base import Created, RemoteObject, RequestKind
 from reconciler.model import Request
+from reconciler.reconcile.intents import Intent
 from reconciler.reconcile.ledger import Entry, Fingerprint, Ledger, RemoteJob, StatusRecord, utc_now
 from reconciler.reconcile.planner import Action, ActionType, Plan
-from reconciler.reconcile.tagging import tagged
+from reconciler.reconcile.tagging import split_job_key, tag, tagged, untag
 
 log = logging.getLogger("reconciler.apply")
 
@@ -50,6 +56,9 @@ RECOVERY_LOOKUPS = 3
 RECOVERY_WAIT_SECONDS = 1.0
 # How many conflicts a refusal names with their reasons (the plan shows every one).
 SHOWN_CONFLICTS = 3
+# Statuses of a refused create that say nothing about whether it was processed: a
+# gateway may answer them after the backend committed it (see adobe/retry.py).
+UNCERTAIN_STATUSES = frozenset({401, 408, 429})
 
 
 class ApplyRefused(ReconcilerError):
@@ -65,6 +74,8 @@ class Outcome:
     message: str
     remote_ids: tuple[str, ...] = ()
     recovered: bool = False
+    # Sent, outcome unknown and not visible at Adobe yet: not a failure, not done.
+    pending: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,8 +90,12 @@ class ApplyResult:
     def failed(self) -> tuple[Outcome, ...]:
         return tuple(o for o in self.outcomes if not o.ok)
 
+    @property
+    def pending(self) -> tuple[Outcome, ...]:
+        return tuple(o for o in self.outcomes if o.pending)
+
     def count(self, kind: ActionType) -> int:
-        return sum(1 for o in self.outcomes if o.ok and o.action.type is kind)
+        return sum(1 for o in self.outcomes if o.ok and not o.pending and o.action.type is kind)
 
 
 def check_plan(plan: Plan, max_identities: int) -> None:
@@ -117,6 +132,7 @@ class Applier:
         today: Callable[[], date] = date.today,
         declared_in: Callable[[Request], str | None] = lambda r: None,
         sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.client = client
         self.ledger = ledger
@@ -124,12 +140,42 @@ class Applier:
         self.today = today
         self.declared_in = declared_in
         self.sleep = sleep
+        self.now = now
         self._lock = threading.Lock()
+        # Which request's entry records each remote id: an answer naming one of them
+        # for another request is not believed.
+        self._owners = {rid: e.name for e in ledger for rid in e.remote_ids}
+        self._begun: set[str] = set()
+
+    def declare(self, plan: Plan) -> int:
+        """Write the intent of every create in ``plan`` before anything is sent (for the
+        caller to commit and push first); how many were written."""
+        creates = [a for a in plan.actions if a.type is ActionType.CREATE]
+        for action in creates:
+            self._begin(self.requests[action.name])
+        return len(creates)
+
+    def _begin(self, request: Request) -> None:
+        """The intent of this create, on disk before it is sent (once per run)."""
+        with self._lock:
+            if request.name in self._begun:
+                return
+            now = self.now()
+            earlier = self.ledger.intent(request.name)
+            intent = (
+                earlier.again(now)
+                if earlier is not None
+                else Intent.first(request.name, request.kind, tag(request.name), now)
+            )
+            self.ledger.put_intent(intent)
+            self._begun.add(request.name)
 
     def apply(self, plan: Plan, on_outcome: Callable[[Outcome], None] | None = None) -> ApplyResult:
         todo = [a for a in plan.actions if a.is_change]
         for action in todo:  # never send a ciphertext to Adobe: refuse before any call
             self.requests[action.name].require_plaintext()
+        for name in [n for n in self.ledger.intents if self.ledger.get(n) is not None]:
+            self.ledger.drop_intent(name)  # its entry was written; the run stopped before
 
         def one(action: Action) -> Outcome:
             outcome = self._run(action)
@@ -168,6 +214,7 @@ class Applier:
     def _put(self, entry: Entry) -> None:
         with self._lock:
             self.ledger.put(entry)
+            self._owners.update((rid, entry.name) for rid in entry.remote_ids)
         log.info("%s recorded in the ledger (%s)", entry.name, ", ".join(entry.remote_ids) or "-")
 
     def _entry(
@@ -257,29 +304,69 @@ class Applier:
                 return self._record(
                     action, request, existing, status=existing[0].status, recovered=True
                 )
+        self._begin(request)
         try:
             created = kind.create(self.client, request)
-        except OutcomeUnknownError:
-            if not kind.findable:  # nothing to look for; sending again has the same effect
-                created = kind.create(self.client, request)
-                return self._record(
-                    action, request, created.objects, status=created.status, recovered=False
-                )
-            log.info("%s: outcome of the create unknown; looking for its tag", request.name)
+        except OutcomeUnknownError as e:
+            why = f"HTTP {e.status}" if e.status else e.reason
+            return self._unknown(action, request, f"{why} after sending")
+        except ApiError as e:
+            if e.status not in UNCERTAIN_STATUSES and 400 <= e.status < 500:
+                with self._lock:  # Adobe refused it: nothing was created
+                    self.ledger.drop_intent(request.name)
+                raise
+            return self._unknown(action, request, f"HTTP {e.status} after sending")
+        doubt = self._doubt(request, created)
+        if doubt:
+            log.warning("%s: the create's answer is not believed: %s", request.name, doubt)
+            return self._unknown(action, request, doubt)
+        return self._record(
+            action, request, created.objects, status=created.status, recovered=False
+        )
+
+    def _doubt(self, request: Request, created: Created) -> str | None:
+        """Why the answer to a create cannot be believed, or None when it holds together."""
+        ids = [o.remote_id for o in created.objects]
+        if len(set(ids)) != len(ids):
+            return "the answer names one id twice"
+        with self._lock:
+            taken = {rid: self._owners[rid] for rid in ids if rid in self._owners}
+        for rid, owner in taken.items():
+            if owner != request.name:
+                return f"the answer names {rid}, which the ledger records for {owner!r}"
+        for obj in created.objects:
+            name = _tagged_name(obj)
+            if name is not None and name != request.name:
+                return f"the answer's {obj.remote_id} carries the tag of {name!r}"
+        return request.kind.confirm(self.client, request, created.objects)
+
+    def _unknown(self, action: Action, request: Request, why: str) -> Outcome:
+        """A create that may or may not have reached Adobe: look for it, and otherwise
+        leave its intent for later runs to look again; never send it again here."""
+        kind = request.kind
+        with self._lock:
+            intent = self.ledger.intent(request.name)
+            if intent is not None:
+                self.ledger.put_intent(intent.unknown(why))
+        if kind.findable:
+            log.info(
+                "%s: outcome of the create unknown (%s); looking for its tag", request.name, why
+            )
             found = self._find_after_unknown(request)
             if found:
                 return self._record(
                     action, request, found, status=_seen(found, kind), recovered=True
                 )
-            return Outcome(
-                action,
-                False,
-                f"the {kind.noun} was sent but its outcome is unknown and it is not visible at "
-                "Adobe yet; it was not sent again. Re-run apply later: it looks for it before "
-                "creating",
-            )
-        return self._record(
-            action, request, created.objects, status=created.status, recovered=False
+            seen = "it is not visible at Adobe yet"
+        else:
+            seen = f"Adobe keeps no {kind.noun} to look for"
+        return Outcome(
+            action,
+            True,
+            f"pending verification: sent, outcome unknown ({why}) and {seen}; not sent "
+            "again. The next runs look for it first, and send it again only after "
+            "apply.resendAfter (or with --resend)",
+            pending=True,
         )
 
     def _adopt(self, action: Action, request: Request) -> Outcome:
@@ -328,6 +415,14 @@ class Applier:
         status = request.kind.cancel(self.client, entry.remote_id)
         self._put(replace(entry, path=request.path, status=StatusRecord(status, utc_now())))
         return Outcome(action, True, f"cancelled {entry.remote_id} ({status})", entry.remote_ids)
+
+
+def _tagged_name(obj: RemoteObject) -> str | None:
+    """The request name an answered object carries (None when the answer shows none)."""
+    if obj.user_key:
+        parts = split_job_key(obj.user_key)
+        return parts[0] if parts else None
+    return untag(obj.description)[1] if obj.description else None
 
 
 def _seen(found: Sequence[RemoteObject], kind: RequestKind) -> str:

@@ -24,6 +24,9 @@ from reconciler.errors import ReconcilerError
 from reconciler.kinds import Kind, RequestKind
 from reconciler.kinds.base import RemoteJob, StatusRecord, utc_now
 from reconciler.model import Request
+from reconciler.reconcile.intents import FOLDER as INTENTS
+from reconciler.reconcile.intents import SCHEMA as INTENT_SCHEMA
+from reconciler.reconcile.intents import Intent
 from reconciler.schemas import check
 from reconciler.secrets.crypto import FingerprintKeyError
 from reconciler.secrets.fingerprintkey import ALGORITHM, LEGACY_ALGORITHM, FingerprintKey
@@ -299,11 +302,15 @@ def atomic_write(path: Path, text: str) -> None:
 
 @dataclass
 class Ledger:
-    """The ledger folder: read all entries, write one at a time."""
+    """The ledger folder: read all entries, write one at a time.
+
+    ``intents`` are the creates sent (or about to be) whose entry is not written yet
+    (:mod:`reconciler.reconcile.intents`), in ``intents/`` under the folder."""
 
     root: Path
     display_root: Path | None = None
     entries: dict[str, Entry] = field(default_factory=dict)
+    intents: dict[str, Intent] = field(default_factory=dict)
 
     def _shown(self, path: Path) -> str:
         base = self.display_root or self.root.parent
@@ -319,10 +326,34 @@ class Ledger:
             return ledger
         for path in sorted(root.glob("*.json")):
             ledger.entries_from(path)
+        for path in sorted((root / INTENTS).glob("*.json")):
+            ledger.intent_from(path)
         # Leftovers of a killed write are never read as entries; tidy them.
-        for tmp in root.glob(".*.json.*.tmp"):
-            tmp.unlink(missing_ok=True)
+        for folder in (root, root / INTENTS):
+            for tmp in folder.glob(".*.json.*.tmp"):
+                tmp.unlink(missing_ok=True)
         return ledger
+
+    def intent_from(self, path: Path) -> None:
+        shown = self._shown(path)
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise LedgerError(
+                f"{shown}: not a readable intent file ({e.__class__.__name__}); restore it "
+                "from git (git checkout -- ledger/) rather than editing it by hand"
+            ) from None
+        errors = check(INTENT_SCHEMA, doc)
+        if errors:
+            raise LedgerError(
+                f"{shown}: {errors[0].message}; restore it from git rather than editing by hand"
+            )
+        intent = Intent.from_json(doc)
+        if path.stem != intent.name:
+            raise LedgerError(
+                f"{shown}: holds the intent of {intent.name!r}; the file name must match"
+            )
+        self.intents[intent.name] = intent
 
     def entries_from(self, path: Path) -> None:
         shown = self._shown(path)
@@ -350,10 +381,41 @@ class Ledger:
         return self.entries.get(name)
 
     def put(self, entry: Entry) -> None:
-        """Record ``entry`` durably before anything else happens."""
+        """Record ``entry`` durably before anything else happens; the intent of its
+        create, if any, is done with and removed after it."""
         text = json.dumps(entry.to_json(), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
         atomic_write(self.path_of(entry.name), text)
         self.entries[entry.name] = entry
+        self.drop_intent(entry.name)
+
+    def intent_path(self, name: str) -> Path:
+        return self.root / INTENTS / f"{name}.json"
+
+    def intent(self, name: str) -> Intent | None:
+        return self.intents.get(name)
+
+    def put_intent(self, intent: Intent) -> None:
+        """Record ``intent`` durably: it must be on disk before the create is sent."""
+        text = json.dumps(intent.to_json(), indent=2, ensure_ascii=False) + "\n"
+        atomic_write(self.intent_path(intent.name), text)
+        self.intents[intent.name] = intent
+
+    def drop_intent(self, name: str) -> None:
+        """Remove the intent of ``name`` (its entry is written, or it was never sent)."""
+        if self.intents.pop(name, None) is None:
+            return
+        path = self.intent_path(name)
+        path.unlink(missing_ok=True)
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+        if not self.intents:  # git keeps no empty folder: neither does the work tree
+            try:
+                path.parent.rmdir()
+            except OSError:  # a leftover temporary file, or another writer
+                pass
 
     def __iter__(self) -> Iterator[Entry]:
         return iter(sorted(self.entries.values(), key=lambda e: e.name))

@@ -13,7 +13,12 @@ by planning again and comparing. Actions:
                cancelled at Adobe yet, for kinds Adobe lets cancel;
 * ``noop``     applied and unchanged;
 * ``conflict`` applied, but an immutable field changed since: needs a new request;
-* ``orphan``   in the ledger, file gone: nothing can be undone remotely.
+* ``orphan``   in the ledger, file gone: nothing can be undone remotely;
+* ``pending-verification``  declared, not in the ledger, not found at Adobe, but a
+               create was sent with no outcome recorded (an intent, see
+               :mod:`reconciler.reconcile.intents`): not sent again until the grace
+               period after that send has passed (then ``create``, saying so), or
+               earlier when named with ``apply --resend``.
 
 Fingerprints are computed on decrypted identity values, so re-encrypting a
 file (new recipients, a rotated key) changes nothing here. Offline and
@@ -29,15 +34,17 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from reconciler.kinds import RequestKind
 from reconciler.kinds.base import RemoteObject
 from reconciler.model import Request
+from reconciler.reconcile.intents import Intent
 from reconciler.reconcile.ledger import Entry, Fingerprint, Ledger
 from reconciler.reconcile.tagging import tagged, untag
+from reconciler.settings import DEFAULT_GRACE
 
 
 class ActionType(StrEnum):
@@ -48,8 +55,11 @@ class ActionType(StrEnum):
     NOOP = "noop"
     CONFLICT = "conflict"
     ORPHAN = "orphan"
+    PENDING = "pending-verification"
 
 
+# How the reason of a create that sends a request again begins (a visible decision).
+RESEND = "sent again"
 CHANGES = (ActionType.CREATE, ActionType.ADOPT, ActionType.UPDATE, ActionType.CANCEL)
 # The reason of an offline action whose encrypted identities could not be compared.
 UNCHECKED = (
@@ -94,6 +104,11 @@ class Action:
     @property
     def is_change(self) -> bool:
         return self.type in CHANGES
+
+    @property
+    def resend(self) -> bool:
+        """A create of a request whose earlier create's outcome is unknown."""
+        return self.type is ActionType.CREATE and self.reason.startswith(RESEND)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -159,9 +174,19 @@ def _changes(
 class _Planner:
     """Plans one declared request; ``now`` decides what Adobe would refuse as too soon."""
 
-    def __init__(self, remote: RemoteState | None, now: datetime) -> None:
+    def __init__(
+        self,
+        remote: RemoteState | None,
+        now: datetime,
+        intents: Mapping[str, Intent],
+        grace: timedelta,
+        resend: frozenset[str],
+    ) -> None:
         self.remote = remote
         self.now = now
+        self.intents = intents
+        self.grace = grace
+        self.resend = resend
 
     def plan(self, request: Request, entry: Entry | None) -> Action:
         kind = request.kind
@@ -344,6 +369,9 @@ class _Planner:
             too_soon = kind.too_soon(request, self.now)
             if too_soon:
                 return make(ActionType.CONFLICT, reason=too_soon)
+            intent = self.intents.get(request.name)
+            if intent is not None:
+                return self._sent_before(request, intent, make)
             return make(ActionType.CREATE, reason="not yet at Adobe")
         ids = tuple(o.remote_id for o in found)
         if kind.cancellable and kind.cancelled(request) and found[0].status != "cancelled":
@@ -377,21 +405,73 @@ class _Planner:
             )
         return make(ActionType.ADOPT, reason=why, changes=changes, remote_ids=ids)
 
+    def _sent_before(self, request: Request, intent: Intent, make: Callable[..., Action]) -> Action:
+        """A request not found at Adobe whose create was sent before with no outcome
+        recorded: it may be there yet invisible (Adobe documents no bound on how soon
+        its listings show a new object). Sent again only once the grace period has
+        passed, or when a person asked for it; a visible decision either way."""
+        kind = request.kind
+        what = intent.describe()
+        if self.remote is None:
+            return make(
+                ActionType.PENDING,
+                reason=f"{what}; the apply job looks for it at Adobe before sending anything",
+            )
+        if request.name in self.resend:
+            return make(
+                ActionType.CREATE,
+                reason=f"sent again as asked (--resend): {what}, and no {kind.noun} carrying "
+                "its tag is visible at Adobe",
+            )
+        if intent.due(self.now, self.grace):
+            return make(
+                ActionType.CREATE,
+                reason=f"sent again: {what}, and no {kind.noun} carrying its tag is visible at "
+                f"Adobe {_span(self.grace)} later (apply.resendAfter)",
+            )
+        resend_at = intent.resend_at(self.grace).strftime("%Y-%m-%d %H:%M:%SZ")
+        seen = (
+            "not visible at Adobe yet, neither by its tag nor in the listing since it was "
+            "sent. Not sent again before"
+            if kind.findable
+            else f"Adobe keeps no {kind.noun} to look for. Sent again (harmless) from"
+        )
+        unless = " unless it appears" if kind.findable else ""
+        return make(
+            ActionType.PENDING,
+            reason=f"{what}; {seen} {resend_at} (apply.resendAfter){unless}; "
+            f"`reconciler apply --resend {request.name}` sends it earlier",
+        )
+
+
+def _span(grace: timedelta) -> str:
+    seconds = int(grace.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{seconds} seconds"
+
 
 def plan_changes(
     requests: Sequence[Request],
     ledger: Ledger,
     remote: RemoteState | None,
     now: datetime | None = None,
+    *,
+    grace: timedelta = DEFAULT_GRACE,
+    resend: Iterable[str] = (),
 ) -> Plan:
     """Compare declared requests with the ledger and (when given) Adobe's state.
 
     Online (``remote`` given), every request must be decrypted: what is planned
-    against Adobe is applied, and applying needs the values."""
+    against Adobe is applied, and applying needs the values. ``grace`` is how long
+    after a create with an unknown outcome the request may be sent again; ``resend``
+    names requests to send again earlier."""
     if remote is not None:
         for request in requests:
             request.require_plaintext()
-    planner = _Planner(remote, now or datetime.now(UTC))
+    planner = _Planner(remote, now or datetime.now(UTC), ledger.intents, grace, frozenset(resend))
     actions = [planner.plan(r, ledger.get(r.name)) for r in requests]
     declared = {r.name for r in requests}
     for entry in ledger:
@@ -442,6 +522,9 @@ def inputs_digest(
                 sort_keys=True,
             ).encode()
         )
+    for name in sorted(ledger.intents):
+        intent = ledger.intents[name]
+        h.update(json.dumps([name, intent.attempts, intent.last_sent_at.isoformat()]).encode())
     if remote is not None:
         for name in sorted(remote.by_name):
             for o in remote.by_name[name]:

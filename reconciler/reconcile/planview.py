@@ -31,6 +31,7 @@ SYMBOL = {
     ActionType.NOOP: " ",
     ActionType.CONFLICT: "!",
     ActionType.ORPHAN: "-",
+    ActionType.PENDING: "?",
 }
 
 
@@ -68,6 +69,8 @@ def headline(plan: Plan) -> str:
         parts.append(f"{plan.count(ActionType.CONFLICT)} in conflict")
     if plan.count(ActionType.ORPHAN):
         parts.append(f"{plan.count(ActionType.ORPHAN)} orphaned")
+    if plan.count(ActionType.PENDING):
+        parts.append(f"{plan.count(ActionType.PENDING)} pending verification")
     return f"Plan ({where}): " + ", ".join(parts)
 
 
@@ -98,9 +101,11 @@ def text(plan: Plan) -> str:
             continue
         head = f"  {SYMBOL[a.type]} {a.type.value:<8} {a.kind.value:<17} {a.name:<{width}}"
         lines.append(f"{head}  {_detail(a)}")
-        if a.type in (ActionType.ADOPT, ActionType.CANCEL):
+        if a.type in (ActionType.ADOPT, ActionType.CANCEL) or a.resend:
             lines.append(f"    {printable(a.reason, 300)}")
-    if not plan.has_changes and not plan.conflicts and not plan.count(ActionType.ORPHAN):
+    if not plan.has_changes and not any(
+        plan.count(t) for t in (ActionType.CONFLICT, ActionType.ORPHAN, ActionType.PENDING)
+    ):
         lines.append("  No changes. Adobe matches the requests.")
     if plan.identities_to_submit:
         lines += ["", f"Identities to submit: {plan.identities_to_submit:,}"]
@@ -125,6 +130,14 @@ def markdown(plan: Plan) -> str:
         lines.append("No changes. Adobe matches the requests.")
     if plan.identities_to_submit:
         lines += ["", f"**Identities to submit:** {plan.identities_to_submit:,}"]
+    resent = [a for a in shown if a.resend]
+    if resent:
+        lines += [
+            "",
+            "> [!WARNING]",
+            f"> {len(resent)} request(s) are sent again although an earlier create's outcome is "
+            "unknown: " + "; ".join(f"`{a.name}`: {_md(a.reason)}" for a in resent[:5]),
+        ]
     if plan.conflicts:
         lines += [
             "",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 
 from reconciler.adobe import AdobeClient, AdobeConfig
 from reconciler.kinds import Kind
@@ -51,10 +51,21 @@ def fetch_remote_state(
     for kind in Kind:
         mine = [r for r in requests if r.kind is kind]
         applied = [e for e in ledger if e.kind is kind]
-        listing = kind.read(client, [r for r in mine if ledger.get(r.name) is None], applied, today)
+        unrecorded = [r for r in mine if ledger.get(r.name) is None]
+        listing = kind.read(client, unrecorded, applied, today)
         for name, objects in listing.by_name.items():
             by_name[name].extend(objects)
         by_id.update(listing.by_id)
+        # A create sent with no outcome recorded and not found by the listing: look
+        # again without the search, over the days since it was first sent.
+        for request in unrecorded:
+            intent = ledger.intent(request.name)
+            if intent is None or by_name.get(request.name) or not kind.findable:
+                continue
+            since = intent.first_sent_at.date() - timedelta(days=1)
+            for obj in kind.find_since(client, request, since, today):
+                by_name[request.name].append(obj)
+                by_id.setdefault(obj.remote_id, obj)
     return RemoteState(
         by_name={k: tuple(v) for k, v in by_name.items()},
         by_id=by_id,

@@ -47,10 +47,22 @@ def declare(repo: Path, first: int, count: int, prefix: str = "req") -> dict[str
     return declared
 
 
-def configure(repo: Path, **client: float) -> None:
-    """Write ``reconciler.yaml``'s client section (camelCase keys as given)."""
+# The grace period the campaigns give a create with an unknown outcome before it is sent
+# again (apply.resendAfter): longer than any lag they inject, short enough to wait out.
+RESEND_AFTER_S = 3
+
+
+def configure(repo: Path, resend_after_s: int = RESEND_AFTER_S, **client: float) -> None:
+    """Write ``reconciler.yaml``: the client section (camelCase keys as given) and
+    apply.resendAfter."""
     lines = "".join(f"  {key}: {value}\n" for key, value in client.items())
-    write(repo, "reconciler.yaml", f"client:\n{lines}")
+    apply = f"apply:\n  resendAfter: {resend_after_s}s\n"
+    write(repo, "reconciler.yaml", f"client:\n{lines}{apply}")
+
+
+def pending_in(output: str) -> bool:
+    """Whether an apply's output shows a request pending verification."""
+    return "pending-verification" in output or "pending verification" in output
 
 
 def cli_command(repo: Path, *args: str) -> list[str]:

@@ -28,12 +28,14 @@ import pytest
 
 from reconciler.reconcile.lock import lock_path
 from tests.campaigns.support import (
+    RESEND_AFTER_S,
     audit,
     cli_command,
     cli_env,
     configure,
     declare,
     ledger_files_are_whole,
+    pending_in,
     run_cli,
 )
 
@@ -136,7 +138,8 @@ def crash_campaign(adobe, repo: Path, kills: int, seed: int) -> dict[str, Any]:
         previous = attempt
 
     finishing: list[subprocess.CompletedProcess[str]] = []
-    for _ in range(5):
+    pending_reports = 0
+    for _ in range(8):
         done = run_cli(repo, "apply", "--auto-approve", timeout=RUN_TIMEOUT_S)
         finishing.append(done)
         takeovers += check_after(
@@ -146,6 +149,9 @@ def crash_campaign(adobe, repo: Path, kills: int, seed: int) -> dict[str, Any]:
         assert done.returncode == 0, done.stdout + done.stderr
         if "No changes" in done.stdout:
             break
+        if pending_in(done.stdout):  # a killed run's create: sent again after the grace
+            pending_reports += 1
+            time.sleep(RESEND_AFTER_S)
     else:
         pytest.fail("apply did not settle after the kills")
     adobe.admin.set_faults({})
@@ -166,6 +172,7 @@ def crash_campaign(adobe, repo: Path, kills: int, seed: int) -> dict[str, Any]:
         "takeover_notes": takeovers,
         "temp_files_left_by_kills": leftovers,
         "runs_to_finish": len(finishing),
+        "pending_verification_reports": pending_reports,
         "seconds": round(time.monotonic() - started, 1),
         **found.figures(),
     }

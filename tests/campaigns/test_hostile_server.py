@@ -18,7 +18,7 @@ from reconciler.reconcile.planner import plan_changes
 from reconciler.reconcile.remote import adobe_config, fetch_remote_state
 from reconciler.reconcile.workspace import open_workspace
 from tests.campaigns.hostile import HostileGateway, Rule
-from tests.campaigns.support import JOB, RECORD, audit, declare, failed_in_summary
+from tests.campaigns.support import JOB, RECORD, audit, declare
 from tests.conftest import RECORD_DELETE, git, tagged_counts, write, writes
 
 WORKORDER = "/data/core/hygiene/workorder"
@@ -46,21 +46,26 @@ def test_create_answered_with_html_fails_clearly_and_the_next_apply_looks_first(
     with HostileGateway(adobe.url, (rule,)) as gateway:
         monkeypatch.setenv("ADOBE_PLATFORM_URL", gateway.url)
         result = run("-C", str(repo), "apply", "--auto-approve")
-    assert result.exit_code == 1, result.output
-    assert "✗ create hostile-a: the work order was sent but its outcome is unknown" in result.output
-    assert failed_in_summary(result.output) == 1
+    assert result.exit_code == 0, result.output
+    assert "? create hostile-a: pending verification: sent, outcome unknown" in result.output
+    assert "1 pending verification, 0 failed" in result.output
     assert "Traceback" not in result.output and "<html>" not in result.output
     assert gateway.spoilt == [("POST", WORKORDER, "not-json")]  # sent once, not again
     assert not (repo / "ledger" / "hostile-a.json").exists()
+    assert (repo / "ledger" / "intents" / "hostile-a.json").exists()
 
     monkeypatch.setenv("ADOBE_PLATFORM_URL", adobe.url)
+    held = run("-C", str(repo), "apply", "--auto-approve")
+    assert held.exit_code == 0, held.output
+    assert "? pending-verification RecordDelete      hostile-a" in held.output
     mark = last_seq(adobe)
-    again = run("-C", str(repo), "apply", "--auto-approve")
+    again = run("-C", str(repo), "apply", "--auto-approve", "--resend", "hostile-a")
     assert again.exit_code == 0, again.output
     assert "1 created" in again.output
     on_workorders = [c for c in calls_since(adobe, mark) if c[1] == WORKORDER]
-    # The plan's listing, the tag lookup, and only then the create.
-    assert on_workorders == [("GET", WORKORDER), ("GET", WORKORDER), ("POST", WORKORDER)]
+    # The plan's tagged listing, the listing without search over the days since it was
+    # sent, the tag lookup, and only then the create.
+    assert on_workorders == [("GET", WORKORDER)] * 3 + [("POST", WORKORDER)]
     assert tagged_counts(adobe) == {"hostile-a": 1}
     found = audit(adobe, repo, {"hostile-a": RECORD})
     assert found.clean, found
@@ -69,6 +74,7 @@ def test_create_answered_with_html_fails_clearly_and_the_next_apply_looks_first(
         {
             "answer": "200 with an HTML body to POST /workorder",
             "exit": result.exit_code,
+            "pending_verification_after": True,
             "ledger_entry_after": False,
             "next_apply_calls_on_workorder": [m for m, _ in on_workorders],
             **found.figures(),
@@ -127,15 +133,18 @@ def test_spoilt_create_answers(
             assert outcome.ok and outcome.recovered, outcome
             assert (ledger / f"{name}.json").exists()
         else:
-            assert not outcome.ok and "outcome is unknown" in outcome.message, outcome
+            assert outcome.pending and "pending verification" in outcome.message, outcome
             assert not (ledger / f"{name}.json").exists()
+            assert (ledger / "intents" / f"{name}.json").exists()
 
-    again = run("-C", str(repo), "apply", "--auto-approve")
+    # Not found by any look: sent again only when asked (or after apply.resendAfter).
+    resend = [arg for n, o in outcomes.items() if o.pending for arg in ("--resend", n)]
+    again = run("-C", str(repo), "apply", "--auto-approve", *resend)
     assert again.exit_code == 0, again.output
     found = audit(adobe, repo, declared)
     assert found.clean, found
     OUTCOMES[f"{answer}/{'created' if forward else 'not-created'}"] = {
-        "first_run_failed": sum(not o.ok for o in outcomes.values()),
+        "first_run_pending": sum(o.pending for o in outcomes.values()),
         "recovered_by_tag": sum(o.recovered for o in outcomes.values()),
         "duplicates": len(found.duplicates),
         "lost": len(found.lost),

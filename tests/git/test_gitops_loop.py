@@ -182,8 +182,9 @@ def test_commit_needs_a_repository(run, adobe, tmp_path: Path) -> None:
     result = run("-C", str(tmp_path / "plain"), *args)
     assert result.exit_code == 1
     assert "not inside a git repository" in result.output
-    # The ledger was still written: what was applied is never lost.
-    assert (tmp_path / "plain/ledger/req-b.json").is_file()
+    # The intents are committed before anything is sent: outside git, nothing is.
+    assert writes(adobe) == []
+    assert not (tmp_path / "plain/ledger/req-b.json").exists()
 
 
 def test_demo_runs_the_whole_story() -> None:

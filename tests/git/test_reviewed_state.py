@@ -303,8 +303,8 @@ def test_a_clone_ahead_of_its_remote_with_ledger_commits_applies(
     run, adobe, origin: Path, tmp_path: Path
 ) -> None:
     work = clone(origin, tmp_path / "work")
-    assert apply(run, work, "--commit").exit_code == 0  # a ledger commit, not pushed
-    assert git(work, "rev-list", "--count", "origin/main..main").strip() == "1"
+    assert apply(run, work, "--commit").exit_code == 0  # intents, then the ledger: not pushed
+    assert git(work, "rev-list", "--count", "origin/main..main").strip() == "2"
     again = apply(run, work)
     assert again.exit_code == 0 and "No changes" in again.output, again.output
     assert tagged_counts(adobe) == {"req-a": 1}
@@ -345,7 +345,8 @@ def test_reviewed_state_records_the_declaring_commit(run, adobe, reviewed: Path)
     assert result.exit_code == 0, result.output
     assert "warning" not in result.stderr  # reviewed: the flag changed nothing
     entry = json.loads((reviewed / "ledger/req-a.json").read_text())
-    assert entry["declaredIn"] == git(reviewed, "rev-parse", "HEAD~1").strip()
+    # HEAD is the ledger's commit, HEAD~1 that of the intents written before sending.
+    assert entry["declaredIn"] == git(reviewed, "rev-parse", "HEAD~2").strip()
     assert git(reviewed, "log", "-1", "--format=%s").strip() == (
         "reconciler apply: 1 created [skip ci]"
     )

@@ -141,11 +141,13 @@ def test_revoked_token_mid_run_never_writes_twice(adobe, tmp_path: Path, lose_an
         assert all(ledger.get(r.name) is not None for r in requests)
         if lose_answer:  # found by their tags after the lost answers, on a new token
             assert {e.name for e in ledger if e.recovered} == {"req-a", "req-b"}
-        # The revocations fell mid-run: the call after each create but the last was refused
-        # for its token (401), and sent once more with a new one.
+        # The revocations fell mid-run: the call after each create was refused for its
+        # token (401), and sent once more with a new one (after a work order's create,
+        # that call reads it back by id).
         log = [r for r in adobe.admin.requests() if not r["path"].startswith("/ims/")]
-        assert [log[i + 1]["status"] for i, r in enumerate(log[:-1]) if landed(r)] == [401, 401]
-        assert client.token_fetches == 3
+        after = [log[i + 1]["status"] for i, r in enumerate(log[:-1]) if landed(r)]
+        assert after == [401, 401, 401]
+        assert client.token_fetches == 4  # the first token and one after each 401
         # A second run, its token revoked too, finds everything recorded and creates nothing.
         adobe.admin.expire_tokens()
         assert plan_and_apply(adobe, client, requests, ledger).outcomes == ()

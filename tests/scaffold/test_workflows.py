@@ -538,8 +538,12 @@ def test_apply_steps_create_commit_and_push_over_a_moved_main(
     assert push.returncode == 0, push.stdout + push.stderr
     assert "rebased" in push.stdout
 
-    subject, parent = git(origin, "log", "-1", "--format=%s%n%P", "main").splitlines()
-    assert parent == merged
+    # The intents written before sending, then the ledger, both rebased onto the merge.
+    log = git(origin, "log", "-3", "--format=%s%x00%P", "main").splitlines()
+    (subject, parent), (intents, grandparent), _ = (line.split("\0") for line in log)
+    assert grandparent == merged
+    assert intents.startswith("reconciler apply: about to create 1 request(s)")
+    assert parent == git(origin, "rev-parse", "main~1").strip()
     assert subject.startswith("reconciler apply:") and subject.endswith("[skip ci]")
     ledger = git(origin, "show", "main:ledger/req-a.json")
     assert declared in ledger, "full history: the ledger names the commit that declared it"
