@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from reconciler.cli.plan import make_plan
+from reconciler.cli.plan import lost_entries, make_plan
 from reconciler.cli.progress import progress_bar
 from reconciler.git.ledgerbranch import attach
 from reconciler.git.publish import (
@@ -108,6 +108,7 @@ def _run(ws: Workspace, plan: Plan, reviewed: bool, publish: Callable[[int], Non
             ws.by_name,
             today=lambda: datetime.now(UTC).date(),
             declared_in=lambda r: commits.get(r.path),
+            history=lost_entries(ws),
         )
         publish(applier.declare(plan))
         with progress_bar(todo, "applying") as advance:

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import click
 
-from reconciler.reconcile.ledger import atomic_write
+from reconciler.check.ledgerrules import entry_from
+from reconciler.git.ledgerbranch import ledger_history
+from reconciler.reconcile.ledger import Entry, atomic_write
 from reconciler.reconcile.planner import Plan, RemoteState, inputs_digest, plan_changes
 from reconciler.reconcile.planview import FORMATS, to_json
 from reconciler.reconcile.remote import fetch_remote_state
@@ -31,7 +33,20 @@ def make_plan(
         request.require_plaintext()
     with ws.client(os.environ) as client:
         remote = fetch_remote_state(client, ws.requests, ws.ledger, datetime.now(UTC).date())
-    return plan_changes(ws.requests, ws.ledger, remote, grace=grace, resend=resend), remote
+    history = lost_entries(ws)
+    plan = plan_changes(ws.requests, ws.ledger, remote, grace=grace, resend=resend, history=history)
+    return plan, remote
+
+
+def lost_entries(ws: Workspace) -> dict[str, tuple[str, Entry]]:
+    """For requests not in the ledger, the newest entry of theirs git's history holds."""
+    missing = [r.name for r in ws.requests if ws.ledger.get(r.name) is None]
+    found = {}
+    for name, (sha, data) in ledger_history(ws.settings, missing).items():
+        entry = entry_from(f"{name}.json", data)
+        if entry is not None:  # not a valid entry: as if there were none
+            found[name] = (sha, entry)
+    return found
 
 
 def plan_document(ws: Workspace, plan: Plan, remote: RemoteState | None) -> str:

@@ -214,3 +214,33 @@ def last_commits(repo: Repository, folder: str) -> dict[str, str]:
         for (path,) in names:
             found.setdefault(path, header[0])
     return found
+
+
+def last_versions(repo: Repository, folder: str) -> dict[str, str]:
+    """For each file that was ever directly in ``folder`` (from the top), the newest
+    commit reachable from HEAD that holds a version of it (added or modified there): the
+    ledger entries this clone's history knows, deleted or not, in one pass."""
+    if not has_commits(repo):
+        return {}
+    prefix = "" if folder == "." else folder.rstrip("/") + "/"
+    _, out = run(
+        repo,
+        "log",
+        "-z",
+        "--format=%x00%H",
+        "--name-status",
+        "--no-renames",
+        "--diff-filter=AM",
+        "--end-of-options",
+        "HEAD",
+        "--",
+        f":(literal){folder}",
+        what=f"read the history of {folder}",
+        hint=DAMAGED,
+    )
+    found: dict[str, str] = {}
+    for header, changes in _records(out, 1, 2):
+        for _, path in changes:
+            if "/" not in path.removeprefix(prefix):
+                found.setdefault(path, header[0])
+    return found

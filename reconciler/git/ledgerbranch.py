@@ -20,13 +20,23 @@ Errors: :class:`reconciler.errors.GitError`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import git
 
 from reconciler.errors import GitError
-from reconciler.git.repo import Repository, failing_as, find_repo, open_repo, open_work_tree
+from reconciler.git import history
+from reconciler.git.repo import (
+    Repository,
+    failing_as,
+    find_repo,
+    open_repo,
+    open_work_tree,
+    relative,
+    show,
+)
 from reconciler.reconcile.ledger import Ledger
 from reconciler.settings import Settings
 
@@ -149,3 +159,27 @@ def remote_has_branch(repo: git.Repo, remote: str, branch: str) -> bool:
 def load_ledger(settings: Settings) -> Ledger:
     """The ledger of attached settings (see :func:`attach`), paths shown from its tree."""
     return Ledger.load(settings.ledger_path, settings.ledger_root or settings.root)
+
+
+def ledger_history(settings: Settings, names: Iterable[str]) -> dict[str, tuple[str, bytes]]:
+    """The newest committed version of ``ledger/NAME.json`` for each of ``names`` whose
+    entry git's history holds (as the commit and the file's bytes): what a lost ledger
+    entry was, whatever Adobe still lists. Empty outside git."""
+    wanted = set(names)
+    if not wanted:
+        return {}
+    if settings.ledger_root is not None:
+        repo: Repository | None = open_work_tree(settings.ledger_root)
+    else:
+        repo = find_repo(settings.root)
+    if repo is None:
+        return {}
+    folder = relative(repo, settings.ledger_path)
+    found = {}
+    for path, sha in history.last_versions(repo, folder).items():
+        name = PurePosixPath(path).stem
+        if name in wanted and path.endswith(".json"):
+            data = show(repo, sha, path)
+            if data is not None:
+                found[name] = (sha, data)
+    return found

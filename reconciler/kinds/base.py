@@ -108,6 +108,8 @@ class Listing:
 
     by_name: Mapping[str, Sequence[RemoteObject]] = field(default_factory=dict)
     by_id: Mapping[str, RemoteObject] = field(default_factory=dict)
+    # What the plan must say about how Adobe was read (a search found untrustworthy).
+    notes: tuple[str, ...] = ()
 
 
 def grouped(units: Sequence[CsvRow]) -> dict[str, list[str]]:
@@ -334,6 +336,11 @@ class ListedKind(RequestKind):
     def get_one(self, client: AdobeClient, remote_id: str) -> RemoteObject:
         """One object by id (raises ``NotFoundError``)."""
 
+    def list_unsearched(self, client: AdobeClient) -> Iterable[RemoteObject]:
+        """Every object, listed without Adobe's search (tags are matched here): what the
+        plan reads instead when the search is seen to miss tagged objects."""
+        return self.list_tagged(client)
+
     def read(
         self,
         client: AdobeClient,
@@ -353,13 +360,34 @@ class ListedKind(RequestKind):
             _, name = untag(obj.description)
             if name is not None:
                 by_name[name].append(obj)
+        missed: list[str] = []
         for entry in applied:
             if entry.remote_id and entry.remote_id not in by_id:
                 try:
-                    by_id[entry.remote_id] = self.get_one(client, entry.remote_id)
+                    obj = self.get_one(client, entry.remote_id)
                 except NotFoundError:
-                    pass
-        return Listing(by_name, by_id)
+                    continue
+                by_id[entry.remote_id] = obj
+                if untag(obj.description)[1] == entry.name:
+                    missed.append(entry.name)
+        if not missed:
+            return Listing(by_name, by_id)
+        # The search left out objects that carry their tag: what it did not return for a
+        # request not in the ledger may exist too. Read everything without it this run.
+        for obj in self.list_unsearched(client):
+            if obj.remote_id in by_id:
+                continue
+            by_id[obj.remote_id] = obj
+            _, name = untag(obj.description)
+            if name is not None:
+                by_name[name].append(obj)
+        shown = ", ".join(missed[:3]) + (f" and {len(missed) - 3} more" if len(missed) > 3 else "")
+        note = (
+            f"Adobe's search for tagged {self.noun}s left out {len(missed)} that carry their "
+            f"tag ({shown}): it was not trusted, and every {self.noun} was listed without it "
+            "for this plan"
+        )
+        return Listing(by_name, by_id, (note,))
 
     def confirm(
         self, client: AdobeClient, request: Request, objects: Sequence[RemoteObject]

@@ -120,6 +120,9 @@ class DatasetExpiration(ListedKind):
     def get_one(self, client: AdobeClient, remote_id: str) -> RemoteObject:
         return expiration_object(client.ttl.get_expiration(remote_id))
 
+    def list_unsearched(self, client: AdobeClient) -> Iterable[RemoteObject]:
+        return (expiration_object(i) for i in client.ttl.list_expirations())
+
     def read(
         self,
         client: AdobeClient,

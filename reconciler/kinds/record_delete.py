@@ -174,6 +174,9 @@ class RecordDelete(ListedKind):
     def get_one(self, client: AdobeClient, remote_id: str) -> RemoteObject:
         return work_order_object(client.hygiene.get_work_order(remote_id))
 
+    def list_unsearched(self, client: AdobeClient) -> Iterable[RemoteObject]:
+        return (work_order_object(o) for o in client.hygiene.iter_work_orders())
+
     def find(self, client: AdobeClient, request: Request, today: date) -> list[RemoteObject]:
         return [work_order_object(o) for o in tagged_work_orders(client, request.name)]
 

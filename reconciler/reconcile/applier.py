@@ -133,6 +133,7 @@ class Applier:
         declared_in: Callable[[Request], str | None] = lambda r: None,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        history: Mapping[str, tuple[str, Entry]] | None = None,
     ) -> None:
         self.client = client
         self.ledger = ledger
@@ -141,6 +142,8 @@ class Applier:
         self.declared_in = declared_in
         self.sleep = sleep
         self.now = now
+        # The newest entry git's history holds of requests not in the ledger, and its commit.
+        self.history = history or {}
         self._lock = threading.Lock()
         # Which request's entry records each remote id: an answer naming one of them
         # for another request is not believed.
@@ -371,6 +374,17 @@ class Applier:
 
     def _adopt(self, action: Action, request: Request) -> Outcome:
         found = self._find(request)
+        earlier = self.history.get(request.name)
+        if not found and earlier is not None:  # see the planner's ``_lost_entry``
+            sha, entry = earlier
+            self._put(replace(entry, path=request.path, recovered=True))
+            return Outcome(
+                action,
+                True,
+                f"restored from the ledger's history (commit {sha[:12]})",
+                entry.remote_ids,
+                recovered=True,
+            )
         if not found:
             raise ApplyRefused(
                 f"{request.name}: the tagged {request.kind.noun} is gone from Adobe; plan again"

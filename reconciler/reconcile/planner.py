@@ -5,7 +5,9 @@ by planning again and comparing. Actions:
 
 * ``create``   declared, not in the ledger, not found at Adobe by its tag;
 * ``adopt``    declared, not in the ledger, but found at Adobe by its tag (a
-               lost response or a lost ledger): recorded, never created again;
+               lost response or a lost ledger), or recorded in the ledger's history
+               in git (an entry lost after Adobe stopped listing the object):
+               recorded, never created again;
 * ``update``   applied, but a mutable field (``displayName``, ``description``, an
                expiration's ``expiry``) differs from Adobe (or, offline, from what
                was last applied), and the kind can change it at Adobe;
@@ -84,6 +86,8 @@ class RemoteState:
     by_name: Mapping[str, tuple[RemoteObject, ...]] = field(default_factory=dict)
     by_id: Mapping[str, RemoteObject] = field(default_factory=dict)
     calls: int = 0
+    # How Adobe was read, when the plan must say it (a search found untrustworthy).
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,7 @@ class Plan:
 
     actions: tuple[Action, ...]
     online: bool
+    notes: tuple[str, ...] = ()
 
     def count(self, kind: ActionType) -> int:
         return sum(1 for a in self.actions if a.type is kind)
@@ -181,12 +186,14 @@ class _Planner:
         intents: Mapping[str, Intent],
         grace: timedelta,
         resend: frozenset[str],
+        history: Mapping[str, tuple[str, Entry]],
     ) -> None:
         self.remote = remote
         self.now = now
         self.intents = intents
         self.grace = grace
         self.resend = resend
+        self.history = history
 
     def plan(self, request: Request, entry: Entry | None) -> Action:
         kind = request.kind
@@ -369,6 +376,11 @@ class _Planner:
             too_soon = kind.too_soon(request, self.now)
             if too_soon:
                 return make(ActionType.CONFLICT, reason=too_soon)
+            # Kinds confirmed by id at Adobe (work orders, expirations) are not: for them an
+            # entry whose object Adobe lacks is one no apply wrote (see ``_unconfirmed``).
+            earlier = self.history.get(request.name)
+            if earlier is not None and not kind.ledger_key:
+                return self._lost_entry(request, *earlier, make)
             intent = self.intents.get(request.name)
             if intent is not None:
                 return self._sent_before(request, intent, make)
@@ -404,6 +416,31 @@ class _Planner:
                 f" ({len(every)} tagged {kind.noun}s exist; the one recorded is {', '.join(ids)})"
             )
         return make(ActionType.ADOPT, reason=why, changes=changes, remote_ids=ids)
+
+    def _lost_entry(
+        self, request: Request, sha: str, entry: Entry, make: Callable[..., Action]
+    ) -> Action:
+        """Not in the ledger and not found at Adobe, but the ledger's history in git
+        records it applied: its entry was lost, and Adobe may simply no longer list it
+        (privacy jobs are listed 60 days back). Restored from history, never re-created."""
+        kind = request.kind
+        same = entry.kind is kind and (request.locked or entry.fingerprint.matches(request))
+        if not same:
+            return make(
+                ActionType.CONFLICT,
+                reason=f"not in the ledger, but commit {sha[:12]} recorded a different request "
+                f"of this name as applied ({', '.join(entry.remote_ids) or 'no remote id'}): "
+                "names are never reused; name this request anew",
+                remote_ids=entry.remote_ids,
+            )
+        ids = ", ".join(entry.remote_ids[:3]) + ("…" if len(entry.remote_ids) > 3 else "")
+        return make(
+            ActionType.ADOPT,
+            reason="missing from the ledger and not listed by Adobe, but the ledger's history "
+            f"records it applied ({ids or 'no remote id'}, commit {sha[:12]}): restored from "
+            "there, not re-created",
+            remote_ids=entry.remote_ids,
+        )
 
     def _sent_before(self, request: Request, intent: Intent, make: Callable[..., Action]) -> Action:
         """A request not found at Adobe whose create was sent before with no outcome
@@ -461,17 +498,21 @@ def plan_changes(
     *,
     grace: timedelta = DEFAULT_GRACE,
     resend: Iterable[str] = (),
+    history: Mapping[str, tuple[str, Entry]] | None = None,
 ) -> Plan:
     """Compare declared requests with the ledger and (when given) Adobe's state.
 
     Online (``remote`` given), every request must be decrypted: what is planned
     against Adobe is applied, and applying needs the values. ``grace`` is how long
     after a create with an unknown outcome the request may be sent again; ``resend``
-    names requests to send again earlier."""
+    names requests to send again earlier. ``history`` holds, for requests not in the
+    ledger, the newest entry git's history has of them and its commit."""
     if remote is not None:
         for request in requests:
             request.require_plaintext()
-    planner = _Planner(remote, now or datetime.now(UTC), ledger.intents, grace, frozenset(resend))
+    planner = _Planner(
+        remote, now or datetime.now(UTC), ledger.intents, grace, frozenset(resend), history or {}
+    )
     actions = [planner.plan(r, ledger.get(r.name)) for r in requests]
     declared = {r.name for r in requests}
     for entry in ledger:
@@ -489,7 +530,7 @@ def plan_changes(
             )
     order = {t: i for i, t in enumerate(ActionType)}
     actions.sort(key=lambda a: (order[a.type], a.name))
-    return Plan(tuple(actions), online=remote is not None)
+    return Plan(tuple(actions), online=remote is not None, notes=remote.notes if remote else ())
 
 
 def inputs_digest(

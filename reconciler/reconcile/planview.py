@@ -95,6 +95,9 @@ def _detail(action: Action) -> str:
 
 def text(plan: Plan) -> str:
     lines = [headline(plan), ""]
+    lines += [f"  note: {printable(n, 400)}" for n in plan.notes]
+    if plan.notes:
+        lines.append("")
     width = max((len(a.name) for a in plan.actions), default=0)
     for a in plan.actions:
         if a.type is ActionType.NOOP:
@@ -118,6 +121,8 @@ def _md(text: str) -> str:
 
 def markdown(plan: Plan) -> str:
     lines = [f"### {headline(plan)}", ""]
+    for note in plan.notes:
+        lines += ["> [!NOTE]", f"> {_md(note)}", ""]
     shown = [a for a in plan.actions if a.type is not ActionType.NOOP]
     if shown:
         lines += ["| | Action | Kind | Request | Details |", "|---|---|---|---|---|"]
@@ -163,6 +168,7 @@ def to_json(plan: Plan, salt: str = "", digest: str = "") -> dict[str, Any]:
         "createdAt": utc_now(),
         "online": plan.online,
         "summary": summary(plan),
+        "notes": list(plan.notes),
         "actions": [a.to_json() for a in plan.actions],
     }
     if digest:

@@ -48,6 +48,7 @@ def fetch_remote_state(
     """What the planner needs from Adobe, in as few calls as the APIs allow."""
     by_name: dict[str, list[RemoteObject]] = defaultdict(list)
     by_id: dict[str, RemoteObject] = {}
+    notes: list[str] = []
     for kind in Kind:
         mine = [r for r in requests if r.kind is kind]
         applied = [e for e in ledger if e.kind is kind]
@@ -56,6 +57,7 @@ def fetch_remote_state(
         for name, objects in listing.by_name.items():
             by_name[name].extend(objects)
         by_id.update(listing.by_id)
+        notes.extend(listing.notes)
         # A create sent with no outcome recorded and not found by the listing: look
         # again without the search, over the days since it was first sent.
         for request in unrecorded:
@@ -69,4 +71,5 @@ def fetch_remote_state(
     return RemoteState(
         by_name={k: tuple(v) for k, v in by_name.items()},
         by_id=by_id,
+        notes=tuple(notes),
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CONSENT, RECORD_DELETE, git, tagged_counts, write, writes
+from tests.conftest import CONSENT, PRIVACY_JOB, RECORD_DELETE, git, tagged_counts, write, writes
 
 LAG_S = 600  # longer than any lookup an apply makes, shorter than the test's clock jumps
 
@@ -248,3 +248,57 @@ def test_a_malformed_intent_stops_with_its_file_named(run, adobe, repo: Path, fi
     assert result.exit_code == 1
     assert "ledger/intents/req-a.json" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_search_that_misses_a_known_work_order_is_not_trusted(run, adobe, repo: Path) -> None:
+    declare(repo, "req-a", "req-b")
+    assert apply(run, repo).exit_code == 0
+    # The two work orders are seconds old: a lagging listing hides them, by id they are there.
+    adobe.admin.set_faults({"read": {"search_lag_s": LAG_S}})
+    plan = run("-C", str(repo), "plan", "--format", "json")
+    assert plan.exit_code == 0, plan.output
+    doc = json.loads(plan.stdout)
+    assert doc["notes"] == [
+        "Adobe's search for tagged work orders left out 2 that carry their tag (req-a, req-b): "
+        "it was not trusted, and every work order was listed without it for this plan"
+    ]
+    assert {a["name"]: a["action"] for a in doc["actions"]} == {"req-a": "noop", "req-b": "noop"}
+    text = run("-C", str(repo), "plan")
+    adobe.admin.set_faults({})
+    assert "note: Adobe's search for tagged work orders left out 2" in text.output
+
+
+def test_a_lost_entry_is_restored_from_the_ledgers_history(run, adobe, repo: Path) -> None:
+    """Adobe lists privacy jobs 60 days back and keeps nothing of an opt-out: a lost
+    entry of either is found in git's history before anything is sent again."""
+    declare(repo, "job-a", template=PRIVACY_JOB)
+    declare(repo, "opt-a", template=CONSENT)
+    assert apply(run, repo, "--commit").exit_code == 0
+    recorded = json.loads((repo / "ledger/job-a.json").read_text())
+    git(repo, "rm", "-q", "ledger/job-a.json", "ledger/opt-a.json")
+    git(repo, "commit", "-qm", "lose two ledger entries")
+    adobe.admin.reset()  # nothing listed at Adobe any more, as 60 days later
+    plan = run("-C", str(repo), "plan")
+    assert plan.output.count("restored from there, not re-created") == 2, plan.output
+    result = apply(run, repo, "--commit")
+    assert result.exit_code == 0, result.output
+    assert "restored from the ledger's history" in result.output
+    assert writes(adobe) == []
+    restored = json.loads((repo / "ledger/job-a.json").read_text())
+    assert restored["remote"] == recorded["remote"]
+    assert restored["recovered"] is True
+    assert (repo / "ledger/opt-a.json").exists()
+
+
+def test_history_of_another_request_of_the_name_is_a_conflict(run, adobe, repo: Path) -> None:
+    declare(repo, "job-a", template=PRIVACY_JOB)
+    assert apply(run, repo, "--commit").exit_code == 0
+    git(repo, "rm", "-q", "ledger/job-a.json")
+    path = repo / "requests/job-a.yaml"
+    path.write_text(path.read_text().replace("c@example.com", "other@example.com"))
+    git(repo, "commit", "-qam", "reuse the name for another request")
+    adobe.admin.reset()
+    plan = run("-C", str(repo), "plan")
+    assert "names are never reused; name this request anew" in plan.output
+    assert apply(run, repo).exit_code == 1
+    assert writes(adobe) == []
