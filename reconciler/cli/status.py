@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -13,6 +14,7 @@ from reconciler.cli.progress import progress_bar
 from reconciler.errors import UsageError
 from reconciler.git.ledgerbranch import attach, load_ledger
 from reconciler.git.publish import commit_ledger, commit_message
+from reconciler.reconcile.ledger import Ledger
 from reconciler.reconcile.lock import repository_lock
 from reconciler.reconcile.status import Refreshed, is_final, refresh
 from reconciler.reconcile.workspace import Workspace
@@ -170,5 +172,18 @@ def command(
                 f"Ledger committed: {sha[:12]}" if sha else "Ledger unchanged: nothing to commit"
             )
             click.echo(message, err=fmt == "json")
-    if any(r.error for r in rows):
+    overdue = _pending(ledger, settings.resend_after)
+    if any(r.error for r in rows) or overdue:
         ctx.exit(1)
+
+
+def _pending(ledger: Ledger, grace: timedelta) -> bool:
+    """Say which creates have an unknown outcome (sent, not recorded); whether any of them
+    is past its grace period, so that only an apply can settle it (it sends it again)."""
+    waiting = [i for name, i in sorted(ledger.intents.items()) if ledger.get(name) is None]
+    now = datetime.now(UTC)
+    overdue = [i for i in waiting if i.due(now, grace)]
+    for intent in waiting:
+        late = " (past apply.resendAfter: run reconciler apply)" if intent in overdue else ""
+        click.echo(f"pending verification: {intent.name}: {intent.describe()}{late}", err=True)
+    return bool(overdue)

@@ -302,3 +302,19 @@ def test_history_of_another_request_of_the_name_is_a_conflict(run, adobe, repo: 
     assert "names are never reused; name this request anew" in plan.output
     assert apply(run, repo).exit_code == 1
     assert writes(adobe) == []
+
+
+def test_status_names_what_is_pending_and_fails_once_it_is_overdue(run, adobe, repo: Path) -> None:
+    declare(repo, "req-a")
+    adobe.admin.set_faults(
+        {"write": {"commit_then_error_rate": 1.0}, "read": {"search_lag_s": LAG_S}}
+    )
+    apply(run, repo)
+    adobe.admin.set_faults({})
+    waiting = run("-C", str(repo), "status")
+    assert waiting.exit_code == 0, waiting.output
+    assert "pending verification: req-a: sent once" in waiting.stderr
+    age_intent(repo, "req-a", hours=2)
+    overdue = run("-C", str(repo), "status")
+    assert overdue.exit_code == 1
+    assert "(past apply.resendAfter: run reconciler apply)" in overdue.stderr
