@@ -27,6 +27,7 @@ from pathlib import Path, PurePosixPath
 
 from reconciler.check.findings import Finding, Severity
 from reconciler.model import Request
+from reconciler.reconcile.intents import FOLDER as INTENTS
 from reconciler.reconcile.ledger import SCHEMA, Entry, Ledger, LedgerError
 from reconciler.schemas import check
 from reconciler.secrets.crypto import CryptoError
@@ -160,6 +161,17 @@ def _added(shown: str, raw: bytes, imports: Mapping[str, Request]) -> Finding:
             Severity.WARNING,
         )
     name = entry.name if entry is not None else PurePosixPath(shown).stem
+    if PurePosixPath(shown).parent.name == INTENTS:
+        return Finding(
+            shown,
+            1,
+            1,
+            "ledger-forged",
+            f"{shown} is new: only the apply job writes intents, right before it sends a "
+            f"create, and one written by hand holds request {name!r} back as "
+            f"pending-verification (or has it sent again); a pull request must not add one: "
+            f"remove {shown}",
+        )
     return Finding(
         shown,
         1,

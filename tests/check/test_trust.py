@@ -253,6 +253,20 @@ def test_an_added_entry_is_forged() -> None:
     )
 
 
+def test_an_added_or_removed_intent_is_a_finding() -> None:
+    intent = b'{"apiVersion": "reconciler/v1", "name": "c", "kind": "RecordDelete"}'
+    (added,) = ledger_changes({}, {"ledger/intents/c.json": intent}, "main", {}, None)
+    assert (added.path, added.rule) == ("ledger/intents/c.json", "ledger-forged")
+    assert added.message == (
+        "ledger/intents/c.json is new: only the apply job writes intents, right before it "
+        "sends a create, and one written by hand holds request 'c' back as "
+        "pending-verification (or has it sent again); a pull request must not add one: "
+        "remove ledger/intents/c.json"
+    )
+    (removed,) = ledger_changes({"ledger/intents/c.json": intent}, {}, "main", {}, None)
+    assert (removed.path, removed.rule) == ("ledger/intents/c.json", "ledger-edited")
+
+
 IMPORTED = """\
 apiVersion: reconciler/v1
 kind: RecordDelete
