@@ -25,9 +25,6 @@ printed.
 
 from __future__ import annotations
 
-import json
-import os
-import socket
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -36,6 +33,17 @@ from dataclasses import dataclass
 import git
 
 from reconciler.errors import GitError
+from reconciler.git.lease import (
+    HEARTBEAT_SECONDS,
+    LEASE_REF,
+    LEASE_TTL_SECONDS,
+    STALE_SECONDS,
+    Clock,
+    Lease,
+    LeaseHeldError,
+    LeaseLostError,
+    hold_lease,
+)
 from reconciler.git.ledgerbranch import (
     BOT_EMAIL,
     BOT_NAME,
@@ -43,13 +51,13 @@ from reconciler.git.ledgerbranch import (
     ledger_repo,
     remote_has_branch,
 )
+from reconciler.git.rebase import Resolver, check_not_mid_operation, pull_rebase
 from reconciler.git.repo import (
     Repository,
     changes,
     commit_of,
     current_branch,
     detail,
-    failing_as,
     find_repo,
     missing_from_head,
     open_repo,
@@ -65,6 +73,28 @@ TOKEN_VARIABLE = "LEDGER_PUSH_TOKEN"
 SHOWN_FILES = 3
 # The files the loader reads as requests (reconciler.check.validation.YAML_SUFFIXES).
 REQUEST_SUFFIXES = (".yaml", ".yml")
+
+# Importable from here as before the lease and the rebase had modules of their own.
+__all__ = [
+    "LEASE_REF",
+    "LEASE_TTL_SECONDS",
+    "Lease",
+    "LeaseHeldError",
+    "LeaseLostError",
+    "Resolver",
+    "Unreviewed",
+    "check_not_mid_operation",
+    "commit_ledger",
+    "commit_message",
+    "credentials",
+    "describe_push",
+    "pull",
+    "push",
+    "push_target",
+    "remote_lease",
+    "take_lease",
+    "unreviewed",
+]
 
 
 # -- reviewed state ---------------------------------------------------------------------------
@@ -203,90 +233,46 @@ def commit_ledger(settings: Settings, message: str, env: Mapping[str, str]) -> s
 
 # -- sharing one remote ---------------------------------------------------------------------
 
-LEASE_REF = "refs/reconciler/apply-lease"
-LEASE_TTL_SECONDS = 2 * 3600
 PUSH_ATTEMPTS = 3
 
 
-class LeaseHeldError(GitError):
-    """Another run, possibly on another machine, holds the lease on the remote."""
+@contextmanager
+def take_lease(
+    settings: Settings,
+    remote: str,
+    env: Mapping[str, str] | None = None,
+    *,
+    clock: Clock = time.time,
+    heartbeat_seconds: float | None = HEARTBEAT_SECONDS,
+    stale_seconds: float = STALE_SECONDS,
+) -> Iterator[Lease]:
+    """Hold the apply lease on ``remote`` for the block (see :mod:`reconciler.git.lease`).
 
-
-def _lease_holder(repo: git.Repo, remote: str) -> tuple[str, dict[str, object]] | None:
-    line = str(repo.git.ls_remote(remote, LEASE_REF)).strip()
-    if not line:
-        return None
-    sha = line.split()[0]
-    try:
-        repo.git.fetch("-q", remote, f"+{LEASE_REF}:{LEASE_REF}")
-        info = json.loads(str(repo.commit(sha).message))
-    except (git.GitCommandError, ValueError):
-        info = {}
-    return sha, info if isinstance(info, dict) else {}
+    Two runs in two clones of one repository cannot both hold it, so they never apply
+    at the same time. A :class:`LeaseHeldError` names the holder while it may still run;
+    a gone holder's lease is taken over (``Lease.takeover`` says so). Call
+    ``Lease.check()`` before each submission: it raises :class:`LeaseLostError` once
+    another run took the lease over.
+    """
+    repo = open_repo(settings.root, "--push")
+    with repo.handle.git.custom_environment(**credentials(env or {})):
+        with hold_lease(
+            repo,
+            remote,
+            clock=clock,
+            heartbeat_seconds=heartbeat_seconds,
+            stale_seconds=stale_seconds,
+        ) as lease:
+            yield lease
 
 
 @contextmanager
 def remote_lease(
-    settings: Settings,
-    remote: str,
-    now: float | None = None,
-    env: Mapping[str, str] | None = None,
+    settings: Settings, remote: str, env: Mapping[str, str] | None = None
 ) -> Iterator[str | None]:
-    """Hold the apply lease on ``remote``: a ref created only if absent (compare-and-swap).
-
-    Two runs in two clones of one repository cannot both hold it, so they never
-    apply at the same time. A lease older than two hours is taken over (its run
-    died), with a message.
-    """
-    repo = open_repo(settings.root, "--push").handle
-    with repo.git.custom_environment(**credentials(env or {})):
-        yield from _hold_lease(repo, remote, now)
-
-
-def _hold_lease(repo: git.Repo, remote: str, now: float | None) -> Iterator[str | None]:
-    started = time.time() if now is None else now
-    note = json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "since": started})
-    with failing_as(f"take the apply lease on {remote}"):
-        empty_tree = repo.git.hash_object("-w", "-t", "tree", "/dev/null")
-        sha = repo.git.commit_tree(empty_tree, "-m", note)
-    message = None
-    try:
-        repo.git.push("-q", remote, f"--force-with-lease={LEASE_REF}:", f"{sha}:{LEASE_REF}")
-    except git.GitCommandError as e:
-        with failing_as(f"take the apply lease on {remote}"):
-            holder = _lease_holder(repo, remote)
-        if holder is None:
-            raise GitError(f"could not take the apply lease on {remote}: {detail(e)}") from None
-        their_sha, info = holder
-        since = info.get("since")
-        age = started - since if isinstance(since, int | float) else None
-        who = f"{info.get('host', '?')} pid {info.get('pid', '?')}"
-        if age is None or age < LEASE_TTL_SECONDS:
-            minutes = f", {int(age // 60)} min ago" if age is not None else ""
-            raise LeaseHeldError(
-                f"another apply holds the lease on {remote} ({who}{minutes}); it runs now on "
-                "another clone: wait for it to finish, then run again (nothing was applied)"
-            ) from None
-        try:
-            repo.git.push(
-                "-q", remote, f"--force-with-lease={LEASE_REF}:{their_sha}", f"{sha}:{LEASE_REF}"
-            )
-        except git.GitCommandError:
-            raise LeaseHeldError(f"another apply just took the lease on {remote}") from None
-        message = f"took over a lease on {remote} left {int(age // 3600)} h ago by {who}"
-    try:
-        yield message
-    finally:
-        try:
-            repo.git.push("-q", remote, f"--force-with-lease={LEASE_REF}:{sha}", f":{LEASE_REF}")
-        except git.GitCommandError:
-            pass  # taken over meanwhile; it is theirs now
-
-
-def _branch(repo: git.Repo) -> str:
-    if repo.head.is_detached:
-        raise GitError("HEAD is detached; check out the branch to apply from (e.g. main)")
-    return str(repo.head.reference.name)
+    """:func:`take_lease`, yielding only its takeover message (None when none was needed)."""
+    with take_lease(settings, remote, env) as lease:
+        yield lease.takeover
 
 
 def credentials(env: Mapping[str, str]) -> dict[str, str]:
@@ -319,34 +305,52 @@ def describe_push(settings: Settings, remote: str, outcome: str) -> str:
     return f"Ledger pushed to {where}" + (moved if outcome == "rebased" else "")
 
 
-def pull(settings: Settings, remote: str, env: Mapping[str, str] | None = None) -> None:
+def pull(
+    settings: Settings,
+    remote: str,
+    env: Mapping[str, str] | None = None,
+    resolve: Resolver | None = None,
+) -> None:
     """Bring the ledger's branch up to date with ``remote`` (ledger commits of other runs).
 
     In-tree, that is the checked-out branch; with ``ledger.branch``, the ledger branch
-    (a remote that has none yet has nothing to bring).
+    (a remote that has none yet has nothing to bring). Local commits are rebased onto
+    the remote's; a conflict on a ledger entry is settled when both sides record the
+    same remote ids, else by ``resolve`` (see :data:`reconciler.git.rebase.Resolver`:
+    ``ours`` is this clone's entry, ``theirs`` the remote's). Any other conflict undoes
+    the rebase and raises a :class:`GitError` naming the files: the branch is never
+    left mid-rebase. A repository left mid-rebase or detached is refused with the fix.
     """
-    repo = ledger_repo(settings).handle
-    branch = _branch(repo)
-    with repo.git.custom_environment(**credentials(env or {})):
-        if settings.ledger_root is not None and not remote_has_branch(repo, remote, branch):
+    opened = ledger_repo(settings)
+    branch = check_not_mid_operation(opened)
+    ledger_dir = relative(opened, settings.ledger_path)
+    with opened.handle.git.custom_environment(**credentials(env or {})):
+        if settings.ledger_root is not None and not remote_has_branch(
+            opened.handle, remote, branch
+        ):
             return
-        try:
-            repo.git.pull("-q", "--rebase", "--autostash", remote, branch)
-        except git.GitCommandError as e:
-            raise GitError(f"could not update {branch} from {remote}: {detail(e)}") from None
+        pull_rebase(opened, remote, branch, ledger_dir, resolve)
 
 
-def push(settings: Settings, remote: str, env: Mapping[str, str] | None = None) -> str:
-    """Push the ledger's branch; when the remote moved, rebase on it and try again.
+def push(
+    settings: Settings,
+    remote: str,
+    env: Mapping[str, str] | None = None,
+    resolve: Resolver | None = None,
+) -> str:
+    """Push the ledger's branch; when the remote moved, rebase on it (:func:`pull`, with
+    ``resolve``) and try again.
 
     Returns ``"pushed"``, ``"rebased"`` (pushed after the remote moved) or
     ``"unchanged"`` (the remote has every ledger commit). Ledger files are one per
-    request, so a rebase over other commits does not conflict. Refused, before anything
-    is pushed, on a branch the ledger does not belong on (:func:`push_target`).
+    request, so a rebase over other commits conflicts only where two runs recorded the
+    same request. Refused, before anything is pushed, on a branch the ledger does not
+    belong on (:func:`push_target`) or in a repository left mid-rebase.
     """
     push_target(settings)
-    repo = ledger_repo(settings).handle
-    branch = _branch(repo)
+    opened = ledger_repo(settings)
+    branch = check_not_mid_operation(opened)
+    repo = opened.handle
     auth = credentials(env or {})
     for attempt in range(PUSH_ATTEMPTS):
         try:
@@ -361,5 +365,5 @@ def push(settings: Settings, remote: str, env: Mapping[str, str] | None = None) 
                     f"could not push the ledger to {remote}/{branch}: {detail(e)}; the "
                     "ledger is committed locally: run reconciler push again"
                 ) from None
-            pull(settings, remote, env)
+            pull(settings, remote, env, resolve)
     raise AssertionError("unreachable")  # pragma: no cover
