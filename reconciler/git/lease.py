@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import socket
 import threading
 import time
@@ -79,6 +80,9 @@ class Holder:
     since: float | None
     heartbeat: float | None = None
     start: str | None = None  # the process's start marker (see process_start)
+    # Unique to each taking: two takings with one host, pid and time are still two notes
+    # (two commits), or both compare-and-swaps from one old value would succeed.
+    token: str | None = None
 
     def to_json(self) -> dict[str, object]:
         doc: dict[str, object] = {"host": self.host, "pid": self.pid, "since": self.since}
@@ -86,18 +90,21 @@ class Holder:
             doc["start"] = self.start
         if self.heartbeat is not None:
             doc["heartbeat"] = self.heartbeat
+        if self.token is not None:
+            doc["token"] = self.token
         return doc
 
     @classmethod
     def from_json(cls, doc: Mapping[str, object]) -> Holder:
         """A note as read from the remote: whatever is missing or of the wrong type is None."""
-        host, pid, start = doc.get("host"), doc.get("pid"), doc.get("start")
+        host, pid, start, token = (doc.get(k) for k in ("host", "pid", "start", "token"))
         return cls(
             host=host if isinstance(host, str) else "?",
             pid=pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
             since=_seconds(doc.get("since")),
             heartbeat=_seconds(doc.get("heartbeat")),
             start=start if isinstance(start, str) else None,
+            token=token if isinstance(token, str) else None,
         )
 
     def describe(self) -> str:
@@ -379,7 +386,9 @@ def hold_lease(
 def _take(repo: Repository, remote: str, clock: Clock, stale_seconds: float) -> Lease:
     host, pid = socket.gethostname(), os.getpid()
     now = clock()
-    mine = Holder(host, pid, since=now, heartbeat=now, start=process_start(pid))
+    mine = Holder(
+        host, pid, since=now, heartbeat=now, start=process_start(pid), token=secrets.token_hex(8)
+    )
     sha = _note_commit(repo, mine)
     refused = ""
     for _ in range(TAKE_ATTEMPTS):
