@@ -51,7 +51,7 @@ from reconciler.git.ledgerbranch import (
     ledger_repo,
     remote_has_branch,
 )
-from reconciler.git.rebase import Resolver, check_not_mid_operation, pull_rebase
+from reconciler.git.rebase import Resolver, check_not_mid_operation, pull_rebase, unfinished
 from reconciler.git.repo import (
     Repository,
     changes,
@@ -115,8 +115,8 @@ def unreviewed(settings: Settings, remote: str) -> tuple[Unreviewed, ...]:
     request file and ``reconciler.yaml`` as committed there (an ignored request file
     counts too: the loader reads it all the same), and nothing on the branch's
     remote-tracking branch (when fetched) missing here. A work tree outside git has no
-    review at all. On another branch or a detached HEAD that is the only
-    reason given, since the rest is about the apply branch.
+    review at all. Mid-rebase (or merge), on another branch or on a detached HEAD that is
+    the only reason given, since the rest is about the apply branch.
     """
     wanted = settings.apply_branch
     found = find_repo(settings.root)
@@ -125,6 +125,16 @@ def unreviewed(settings: Settings, remote: str) -> tuple[Unreviewed, ...]:
             Unreviewed(
                 f"{settings.root} is not in a git repository, so nothing in it was reviewed",
                 f"apply on {wanted} in a clone of the repository that pull requests merge into",
+            ),
+        )
+    left = unfinished(found)
+    if left is not None:
+        what, undo = left
+        return (
+            Unreviewed(
+                f"{found.top} is in the middle of {what}, left unfinished by an earlier run or "
+                "by hand",
+                f"undo it (git -C {found.top} {undo.removeprefix('git ')}) or finish it",
             ),
         )
     branch = current_branch(found)
@@ -194,7 +204,10 @@ def push_target(settings: Settings) -> str:
     if settings.ledger_branch is not None:
         return settings.ledger_branch
     wanted = settings.apply_branch
-    branch = current_branch(open_repo(settings.root, "pushing the ledger"))
+    opened = open_repo(settings.root, "pushing the ledger")
+    if unfinished(opened) is not None:
+        check_not_mid_operation(opened)  # says which operation, and how to undo it
+    branch = current_branch(opened)
     if branch != wanted:
         here = "HEAD is detached" if branch is None else f"the branch checked out is {branch}"
         raise GitError(
