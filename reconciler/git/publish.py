@@ -337,12 +337,25 @@ def pull(
     opened = ledger_repo(settings)
     branch = check_not_mid_operation(opened)
     ledger_dir = relative(opened, settings.ledger_path)
-    with opened.handle.git.custom_environment(**credentials(env or {})):
+    given = env or {}
+    with opened.handle.git.custom_environment(**credentials(given), **_committer(opened, given)):
         if settings.ledger_root is not None and not remote_has_branch(
             opened.handle, remote, branch
         ):
             return
         pull_rebase(opened, remote, branch, ledger_dir, resolve)
+
+
+def _committer(repo: Repository, env: Mapping[str, str]) -> dict[str, str]:
+    """The bot as the committer of the commits a rebase replays when git knows no committer
+    (a CI checkout sets no user.email); their authors stay as they were."""
+    status, _ = run(repo, "var", "GIT_COMMITTER_IDENT", what="read the committer", ok=(0, 128))
+    if status == 0:
+        return {}
+    return {
+        "GIT_COMMITTER_NAME": env.get("RECONCILER_GIT_NAME") or BOT_NAME,
+        "GIT_COMMITTER_EMAIL": env.get("RECONCILER_GIT_EMAIL") or BOT_EMAIL,
+    }
 
 
 def push(

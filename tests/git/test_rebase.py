@@ -349,3 +349,22 @@ def test_a_ledger_on_its_own_branch_is_settled_the_same_way(clones) -> None:
     assert branch(trees[1]) == "reconciler-ledger"
     assert (trees[1] / "ledger/x.json").read_bytes() == upstream
     assert push(settings, "origin") == "unchanged"
+
+
+def test_a_clone_without_a_committer_replays_its_commits_as_the_bot(clones, monkeypatch) -> None:
+    a, b = clones
+    upstream = published(a, entry("x", "DI-1", status="completed"))
+    put(b, "ledger/x.json", entry("x", "DI-1"))
+    put(b, "notes/b.txt", "from b\n")
+    commit(b, "b records x", "ledger/x.json", "notes/b.txt")
+    # What a CI checkout has: no identity anywhere (no user.email, no GIT_* variables).
+    for key in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("EMAIL", "")
+    pull(load_settings(b), "origin", env={})
+    assert (b / "ledger/x.json").read_bytes() == upstream
+    who = git(b, "log", "-1", "--format=%an <%ae>|%cn <%ce>").strip()
+    assert (
+        who
+        == "Ada Author <ada@example.com>|reconciler-bot <reconciler-bot@users.noreply.github.com>"
+    )
