@@ -293,9 +293,9 @@ class Lease:
         """A :class:`LeaseLostError` once the lease is lost: submit nothing more then."""
         if self._lost.is_set():
             raise LeaseLostError(
-                f"the apply lease on {self.remote} was taken over by another run after this "
-                "run's heartbeat stopped reaching it: nothing more is applied; commit and push "
-                "what was done, then run again"
+                f"the apply lease on {self.remote} is no longer this run's: another run took "
+                "it over, or could have, since no heartbeat reached the remote in time. Nothing "
+                "more is applied; what was done is in the ledger: commit and push it"
             )
 
     def beat(self) -> bool:

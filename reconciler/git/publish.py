@@ -17,6 +17,12 @@ request files and ``reconciler.yaml`` committed, and the clone not behind the
 branch's remote-tracking branch. The ledger is pushed only where it belongs
 (:func:`push_target`): its own branch, or the apply branch, never a feature branch.
 
+Two clones share one remote through the apply lease (:mod:`reconciler.git.lease`,
+taken by :func:`take_lease`) and through :func:`pull`, which rebases the ledger's
+branch onto the remote's and settles conflicts between two entries of one request
+(:mod:`reconciler.git.rebase`), or undoes the rebase: the branch is never left
+mid-rebase.
+
 A push token, when given (``LEDGER_PUSH_TOKEN``), reaches git through a
 credential helper set in git's environment (``GIT_CONFIG_*``) that reads it
 from the environment: it is never written to a file, put on a command line or

@@ -213,11 +213,32 @@ def test_a_lease_taken_over_meanwhile_is_noticed_and_left_alone(clones, caplog) 
             theirs = plant(b, {"host": "ci-runner-7", "pid": 4242, "since": NOW})
             assert lease.beat() is False
             assert lease.lost is True
-            with pytest.raises(LeaseLostError, match="taken over by another run"):
+            with pytest.raises(LeaseLostError, match="no longer this run's: another run took"):
                 lease.check()
     assert "lost the apply lease on origin: another run took it over" in caplog.text
     # Releasing does not remove the lease of the run that holds it now.
     assert remote_sha(a) == theirs
+
+
+def test_a_remote_out_of_reach_for_too_long_loses_the_lease(clones, caplog) -> None:
+    a, _ = clones
+    times = iter([NOW, NOW + 60, NOW + 11 * 60])
+    origin = a.parent / "origin.git"
+    with caplog.at_level(logging.WARNING, logger="reconciler.git.lease"):
+        with hold_lease(
+            open_repo(a), "origin", clock=lambda: next(times), heartbeat_seconds=None
+        ) as lease:
+            origin.rename(origin.with_name("away.git"))
+            assert lease.beat() is True  # a minute without a heartbeat: still ours
+            assert lease.lost is False
+            assert "could not refresh the apply lease on origin" in caplog.text
+            assert lease.beat() is False  # past the stale limit: others may have taken it
+            assert lease.lost is True
+            origin.with_name("away.git").rename(origin)
+    assert "lost the apply lease on origin: no heartbeat reached it for 11 min" in caplog.text
+    # Once lost, nothing is pushed: not even the release.
+    note = remote_note(a)
+    assert note is not None and note["heartbeat"] == NOW
 
 
 def test_nothing_is_pushed_once_released(clones) -> None:
