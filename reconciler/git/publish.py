@@ -17,6 +17,12 @@ request files and ``reconciler.yaml`` committed, and the clone not behind the
 branch's remote-tracking branch. The ledger is pushed only where it belongs
 (:func:`push_target`): its own branch, or the apply branch, never a feature branch.
 
+Two clones share one remote through the apply lease (:mod:`reconciler.git.lease`,
+taken by :func:`take_lease`) and through :func:`pull`, which rebases the ledger's
+branch onto the remote's and settles conflicts between two entries of one request
+(:mod:`reconciler.git.rebase`), or undoes the rebase: the branch is never left
+mid-rebase.
+
 A push token, when given (``LEDGER_PUSH_TOKEN``), reaches git through a
 credential helper set in git's environment (``GIT_CONFIG_*``) that reads it
 from the environment: it is never written to a file, put on a command line or
@@ -25,9 +31,6 @@ printed.
 
 from __future__ import annotations
 
-import json
-import os
-import socket
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -36,6 +39,17 @@ from dataclasses import dataclass
 import git
 
 from reconciler.errors import GitError
+from reconciler.git.lease import (
+    HEARTBEAT_SECONDS,
+    LEASE_REF,
+    LEASE_TTL_SECONDS,
+    STALE_SECONDS,
+    Clock,
+    Lease,
+    LeaseHeldError,
+    LeaseLostError,
+    hold_lease,
+)
 from reconciler.git.ledgerbranch import (
     BOT_EMAIL,
     BOT_NAME,
@@ -43,13 +57,13 @@ from reconciler.git.ledgerbranch import (
     ledger_repo,
     remote_has_branch,
 )
+from reconciler.git.rebase import Resolver, check_not_mid_operation, pull_rebase, unfinished
 from reconciler.git.repo import (
     Repository,
     changes,
     commit_of,
     current_branch,
     detail,
-    failing_as,
     find_repo,
     missing_from_head,
     open_repo,
@@ -65,6 +79,28 @@ TOKEN_VARIABLE = "LEDGER_PUSH_TOKEN"
 SHOWN_FILES = 3
 # The files the loader reads as requests (reconciler.check.validation.YAML_SUFFIXES).
 REQUEST_SUFFIXES = (".yaml", ".yml")
+
+# Importable from here as before the lease and the rebase had modules of their own.
+__all__ = [
+    "LEASE_REF",
+    "LEASE_TTL_SECONDS",
+    "Lease",
+    "LeaseHeldError",
+    "LeaseLostError",
+    "Resolver",
+    "Unreviewed",
+    "check_not_mid_operation",
+    "commit_ledger",
+    "commit_message",
+    "credentials",
+    "describe_push",
+    "pull",
+    "push",
+    "push_target",
+    "remote_lease",
+    "take_lease",
+    "unreviewed",
+]
 
 
 # -- reviewed state ---------------------------------------------------------------------------
@@ -85,8 +121,8 @@ def unreviewed(settings: Settings, remote: str) -> tuple[Unreviewed, ...]:
     request file and ``reconciler.yaml`` as committed there (an ignored request file
     counts too: the loader reads it all the same), and nothing on the branch's
     remote-tracking branch (when fetched) missing here. A work tree outside git has no
-    review at all. On another branch or a detached HEAD that is the only
-    reason given, since the rest is about the apply branch.
+    review at all. Mid-rebase (or merge), on another branch or on a detached HEAD that is
+    the only reason given, since the rest is about the apply branch.
     """
     wanted = settings.apply_branch
     found = find_repo(settings.root)
@@ -95,6 +131,16 @@ def unreviewed(settings: Settings, remote: str) -> tuple[Unreviewed, ...]:
             Unreviewed(
                 f"{settings.root} is not in a git repository, so nothing in it was reviewed",
                 f"apply on {wanted} in a clone of the repository that pull requests merge into",
+            ),
+        )
+    left = unfinished(found)
+    if left is not None:
+        what, undo = left
+        return (
+            Unreviewed(
+                f"{found.top} is in the middle of {what}, left unfinished by an earlier run or "
+                "by hand",
+                f"undo it (git -C {found.top} {undo.removeprefix('git ')}) or finish it",
             ),
         )
     branch = current_branch(found)
@@ -164,7 +210,10 @@ def push_target(settings: Settings) -> str:
     if settings.ledger_branch is not None:
         return settings.ledger_branch
     wanted = settings.apply_branch
-    branch = current_branch(open_repo(settings.root, "pushing the ledger"))
+    opened = open_repo(settings.root, "pushing the ledger")
+    if unfinished(opened) is not None:
+        check_not_mid_operation(opened)  # says which operation, and how to undo it
+    branch = current_branch(opened)
     if branch != wanted:
         here = "HEAD is detached" if branch is None else f"the branch checked out is {branch}"
         raise GitError(
@@ -203,90 +252,46 @@ def commit_ledger(settings: Settings, message: str, env: Mapping[str, str]) -> s
 
 # -- sharing one remote ---------------------------------------------------------------------
 
-LEASE_REF = "refs/reconciler/apply-lease"
-LEASE_TTL_SECONDS = 2 * 3600
 PUSH_ATTEMPTS = 3
 
 
-class LeaseHeldError(GitError):
-    """Another run, possibly on another machine, holds the lease on the remote."""
+@contextmanager
+def take_lease(
+    settings: Settings,
+    remote: str,
+    env: Mapping[str, str] | None = None,
+    *,
+    clock: Clock = time.time,
+    heartbeat_seconds: float | None = HEARTBEAT_SECONDS,
+    stale_seconds: float = STALE_SECONDS,
+) -> Iterator[Lease]:
+    """Hold the apply lease on ``remote`` for the block (see :mod:`reconciler.git.lease`).
 
-
-def _lease_holder(repo: git.Repo, remote: str) -> tuple[str, dict[str, object]] | None:
-    line = str(repo.git.ls_remote(remote, LEASE_REF)).strip()
-    if not line:
-        return None
-    sha = line.split()[0]
-    try:
-        repo.git.fetch("-q", remote, f"+{LEASE_REF}:{LEASE_REF}")
-        info = json.loads(str(repo.commit(sha).message))
-    except (git.GitCommandError, ValueError):
-        info = {}
-    return sha, info if isinstance(info, dict) else {}
+    Two runs in two clones of one repository cannot both hold it, so they never apply
+    at the same time. A :class:`LeaseHeldError` names the holder while it may still run;
+    a gone holder's lease is taken over (``Lease.takeover`` says so). Call
+    ``Lease.check()`` before each submission: it raises :class:`LeaseLostError` once
+    another run took the lease over.
+    """
+    repo = open_repo(settings.root, "--push")
+    with repo.handle.git.custom_environment(**credentials(env or {})):
+        with hold_lease(
+            repo,
+            remote,
+            clock=clock,
+            heartbeat_seconds=heartbeat_seconds,
+            stale_seconds=stale_seconds,
+        ) as lease:
+            yield lease
 
 
 @contextmanager
 def remote_lease(
-    settings: Settings,
-    remote: str,
-    now: float | None = None,
-    env: Mapping[str, str] | None = None,
+    settings: Settings, remote: str, env: Mapping[str, str] | None = None
 ) -> Iterator[str | None]:
-    """Hold the apply lease on ``remote``: a ref created only if absent (compare-and-swap).
-
-    Two runs in two clones of one repository cannot both hold it, so they never
-    apply at the same time. A lease older than two hours is taken over (its run
-    died), with a message.
-    """
-    repo = open_repo(settings.root, "--push").handle
-    with repo.git.custom_environment(**credentials(env or {})):
-        yield from _hold_lease(repo, remote, now)
-
-
-def _hold_lease(repo: git.Repo, remote: str, now: float | None) -> Iterator[str | None]:
-    started = time.time() if now is None else now
-    note = json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "since": started})
-    with failing_as(f"take the apply lease on {remote}"):
-        empty_tree = repo.git.hash_object("-w", "-t", "tree", "/dev/null")
-        sha = repo.git.commit_tree(empty_tree, "-m", note)
-    message = None
-    try:
-        repo.git.push("-q", remote, f"--force-with-lease={LEASE_REF}:", f"{sha}:{LEASE_REF}")
-    except git.GitCommandError as e:
-        with failing_as(f"take the apply lease on {remote}"):
-            holder = _lease_holder(repo, remote)
-        if holder is None:
-            raise GitError(f"could not take the apply lease on {remote}: {detail(e)}") from None
-        their_sha, info = holder
-        since = info.get("since")
-        age = started - since if isinstance(since, int | float) else None
-        who = f"{info.get('host', '?')} pid {info.get('pid', '?')}"
-        if age is None or age < LEASE_TTL_SECONDS:
-            minutes = f", {int(age // 60)} min ago" if age is not None else ""
-            raise LeaseHeldError(
-                f"another apply holds the lease on {remote} ({who}{minutes}); it runs now on "
-                "another clone: wait for it to finish, then run again (nothing was applied)"
-            ) from None
-        try:
-            repo.git.push(
-                "-q", remote, f"--force-with-lease={LEASE_REF}:{their_sha}", f"{sha}:{LEASE_REF}"
-            )
-        except git.GitCommandError:
-            raise LeaseHeldError(f"another apply just took the lease on {remote}") from None
-        message = f"took over a lease on {remote} left {int(age // 3600)} h ago by {who}"
-    try:
-        yield message
-    finally:
-        try:
-            repo.git.push("-q", remote, f"--force-with-lease={LEASE_REF}:{sha}", f":{LEASE_REF}")
-        except git.GitCommandError:
-            pass  # taken over meanwhile; it is theirs now
-
-
-def _branch(repo: git.Repo) -> str:
-    if repo.head.is_detached:
-        raise GitError("HEAD is detached; check out the branch to apply from (e.g. main)")
-    return str(repo.head.reference.name)
+    """:func:`take_lease`, yielding only its takeover message (None when none was needed)."""
+    with take_lease(settings, remote, env) as lease:
+        yield lease.takeover
 
 
 def credentials(env: Mapping[str, str]) -> dict[str, str]:
@@ -319,34 +324,65 @@ def describe_push(settings: Settings, remote: str, outcome: str) -> str:
     return f"Ledger pushed to {where}" + (moved if outcome == "rebased" else "")
 
 
-def pull(settings: Settings, remote: str, env: Mapping[str, str] | None = None) -> None:
+def pull(
+    settings: Settings,
+    remote: str,
+    env: Mapping[str, str] | None = None,
+    resolve: Resolver | None = None,
+) -> None:
     """Bring the ledger's branch up to date with ``remote`` (ledger commits of other runs).
 
     In-tree, that is the checked-out branch; with ``ledger.branch``, the ledger branch
-    (a remote that has none yet has nothing to bring).
+    (a remote that has none yet has nothing to bring). Local commits are rebased onto
+    the remote's; a conflict on a ledger entry is settled when both sides record the
+    same remote ids, else by ``resolve`` (see :data:`reconciler.git.rebase.Resolver`:
+    ``ours`` is this clone's entry, ``theirs`` the remote's). Any other conflict undoes
+    the rebase and raises a :class:`GitError` naming the files: the branch is never
+    left mid-rebase. A repository left mid-rebase or detached is refused with the fix.
     """
-    repo = ledger_repo(settings).handle
-    branch = _branch(repo)
-    with repo.git.custom_environment(**credentials(env or {})):
-        if settings.ledger_root is not None and not remote_has_branch(repo, remote, branch):
+    opened = ledger_repo(settings)
+    branch = check_not_mid_operation(opened)
+    ledger_dir = relative(opened, settings.ledger_path)
+    given = env or {}
+    with opened.handle.git.custom_environment(**credentials(given), **_committer(opened, given)):
+        if settings.ledger_root is not None and not remote_has_branch(
+            opened.handle, remote, branch
+        ):
             return
-        try:
-            repo.git.pull("-q", "--rebase", "--autostash", remote, branch)
-        except git.GitCommandError as e:
-            raise GitError(f"could not update {branch} from {remote}: {detail(e)}") from None
+        pull_rebase(opened, remote, branch, ledger_dir, resolve)
 
 
-def push(settings: Settings, remote: str, env: Mapping[str, str] | None = None) -> str:
-    """Push the ledger's branch; when the remote moved, rebase on it and try again.
+def _committer(repo: Repository, env: Mapping[str, str]) -> dict[str, str]:
+    """The bot as the committer of the commits a rebase replays when git knows no committer
+    (a CI checkout sets no user.email); their authors stay as they were."""
+    status, _ = run(repo, "var", "GIT_COMMITTER_IDENT", what="read the committer", ok=(0, 128))
+    if status == 0:
+        return {}
+    return {
+        "GIT_COMMITTER_NAME": env.get("RECONCILER_GIT_NAME") or BOT_NAME,
+        "GIT_COMMITTER_EMAIL": env.get("RECONCILER_GIT_EMAIL") or BOT_EMAIL,
+    }
+
+
+def push(
+    settings: Settings,
+    remote: str,
+    env: Mapping[str, str] | None = None,
+    resolve: Resolver | None = None,
+) -> str:
+    """Push the ledger's branch; when the remote moved, rebase on it (:func:`pull`, with
+    ``resolve``) and try again.
 
     Returns ``"pushed"``, ``"rebased"`` (pushed after the remote moved) or
     ``"unchanged"`` (the remote has every ledger commit). Ledger files are one per
-    request, so a rebase over other commits does not conflict. Refused, before anything
-    is pushed, on a branch the ledger does not belong on (:func:`push_target`).
+    request, so a rebase over other commits conflicts only where two runs recorded the
+    same request. Refused, before anything is pushed, on a branch the ledger does not
+    belong on (:func:`push_target`) or in a repository left mid-rebase.
     """
     push_target(settings)
-    repo = ledger_repo(settings).handle
-    branch = _branch(repo)
+    opened = ledger_repo(settings)
+    branch = check_not_mid_operation(opened)
+    repo = opened.handle
     auth = credentials(env or {})
     for attempt in range(PUSH_ATTEMPTS):
         try:
@@ -361,5 +397,5 @@ def push(settings: Settings, remote: str, env: Mapping[str, str] | None = None) 
                     f"could not push the ledger to {remote}/{branch}: {detail(e)}; the "
                     "ledger is committed locally: run reconciler push again"
                 ) from None
-            pull(settings, remote, env)
+            pull(settings, remote, env, resolve)
     raise AssertionError("unreachable")  # pragma: no cover

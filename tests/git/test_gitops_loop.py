@@ -258,15 +258,15 @@ def test_two_clones_race_no_duplicates_no_lost_entries(adobe, clone: Path, tmp_p
 
 
 def test_a_stale_lease_is_taken_over_with_a_message(run, adobe, clone: Path) -> None:
-    from reconciler.git.publish import remote_lease
-    from reconciler.settings import load_settings
-
-    settings = load_settings(clone)
-    old = remote_lease(settings, "origin", now=0.0)  # a run that started in 1970 and died
-    old.__enter__()
+    # The note of a run on another machine that started in 1970 and died, written by hand.
+    note = '{"host": "ci-runner-7", "pid": 4242, "since": 0.0}'
+    tree = git(clone, "hash-object", "-w", "-t", "tree", "/dev/null").strip()
+    sha = git(clone, "commit-tree", tree, "-m", note).strip()
+    git(clone, "push", "-q", "origin", f"{sha}:refs/reconciler/apply-lease")
     held = run("-C", str(clone), "apply", "--auto-approve", "--push")
     assert held.exit_code == 0, held.output
-    assert "took over a lease on origin" in held.output
+    assert "took over a lease on origin left by ci-runner-7 pid 4242" in held.output
+    assert git(clone, "ls-remote", "origin", "refs/reconciler/apply-lease").strip() == ""
 
 
 def test_a_held_lease_stops_another_clone_before_anything_is_sent(run, adobe, clone) -> None:
