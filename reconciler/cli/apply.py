@@ -23,7 +23,7 @@ from reconciler.git.publish import (
     describe_push,
     pull,
     push_target,
-    remote_lease,
+    take_lease,
     unreviewed,
 )
 from reconciler.git.publish import push as push_branch
@@ -31,6 +31,7 @@ from reconciler.reconcile.applier import Applier, ApplyRefused, ApplyResult, che
 from reconciler.reconcile.lock import repository_lock
 from reconciler.reconcile.planner import ActionType, Plan, RemoteState, inputs_digest
 from reconciler.reconcile.planview import PLAN_VERSION, printable, text
+from reconciler.reconcile.resolve import adobe_resolver
 from reconciler.reconcile.workspace import Workspace, last_commits, open_workspace
 from reconciler.settings import Settings, load_settings
 
@@ -95,9 +96,20 @@ def _check_reviewed(
     return problems
 
 
-def _run(ws: Workspace, plan: Plan, reviewed: bool, publish: Callable[[int], None]) -> ApplyResult:
+def _no_guard() -> None:
+    """Without --push, no lease can be lost."""
+
+
+def _run(
+    ws: Workspace,
+    plan: Plan,
+    reviewed: bool,
+    publish: Callable[[int], None],
+    guard: Callable[[], None],
+) -> ApplyResult:
     """Apply ``plan``; ``publish`` is called with the number of intents written before
-    anything is sent (to commit and push them first)."""
+    anything is sent (to commit and push them first), ``guard`` before each create (it
+    raises when the remote lease was lost)."""
     todo = sum(1 for a in plan.actions if a.is_change)
     # An unreviewed apply names no declaring commit: its files are not what was merged.
     commits = last_commits(ws.settings.root, ws.settings.requests_path) if reviewed else {}
@@ -109,6 +121,7 @@ def _run(ws: Workspace, plan: Plan, reviewed: bool, publish: Callable[[int], Non
             today=lambda: datetime.now(UTC).date(),
             declared_in=lambda r: commits.get(r.path),
             history=lost_entries(ws),
+            guard=guard,
         )
         publish(applier.declare(plan))
         with progress_bar(todo, "applying") as advance:
@@ -256,11 +269,14 @@ def command(
                 err=True,
             )
         settings = attach(loaded, remote)
+        resolve = adobe_resolver(settings, os.environ)
+        guard: Callable[[], None] = _no_guard
         if push:
-            taken = stack.enter_context(remote_lease(settings, remote, env=os.environ))
-            if taken:
-                click.echo(f"note: {taken}", err=True)
-            pull(settings, remote, os.environ)
+            lease = stack.enter_context(take_lease(settings, remote, env=os.environ))
+            if lease.takeover:
+                click.echo(f"note: {lease.takeover}", err=True)
+            guard = lease.check
+            pull(settings, remote, os.environ, resolve=resolve)
         ws = open_workspace(root, os.environ, settings)
         _check_resend(ws, resend)
         plan, remote_state = make_plan(ws, offline=False, resend=resend)
@@ -290,9 +306,10 @@ def command(
                     return
                 subject = f"reconciler apply: about to create {intents} request(s)"
                 if commit_ledger(ws.settings, commit_message(subject, []), os.environ) and push:
-                    push_branch(ws.settings, remote, os.environ)
+                    guard()
+                    push_branch(ws.settings, remote, os.environ, resolve=resolve)
 
-            result = _run(ws, plan, not problems, publish)
+            result = _run(ws, plan, not problems, publish, guard)
             click.echo("")
             for outcome in result.outcomes:
                 mark = "?" if outcome.pending else "✓" if outcome.ok else "✗"
@@ -318,7 +335,7 @@ def command(
                 f"Ledger committed: {sha[:12]}" if sha else "Ledger unchanged: nothing to commit"
             )
         if push:
-            pushed = push_branch(ws.settings, remote, os.environ)
+            pushed = push_branch(ws.settings, remote, os.environ, resolve=resolve)
             click.echo(describe_push(ws.settings, remote, pushed))
     if result.pending:
         click.echo(

@@ -134,6 +134,7 @@ class Applier:
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         history: Mapping[str, tuple[str, Entry]] | None = None,
+        guard: Callable[[], None] = lambda: None,
     ) -> None:
         self.client = client
         self.ledger = ledger
@@ -144,6 +145,9 @@ class Applier:
         self.now = now
         # The newest entry git's history holds of requests not in the ledger, and its commit.
         self.history = history or {}
+        # Called before each create is sent: raises when this run may no longer send (the
+        # remote lease of ``apply --push`` was lost to another run).
+        self.guard = guard
         self._lock = threading.Lock()
         # Which request's entry records each remote id: an answer naming one of them
         # for another request is not believed.
@@ -307,6 +311,7 @@ class Applier:
                 return self._record(
                     action, request, existing, status=existing[0].status, recovered=True
                 )
+        self.guard()
         self._begin(request)
         try:
             created = kind.create(self.client, request)
