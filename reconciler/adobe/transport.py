@@ -149,7 +149,7 @@ class Transport:
                 if code:
                     reason += f" (error_code {code})"
             elif failure.kind is FailureKind.INVALID:
-                reason = "answered, but the answer could not be read"
+                reason = "answered, but the answer could not be read or is not about what was sent"
             return OutcomeUnknownError(
                 method,
                 full_path,
