@@ -47,7 +47,7 @@ def create(harness: Harness, **changes: object) -> object:
     return harness.make(**changes).hygiene.create_work_order(
         dataset_id="ALL",
         display_name="Example",
-        description="jira-1",
+        description="jira-12345",
         namespaces_identities={"email": [EMAIL]},
     )
 
@@ -194,7 +194,7 @@ def test_post_answered_401_drops_the_token_and_is_not_resent(harness: Harness) -
         client.hygiene.create_work_order(
             dataset_id="ALL",
             display_name="Example",
-            description="jira-1",
+            description="jira-12345",
             namespaces_identities={"email": [EMAIL]},
         )
     assert (caught.value.status, caught.value.reason) == (401, "answered 401 (error_code 401013)")
