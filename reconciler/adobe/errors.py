@@ -13,9 +13,11 @@ Exception tree::
         ├── TransportError          no answer at all: connect failure, timeout, broken connection
         ├── InvalidResponseError    an answer that breaks the contract: too large, not JSON,
         │                           wrong content type, wrong field types, ids of the wrong shape
-        └── OutcomeUnknownError     a POST was sent but no valid answer came back: it may or
-                                    may not have been applied. The caller must look for it (by
-                                    its tag on the list endpoint) before sending it again.
+        └── OutcomeUnknownError     a POST was sent but no valid answer came back (none, an
+                                    unreadable one, or 429/401/5xx, which a gateway may send
+                                    after the backend committed): it may or may not have been
+                                    applied. The caller must look for it (by its tag on the
+                                    list endpoint) before sending it again.
 
 Messages name the method and path, never a request body, a token, a secret or an identity.
 Text copied from the server is truncated and stripped of control characters (see ``sanitize``).
@@ -99,8 +101,9 @@ class InvalidResponseError(AdobeError):
 class OutcomeUnknownError(AdobeError):
     """A POST was sent but no valid answer came back: it may or may not have been applied.
 
-    Carries what was attempted (method, path, x-request-id, attempts, reason),
-    never the request body or any identity.
+    Carries what was attempted (method, path, x-request-id, attempts, reason) and the
+    HTTP status that answered it (``status``, None when nothing did), never the request
+    body or any identity.
     """
 
     def __init__(

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 from reconciler.adobe.errors import InvalidArgumentError, InvalidResponseError
 from reconciler.adobe.fields import Fields, is_safe_id
 from reconciler.adobe.models import Quota, WorkOrder, WorkOrderPage
+from reconciler.adobe.paging import Listing, Page, Scope, Told
 from reconciler.adobe.transport import HYGIENE, Params, Transport, path_segment
 
 log = logging.getLogger("reconciler.adobe")
@@ -85,9 +86,8 @@ class HygieneApi:
         if target_services is not None:
             body["targetServices"] = list(_strings(target_services, "target_services"))
         redact = [value for ids in grouped.values() for value in ids]
-        return self._transport.call(
-            HYGIENE, "POST", "/workorder", _parse_created, body=body, redact=redact
-        )
+        parse = partial(_parse_created, dataset_id, display_name, description)
+        return self._transport.call(HYGIENE, "POST", "/workorder", parse, body=body, redact=redact)
 
     def get_work_order(self, workorder_id: str) -> WorkOrder:
         """``GET /workorder/{id}``; ``NotFoundError`` if Adobe does not know it."""
@@ -139,9 +139,12 @@ class HygieneApi:
     ) -> Iterator[WorkOrder]:
         """``GET /workorder``, every page, each work order once.
 
-        Pages are counted from ``total`` and what was received, never from the ``next``
-        link (Adobe's example shows one on the last page). A server that repeats a page,
-        or whose pages never end, gets ``InvalidResponseError`` rather than a loop.
+        Pages are read until an empty one, never by the ``next`` link (Adobe's example
+        shows one on the last page), and the work orders found must add up to every
+        ``total`` and ``count`` the pages gave, or the listing is read once more, and then
+        raises ``InvalidResponseError`` (see ``paging``); nothing is yielded before that.
+        A server that repeats a page, or whose pages never end, gets
+        ``InvalidResponseError`` rather than a loop.
         """
         if not 1 <= limit <= MAX_PAGE_LIMIT:
             raise InvalidArgumentError(f"limit must be within 1..{MAX_PAGE_LIMIT}")
@@ -174,10 +177,8 @@ class HygieneApi:
         """All of ``iter_work_orders`` as a list (same keyword filters)."""
         return list(self.iter_work_orders(**filters))
 
-    def _pages(self, params: Params, limit: int) -> Iterator[WorkOrder]:
-        max_pages = self._transport.config.max_pages
-        seen: set[str] = set()
-        for page in range(max_pages):
+    def _pages(self, params: Params, limit: int) -> tuple[WorkOrder, ...]:
+        def read(page: int) -> Page[WorkOrder]:
             result = self._transport.call(
                 HYGIENE,
                 "GET",
@@ -185,25 +186,26 @@ class HygieneApi:
                 partial(WorkOrderPage.from_api, where=f"work order list page {page}"),
                 params={**params, "page": page},
             )
-            count = len(result.results)
-            fresh = [wo for wo in result.results if wo.workorder_id not in seen]
-            seen.update(wo.workorder_id for wo in fresh)
-            yield from fresh
-            if count == 0:
-                return
-            # Counted by distinct ids: a page shifted by new arrivals may repeat a few.
-            if result.total is not None and len(seen) >= result.total:
-                return
-            if result.total is None and count < limit:
-                return
-            if not fresh:
-                raise InvalidResponseError(
-                    f"GET {HYGIENE.base}/workorder: page {page} repeats earlier results;"
-                    " the server does not page"
+            # The spec's WorkorderListResponse: ``total`` is the "total number of work order
+            # requests", ``count`` the "number of work orders in the current page".
+            told = [
+                Told(name, value, scope)
+                for name, value, scope in (
+                    ("total", result.total, Scope.LISTING),
+                    ("count", result.count, Scope.PAGE),
                 )
-        raise InvalidResponseError(
-            f"GET {HYGIENE.base}/workorder: paging did not end after {max_pages} pages"
-        )
+                if value is not None
+            ]
+            return Page(result.results, tuple(told))
+
+        return Listing(
+            read,
+            key=lambda order: order.workorder_id,
+            endpoint=f"GET {HYGIENE.base}/workorder",
+            noun="work orders",
+            limit=limit,
+            max_pages=self._transport.config.max_pages,
+        ).collect()
 
     def get_quota(self, quota_type: str | None = None) -> tuple[Quota, ...]:
         """``GET /quota``: usage against the org's limits."""
@@ -211,8 +213,28 @@ class HygieneApi:
         return self._transport.call(HYGIENE, "GET", "/quota", _parse_quotas, params=params)
 
 
-def _parse_created(data: object) -> WorkOrder:
-    return WorkOrder.from_api(data, "created work order")
+def _parse_created(dataset_id: str, display_name: str, description: str, data: object) -> WorkOrder:
+    """The created work order, which must show what was sent (read after a POST, so the
+    caller sees ``OutcomeUnknownError`` and looks for it by its tag): an answer about
+    another work order would be recorded as this one. Fields left out are not held
+    against it (the workorder guide's answers carry them all)."""
+    order = WorkOrder.from_api(data, "created work order")
+    differ = [
+        name
+        for name, sent, got in (
+            ("datasetId", dataset_id, order.dataset_id),
+            ("displayName", display_name, order.display_name),
+            ("description", description, order.description),
+        )
+        # No source shows how the answer spells datasetId for ALL: only a dataset is checked.
+        if got is not None and got != sent and not (name == "datasetId" and sent == "ALL")
+    ]
+    if differ:
+        raise InvalidResponseError(
+            f"POST {HYGIENE.base}/workorder: the answer shows another {', '.join(differ)}"
+            " than was sent"
+        )
+    return order
 
 
 def _parse_quotas(data: object) -> tuple[Quota, ...]:

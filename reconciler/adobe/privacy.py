@@ -11,6 +11,7 @@ from functools import partial
 from reconciler.adobe.errors import InvalidArgumentError, InvalidResponseError
 from reconciler.adobe.fields import is_safe_id
 from reconciler.adobe.models import PrivacyJob, PrivacyJobPage, PrivacyJobsCreated
+from reconciler.adobe.paging import Listing, Page, Scope, Told
 from reconciler.adobe.transport import PRIVACY, Transport, path_segment
 
 MAX_USERS_PER_JOB = 1000
@@ -149,9 +150,8 @@ class PrivacyApi:
         if merge_policy_id is not None:
             body["mergePolicyId"] = merge_policy_id
         redact = [uid.value for user in checked for uid in user.user_ids]
-        return self._transport.call(
-            PRIVACY, "POST", "/jobs", PrivacyJobsCreated.from_api, body=body, redact=redact
-        )
+        parse = partial(_parse_created, frozenset(user.key for user in checked))
+        return self._transport.call(PRIVACY, "POST", "/jobs", parse, body=body, redact=redact)
 
     def get_privacy_job(self, job_id: str) -> PrivacyJob:
         """``GET /jobs/{id}``; ``NotFoundError`` if unknown (job data is kept 30 days)."""
@@ -171,7 +171,10 @@ class PrivacyApi:
         """``GET /jobs?regulation=…``, every page, each job once.
 
         Without dates Adobe lists the last 7 days. With dates, the window must lie within
-        the last 60 days; a window longer than 30 days is split into several calls.
+        the last 60 days; a window longer than 30 days is split into several listings.
+        Each listing is read until an empty page and must agree with its ``totalRecords``
+        (read once more if not, then ``InvalidResponseError``: see ``paging``); no job is
+        yielded before its window's listing added up.
         """
         if not _REGULATION.fullmatch(regulation):
             raise InvalidArgumentError("regulation must be a code such as gdpr or cpra_ca_usa")
@@ -246,13 +249,8 @@ class PrivacyApi:
                 return windows
             start = end
 
-    def _pages(self, params: Mapping[str, str | int]) -> Iterator[PrivacyJob]:
-        path = f"{PRIVACY.base}/jobs"
-        max_pages = self._transport.config.max_pages
-        seen: set[str] = set()
-        first_page: tuple[str, ...] = ()
-        # Pages count from 0 per the privacy-jobs guide; the spec gives page a default of 1.
-        for page in range(max_pages):
+    def _pages(self, params: Mapping[str, str | int]) -> tuple[PrivacyJob, ...]:
+        def read(page: int) -> Page[PrivacyJob]:
             result = self._transport.call(
                 PRIVACY,
                 "GET",
@@ -260,28 +258,40 @@ class PrivacyApi:
                 partial(PrivacyJobPage.from_api, where=f"privacy job list page {page}"),
                 params={**params, "page": page},
             )
-            ids = tuple(job.job_id for job in result.jobs)
-            fresh = [job for job in result.jobs if job.job_id not in seen]
-            seen.update(ids)
-            yield from fresh
-            count = len(ids)
-            if count == 0 or count < PAGE_SIZE:
-                return
-            # totalRecords is read as the total only when it is clearly more than one page
-            # (the spec describes it as "the number of jobs returned in the response").
+            # The spec describes totalRecords as "the number of jobs returned in the response"
+            # (this page); the guide pages by it as the count of every match: either agrees.
             total = result.total_records
-            if total is not None and total > count and len(seen) >= total:
-                return
-            if page == 0:
-                first_page = ids
-            elif not fresh:
-                if page == 1 and ids == first_page:
-                    # A 1-based server answers page 0 and page 1 alike: page 2 is its second.
-                    continue
-                raise InvalidResponseError(
-                    f"GET {path}: page {page} repeats earlier results; the server does not page"
-                )
-        raise InvalidResponseError(f"GET {path}: paging did not end after {max_pages} pages")
+            told = () if total is None else (Told("totalRecords", total, Scope.LISTING_OR_PAGE),)
+            return Page(result.jobs, told)
+
+        return Listing(
+            read,
+            key=lambda job: job.job_id,
+            endpoint=f"GET {PRIVACY.base}/jobs",
+            noun="privacy jobs",
+            limit=PAGE_SIZE,
+            max_pages=self._transport.config.max_pages,
+            # Pages count from 0 per the privacy-jobs guide; the spec gives page a default of 1.
+            first_page_may_repeat=True,
+        ).collect()
+
+
+def _parse_created(keys: frozenset[str], data: object) -> PrivacyJobsCreated:
+    """The answer to ``POST /jobs``, which must be about the users sent: an answer for
+    someone else's request would have the caller record jobs that are not its own (read
+    after a POST, so the caller sees ``OutcomeUnknownError``)."""
+    created = PrivacyJobsCreated.from_api(data)
+    where = "POST /data/core/privacy/jobs"
+    if not created.jobs:
+        raise InvalidResponseError(f"{where}: the answer lists no jobs")
+    if len({job.job_id for job in created.jobs}) != len(created.jobs):
+        raise InvalidResponseError(f"{where}: the answer lists a job id twice")
+    answered = {job.user_key for job in created.jobs}
+    if not answered - {None} <= keys:
+        raise InvalidResponseError(f"{where}: the answer names a user key that was not sent")
+    if None not in answered and answered != keys:
+        raise InvalidResponseError(f"{where}: the answer has no job for a user that was sent")
+    return created
 
 
 def _ignore(data: object) -> None:

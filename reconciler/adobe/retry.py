@@ -3,9 +3,11 @@
 Exactly once is the product's promise, so the policy depends on whether the
 method is idempotent. GET and PUT may be repeated; a POST creates something,
 so it is repeated only when the request certainly did not reach Adobe
-(connect failures) or Adobe said it did not process it (429). Anything else
-after a POST was sent is an ``OutcomeUnknownError``: the caller must look for
-the object before sending it again.
+(connect failures). Anything else after a POST was sent is an
+``OutcomeUnknownError``: the caller must look for the object before sending it
+again. No status code is taken on its word for that: a gateway may answer 429
+or 401 after the backend committed the create (the emulator's
+``commit_then_error`` faults), and resending on it made duplicate work orders.
 
 ===================================  ===============  ==========================
 failure                              GET / PUT        POST
@@ -13,16 +15,20 @@ failure                              GET / PUT        POST
 connect error/timeout, pool timeout  retry            retry
 read/write error or timeout, broken  retry            OutcomeUnknownError
 connection, attempt deadline passed
-429 Too Many Requests                retry            retry
+429 Too Many Requests                retry            OutcomeUnknownError
 408, 500, 502, 503, 504, other 5xx   retry            OutcomeUnknownError
 2xx with an invalid body             raise            OutcomeUnknownError
-401                                  new token, resend once (the gateway did not forward it)
+401                                  new token,       OutcomeUnknownError (the token
+                                     resend once,     is dropped, so the next call
+                                     then raise       gets a new one)
 403 / 404 / other 4xx                raise            raise
 ===================================  ===============  ==========================
 
-503 after a POST counts as unknown even with ``Retry-After``: a gateway may
-answer 503 after the backend took the request, and a duplicate deletion order
-costs more than a lookup.
+429 and 503 after a POST count as unknown even with ``Retry-After``: Adobe
+documents 429 for Privacy Service without saying the call was not processed,
+and a duplicate deletion order costs more than a lookup. The client's own rate
+limit (``limits.RateLimiter``) spaces calls before they are sent, so fewer 429s
+come back at all.
 """
 
 from __future__ import annotations
@@ -53,7 +59,8 @@ class FailureKind(Enum):
 
     CONNECT = "connect"  # the request certainly did not reach the server
     SEND = "send"  # sent (perhaps partly), no complete answer
-    THROTTLED = "throttled"  # 429: the server did not process it
+    THROTTLED = "throttled"  # 429: the server says it did not process it (unverifiable)
+    UNAUTHORIZED = "unauthorized"  # 401 (on a fresh token for GET/PUT): it may have gone through
     SERVER = "server"  # 5xx or 408: the server may or may not have processed it
     INVALID = "invalid"  # a 2xx answer that cannot be read
     FATAL = "fatal"  # not worth repeating (a request we could not even build)
@@ -72,7 +79,10 @@ POLICY: dict[tuple[bool, FailureKind], Verdict] = {
     (True, FailureKind.SEND): Verdict.RETRY,
     (False, FailureKind.SEND): Verdict.UNKNOWN,
     (True, FailureKind.THROTTLED): Verdict.RETRY,
-    (False, FailureKind.THROTTLED): Verdict.RETRY,
+    (False, FailureKind.THROTTLED): Verdict.UNKNOWN,
+    # GET/PUT are resent once on a new token by the transport before this is reached.
+    (True, FailureKind.UNAUTHORIZED): Verdict.RAISE,
+    (False, FailureKind.UNAUTHORIZED): Verdict.UNKNOWN,
     (True, FailureKind.SERVER): Verdict.RETRY,
     (False, FailureKind.SERVER): Verdict.UNKNOWN,
     (True, FailureKind.INVALID): Verdict.RAISE,

@@ -122,9 +122,19 @@ class Transport:
         )
         secrets = (self.config.client_secret, *redact)
 
+        idempotent = is_idempotent(method)
+
         def attempt() -> T:
             data = self._attempt(
-                api, method, full_path, params, payload, request_id, expect_json, secrets
+                api,
+                method,
+                full_path,
+                params,
+                payload,
+                request_id,
+                expect_json,
+                secrets,
+                idempotent,
             )
             try:
                 return parse(data)
@@ -135,8 +145,11 @@ class Transport:
             reason = failure.error.reason if isinstance(failure.error, TransportError) else None
             if failure.status is not None:
                 reason = f"answered {failure.status}"
+                code = failure.error.error_code if isinstance(failure.error, ApiError) else None
+                if code:
+                    reason += f" (error_code {code})"
             elif failure.kind is FailureKind.INVALID:
-                reason = "answered, but the answer could not be read"
+                reason = "answered, but the answer could not be read or is not about what was sent"
             return OutcomeUnknownError(
                 method,
                 full_path,
@@ -150,7 +163,7 @@ class Transport:
             attempt,
             method=method,
             path=full_path,
-            idempotent=is_idempotent(method),
+            idempotent=idempotent,
             max_retries=self.config.max_retries,
             call_deadline=self.config.call_deadline,
             backoff=self._backoff,
@@ -170,16 +183,19 @@ class Transport:
         request_id: str,
         expect_json: bool,
         secrets: tuple[str, ...],
+        idempotent: bool,
     ) -> object:
         for round_ in (1, 2):
             token = self.tokens.token()
             raw = self._send(api, method, path, params, payload, request_id, token)
-            if raw.status == 401 and round_ == 1:
-                # The gateway refused the token before forwarding the call: a new token and one
-                # resend are safe even for a POST.
-                log.debug("%s %s -> 401; renewing the token and resending once", method, path)
+            if raw.status == 401:
+                # Whatever else it means, the token is not to be used again.
                 self.tokens.invalidate(token)
-                continue
+                if round_ == 1 and idempotent:
+                    log.debug("%s %s -> 401; renewing the token and resending once", method, path)
+                    continue
+                # A POST is not resent: a gateway may say 401 after the backend committed it
+                # (see the policy in ``retry``); the 401 becomes an unknown outcome.
             return self._interpret(raw, method, path, request_id, expect_json, secrets)
         raise AssertionError("unreachable")
 
@@ -266,7 +282,10 @@ class Transport:
         if status >= 500 or status == 408:
             server = ServerError(method, path, status, **kwargs)
             raise AttemptFailed(FailureKind.SERVER, server, retry_after=retry_after, status=status)
-        if status in (401, 403):
+        if status == 401:
+            refused = AuthenticationError(method, path, status, **kwargs)
+            raise AttemptFailed(FailureKind.UNAUTHORIZED, refused, status=status)
+        if status == 403:
             raise AuthenticationError(method, path, status, **kwargs)
         if status == 404:
             raise NotFoundError(method, path, status, **kwargs)

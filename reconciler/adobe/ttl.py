@@ -6,14 +6,14 @@ look is ``get_expiration(dataset_id)``. Only a pending expiration can be updated
 cancelled; the expiry must be at least 24 hours ahead, which Adobe checks against its own
 clock (the client does not guess at it).
 
-Every answer is checked against what was asked: the id answered is the id asked for, an
-update shows its changes, a cancellation says ``cancelled``, and the list's pages add up to
-its ``total_count`` or the call raises ``InvalidResponseError``.
+Every answer is checked against what was asked: the id answered is the id asked for, a
+creation shows what was sent, an update shows its changes, a cancellation says
+``cancelled``, and the list adds up to its ``total_count`` and ``total_pages`` or the call
+raises ``InvalidResponseError`` (see ``paging``).
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, time
@@ -33,12 +33,10 @@ from reconciler.adobe.models import (
     DatasetExpirationStatus,
     parse_instant,
 )
+from reconciler.adobe.paging import Listing, Page, Scope, Told
 from reconciler.adobe.transport import HYGIENE, Params, Transport, path_segment
 
 MAX_PAGE_LIMIT = 100
-# A listing starts over when total_count moves between its pages (expirations created or
-# gone meanwhile); this many times, then the answer is not to be trusted.
-MAX_LISTINGS = 3
 STATUSES = frozenset(s.value for s in DatasetExpirationStatus) - {"unknown"}
 PATH = f"{HYGIENE.base}/ttl"
 # What an expiry given as text may look like (the spec: ISO 8601, a date or a date-time),
@@ -77,7 +75,18 @@ class DatasetExpirationApi:
             "displayName": _display_name(display_name),
             "description": _description(description),
         }
-        parse = partial(_answer_for, dataset_id, "created dataset expiration")
+
+        def parse(data: object) -> DatasetExpiration:
+            created = _answer_for(dataset_id, "created dataset expiration", data)
+            # An answer about another creation (a gateway that mixed answers up) would be
+            # recorded as this one's. Fields left out of the answer are not held against it.
+            differ = _differences(created, expiry, display_name, description, absent_ok=True)
+            if differ:
+                raise InvalidResponseError(
+                    f"POST {PATH}: the answer shows another {', '.join(differ)} than was sent"
+                )
+            return created
+
         return self._transport.call(HYGIENE, "POST", "/ttl", parse, body=body)
 
     def get_expiration(self, ttl_or_dataset_id: str) -> DatasetExpiration:
@@ -110,16 +119,7 @@ class DatasetExpirationApi:
 
         def parse(data: object) -> DatasetExpiration:
             updated = _answer_for(ttl_id, "updated dataset expiration", data)
-            unchanged = [
-                name
-                for name, asked, got in (
-                    ("displayName", display_name, updated.display_name),
-                    ("description", description, updated.description),
-                )
-                if asked is not None and asked != got
-            ]
-            if expiry is not None and not _same_instant(_instant(expiry), updated.expires_at):
-                unchanged.append("expiry")
+            unchanged = _differences(updated, expiry, display_name, description, absent_ok=False)
             if unchanged:
                 raise InvalidResponseError(
                     f"PUT {PATH}/…: the answer does not show the change to {', '.join(unchanged)}"
@@ -175,10 +175,11 @@ class DatasetExpirationApi:
 
         ``search`` matches author, display name, description and dataset name ignoring case,
         or an expiration id exactly; ``author`` takes ``LIKE``/``NOT LIKE`` patterns. Pages
-        must add up to ``total_count``: a page answered for another, pages inconsistent with
-        ``total_pages``, a short or empty page before the total is reached, or a repeated
-        expiration raise ``InvalidResponseError``. A total that moves between pages starts
-        the listing over, a few times at most.
+        are read until an empty one; a page answered for another, one with more than
+        ``limit`` results, or a repeated page raise ``InvalidResponseError`` at once. The
+        expirations found must add up to every ``total_count`` and ``total_pages`` the pages
+        gave, or the listing is read once more, and then raises ``InvalidResponseError``;
+        nothing is yielded before that.
         """
         if not 1 <= limit <= MAX_PAGE_LIMIT:
             raise InvalidArgumentError(f"limit must be within 1..{MAX_PAGE_LIMIT}")
@@ -202,18 +203,14 @@ class DatasetExpirationApi:
         ):
             if value is not None:
                 params[name] = value
-        given: set[str] = set()
-        for _ in range(MAX_LISTINGS):
-            listing = _Listing(self._page_reader(params), limit, self._transport.config.max_pages)
-            for expiration in listing:
-                if expiration.ttl_id not in given:
-                    given.add(expiration.ttl_id)
-                    yield expiration
-            if listing.complete:
-                return
-        raise InvalidResponseError(
-            f"GET {PATH}: total_count changed between pages in {MAX_LISTINGS} listings in a row"
-        )
+        yield from Listing(
+            self._page_reader(params),
+            key=lambda expiration: expiration.ttl_id,
+            endpoint=f"GET {PATH}",
+            noun="expirations",
+            limit=limit,
+            max_pages=self._transport.config.max_pages,
+        ).collect()
 
     def list_expirations(
         self, dataset_id: str | None = None, search: str | None = None, **filters: Any
@@ -221,9 +218,9 @@ class DatasetExpirationApi:
         """All of ``iter_expirations`` as a list (same filters)."""
         return list(self.iter_expirations(dataset_id, search, **filters))
 
-    def _page_reader(self, params: Params) -> Callable[[int], DatasetExpirationPage]:
-        def read(page: int) -> DatasetExpirationPage:
-            return self._transport.call(
+    def _page_reader(self, params: Params) -> Callable[[int], Page[DatasetExpiration]]:
+        def read(page: int) -> Page[DatasetExpiration]:
+            result = self._transport.call(
                 HYGIENE,
                 "GET",
                 "/ttl",
@@ -232,75 +229,19 @@ class DatasetExpirationApi:
                 ),
                 params={**params, "page": page},
             )
+            if result.current_page is not None and result.current_page != page:
+                raise InvalidResponseError(
+                    f"GET {PATH}: page {page} was answered as page {result.current_page}"
+                )
+            # The spec's DatasetExpirationListResponse: total_count is "the total number of
+            # dataset expiration configuration records", total_pages "the total number of
+            # pages available".
+            told = [Told("total_count", result.total_count, Scope.LISTING)]
+            if result.total_pages is not None:
+                told.append(Told("total_pages", result.total_pages, Scope.PAGES))
+            return Page(result.results, tuple(told))
 
         return read
-
-
-class _Listing:
-    """One pass over the pages, checking that they add up; ``complete`` once they did, false
-    when the total moved (the caller lists again)."""
-
-    def __init__(
-        self, read: Callable[[int], DatasetExpirationPage], limit: int, max_pages: int
-    ) -> None:
-        self._read = read
-        self._limit = limit
-        self._max_pages = max_pages
-        self.complete = False
-
-    def _bad(self, page: int, problem: str) -> InvalidResponseError:
-        return InvalidResponseError(f"GET {PATH}: page {page} {problem}")
-
-    def __iter__(self) -> Iterator[DatasetExpiration]:
-        first = self._read(0)
-        total, pages = first.total_count, first.total_pages
-        size = self._check_first(first)
-        if total == 0:
-            self.complete = True
-            return
-        expected_pages = math.ceil(total / size)
-        if expected_pages > self._max_pages:
-            raise self._bad(0, f"announces {expected_pages} pages, more than {self._max_pages}")
-        seen: set[str] = set()
-        result = first
-        for page in range(expected_pages):
-            if page:
-                result = self._read(page)
-                if (result.total_count, result.total_pages) != (total, pages):
-                    return  # the list changed while it was read
-            if result.current_page is not None and result.current_page != page:
-                raise self._bad(page, f"was answered as page {result.current_page}")
-            expected = min(size, total - page * size)
-            if len(result.results) != expected:
-                raise self._bad(
-                    page,
-                    f"holds {len(result.results)} results where total_count {total} at "
-                    f"{size} a page means {expected}",
-                )
-            ids = {e.ttl_id for e in result.results}
-            if len(ids) != expected or ids & seen:
-                raise self._bad(page, "repeats an expiration; the server does not page")
-            seen |= ids
-            yield from result.results
-        self.complete = True
-
-    def _check_first(self, first: DatasetExpirationPage) -> int:
-        """The server's page size, from page 0; the totals must agree with it."""
-        total, count = first.total_count, len(first.results)
-        if count > self._limit:
-            raise self._bad(0, f"holds {count} results, more than the limit {self._limit}")
-        if total == 0:
-            if count or first.total_pages not in (None, 0, 1):
-                raise self._bad(0, "contradicts its total_count of 0")
-            return self._limit
-        if count == 0:
-            raise self._bad(0, f"is empty though total_count is {total}")
-        # A server may page by fewer than asked: page 0 then shows its page size.
-        size = count if count < min(self._limit, total) else self._limit
-        pages = first.total_pages
-        if pages is not None and pages != math.ceil(total / size):
-            raise self._bad(0, f"says total_pages {pages} for total_count {total} at {size} a page")
-        return size
 
 
 def _answer_for(asked: str, where: str, data: object) -> DatasetExpiration:
@@ -309,6 +250,28 @@ def _answer_for(asked: str, where: str, data: object) -> DatasetExpiration:
     if asked not in (expiration.ttl_id, expiration.dataset_id):
         raise InvalidResponseError(f"{where}: the answer is about another expiration")
     return expiration
+
+
+def _differences(
+    answer: DatasetExpiration,
+    expiry: Expiry | None,
+    display_name: str | None,
+    description: str | None,
+    *,
+    absent_ok: bool,
+) -> list[str]:
+    """The fields asked for (not None) that ``answer`` does not show as asked."""
+    differ = [
+        name
+        for name, asked, got in (
+            ("displayName", display_name, answer.display_name),
+            ("description", description, answer.description),
+        )
+        if asked is not None and asked != got and not (absent_ok and got is None)
+    ]
+    if expiry is not None and not _same_instant(_instant(expiry), answer.expires_at):
+        differ.append("expiry")
+    return differ
 
 
 def _check_id(value: object, what: str) -> None:

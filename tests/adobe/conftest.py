@@ -113,11 +113,15 @@ def page_json(ids: list[str], total: int, page: int, pages: int | None) -> dict[
 
 
 def paged(pages: dict[int, Any]) -> Any:
-    """A responder answering ``GET /ttl`` from ``pages`` (by the ``page`` asked for)."""
+    """A responder answering ``GET /ttl`` from ``pages`` (by the ``page`` asked for); past
+    them, an empty page with the last one's totals."""
+    last = pages[max(pages)]
 
     def answer(request: httpx.Request) -> httpx.Response:
         page = int(request.url.params["page"])
-        body = pages[page]
+        body = pages.get(page)
+        if body is None:
+            body = page_json([], last["total_count"], page, last.get("total_pages"))
         return json_response(200, body(page) if callable(body) else body)
 
     return answer

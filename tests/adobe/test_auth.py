@@ -6,7 +6,7 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from reconciler.adobe import AuthenticationError, InvalidResponseError
+from reconciler.adobe import AuthenticationError, InvalidResponseError, OutcomeUnknownError
 
 from .conftest import (
     CLIENT_ID,
@@ -76,19 +76,29 @@ def test_threads_share_one_token_fetch(harness: Harness) -> None:
     assert harness.adobe.token_requests == 1
 
 
-def test_401_renews_the_token_and_resends_once(harness: Harness) -> None:
+def test_401_on_a_get_renews_the_token_and_resends_once(harness: Harness) -> None:
+    expired = json_response(401, {"error_code": "401013", "message": "Oauth token is not valid"})
+    harness.adobe.on("GET", WO, expired, json_response(200, work_order_json()))
+    order = harness.make().hygiene.get_work_order("DI-1")
+    assert order.workorder_id == "DI-1"
+    gets = harness.adobe.calls("GET")
+    assert [r.headers["authorization"] for r in gets] == [f"Bearer {TOKEN}-1", f"Bearer {TOKEN}-2"]
+    assert harness.events == []  # a token renewal is not a retry with a wait
+
+
+def test_401_on_a_post_is_not_resent(harness: Harness) -> None:
     expired = json_response(401, {"error_code": "401013", "message": "Oauth token is not valid"})
     harness.adobe.on("POST", f"{HYGIENE}/workorder", expired, json_response(201, work_order_json()))
-    order = harness.make().hygiene.create_work_order(
-        dataset_id="ALL",
-        display_name="x",
-        description="y",
-        namespaces_identities={"email": ["a@example.com"]},
-    )
-    assert order.workorder_id == "DI-1"
-    posts = harness.adobe.calls("POST")
-    assert [r.headers["authorization"] for r in posts] == [f"Bearer {TOKEN}-1", f"Bearer {TOKEN}-2"]
-    assert harness.events == []  # a token renewal is not a retry with a wait
+    with pytest.raises(OutcomeUnknownError) as caught:
+        harness.make().hygiene.create_work_order(
+            dataset_id="ALL",
+            display_name="x",
+            description="y",
+            namespaces_identities={"email": ["a@example.com"]},
+        )
+    assert caught.value.status == 401
+    assert len(harness.adobe.calls("POST")) == 1
+    assert harness.adobe.token_requests == 1
 
 
 def test_401_twice_is_an_authentication_error(harness: Harness) -> None:

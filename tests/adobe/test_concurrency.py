@@ -33,7 +33,7 @@ def test_many_creates_with_bounded_concurrency(harness: Harness) -> None:
             return json_response(400, {"error_code": "400001", "message": "bad dataset"})
         if name == "req-5":
             return httpx.Response(502)
-        return json_response(201, work_order_json(f"DI-{name}", description=name))
+        return json_response(201, work_order_json(f"DI-{name}", description=name, displayName=name))
 
     harness.adobe.on("POST", f"{HYGIENE}/workorder", create)
     client = harness.make(max_concurrency=2)

@@ -78,3 +78,61 @@ def test_lost_answer_is_unknown_and_found_by_its_tag(emulator: Any) -> None:
             )
         emulator.admin.set_faults({})
         assert len(client.hygiene.list_work_orders(search="jira-lost")) == 1
+
+
+def posts(emulator: Any, path: str) -> list[dict[str, Any]]:
+    return [e for e in emulator.admin.requests() if e["method"] == "POST" and e["path"] == path]
+
+
+@pytest.mark.parametrize("status", [429, 401])
+def test_a_create_answered_with_an_error_after_it_committed_is_sent_once(
+    emulator: Any, status: int
+) -> None:
+    emulator.admin.set_faults(
+        {
+            "write": {"commit_then_error_rate": 1.0, "commit_then_statuses": [status]},
+            "seed": 3,
+        }
+    )
+    with make_client(emulator) as client:
+        with pytest.raises(OutcomeUnknownError) as caught:
+            client.hygiene.create_work_order(
+                dataset_id="ALL",
+                display_name="Example",
+                description="jira-committed",
+                identities=[("email", "a@example.com")],
+            )
+        assert caught.value.status == status
+        assert caught.value.attempts == 1
+        assert f"answered {status}" in str(caught.value)
+        assert "a@example.com" not in str(caught.value)
+        # The look-up that follows gets a valid token even after the 401.
+        emulator.admin.set_faults({})
+        assert len(client.hygiene.list_work_orders(search="jira-committed")) == 1
+    assert [e["status"] for e in posts(emulator, "/data/core/hygiene/workorder")] == [status]
+    assert len(emulator.admin.workorders()) == 1
+    assert emulator.admin.counters()["total"][f"commit_then_{status}"] == 1
+
+
+@pytest.mark.parametrize("status", [429, 401])
+def test_a_privacy_job_answered_with_an_error_after_it_committed_is_sent_once(
+    emulator: Any, status: int
+) -> None:
+    emulator.admin.set_faults(
+        {"write": {"commit_then_error_rate": 1.0, "commit_then_statuses": [status]}}
+    )
+    with make_client(emulator) as client, pytest.raises(OutcomeUnknownError) as caught:
+        client.privacy.create_privacy_job(
+            regulation="gdpr",
+            include=["analytics"],
+            users=[
+                {
+                    "key": "req-committed",
+                    "action": ["delete"],
+                    "userIDs": [{"namespace": "email", "value": "b@example.com"}],
+                }
+            ],
+        )
+    assert caught.value.status == status
+    assert len(posts(emulator, "/data/core/privacy/jobs")) == 1
+    assert [job["userKey"] for job in emulator.admin.jobs()] == ["req-committed"]

@@ -32,8 +32,11 @@ def page_of(ids: list[str], total: int, *, next_link: bool = True) -> httpx.Resp
 
 
 def paged(pages: dict[int, httpx.Response]) -> object:
+    """Answers from ``pages``; past them, an empty page with the last page's total."""
+    last = json.loads(pages[max(pages)].content)["total"]
+
     def answer(request: httpx.Request) -> httpx.Response:
-        return pages.get(int(request.url.params["page"]), page_of([], 0))
+        return pages.get(int(request.url.params["page"]), page_of([], last))
 
     return answer
 
@@ -42,7 +45,8 @@ def paged(pages: dict[int, httpx.Response]) -> object:
 
 
 def test_create_sends_the_grouped_form(harness: Harness) -> None:
-    harness.adobe.on("POST", LIST, json_response(201, work_order_json("DI-9")))
+    answer = work_order_json("DI-9", displayName="Example Consumer Delete Request")
+    harness.adobe.on("POST", LIST, json_response(201, answer))
     order = harness.make().hygiene.create_work_order(
         dataset_id="c48b51623ec641a2949d339bad69cb15",
         display_name="Example Consumer Delete Request",
@@ -103,7 +107,9 @@ def test_create_refuses_bad_input_before_sending(
 
 
 def test_create_accepts_100000_identities(harness: Harness) -> None:
-    harness.adobe.on("POST", LIST, json_response(201, work_order_json()))
+    harness.adobe.on(
+        "POST", LIST, json_response(201, work_order_json(displayName="x", description="y"))
+    )
     ids = [f"user{i}@example.com" for i in range(100_000)]
     harness.make().hygiene.create_work_order(
         dataset_id="ALL", display_name="x", description="y", namespaces_identities={"email": ids}
@@ -186,7 +192,7 @@ def test_update_needs_something_to_change(harness: Harness) -> None:
 # --- list ---
 
 
-def test_list_pages_by_total_and_ignores_next_links(harness: Harness) -> None:
+def test_list_pages_until_an_empty_page_and_ignores_next_links(harness: Harness) -> None:
     pages = {
         0: page_of(["DI-1", "DI-2"], 5),
         1: page_of(["DI-3", "DI-4"], 5),
@@ -196,17 +202,42 @@ def test_list_pages_by_total_and_ignores_next_links(harness: Harness) -> None:
     orders = harness.make().hygiene.list_work_orders(limit=2, search="jira-12345")
     assert [o.workorder_id for o in orders] == ["DI-1", "DI-2", "DI-3", "DI-4", "DI-5"]
     requests = harness.adobe.calls("GET")
-    assert [r.url.params["page"] for r in requests] == ["0", "1", "2"]
+    assert [r.url.params["page"] for r in requests] == ["0", "1", "2", "3"]
     assert requests[0].url.params["limit"] == "2"
     assert requests[0].url.params["search"] == "jira-12345"
     assert requests[0].url.params["type"] == "identity-delete"
 
 
-def test_list_stops_on_an_exact_last_page(harness: Harness) -> None:
+def test_a_short_page_is_not_the_last(harness: Harness) -> None:
+    # A server that pages by fewer than asked: the old rule (short page = last) stopped at 2.
+    pages = {
+        0: page_of(["DI-1", "DI-2"], 5),
+        1: page_of(["DI-3", "DI-4"], 5),
+        2: page_of(["DI-5"], 5),
+    }
+    harness.adobe.on("GET", LIST, paged(pages))  # type: ignore[arg-type]
+    assert len(harness.make().hygiene.list_work_orders(limit=100)) == 5
+    assert len(harness.adobe.calls()) == 4
+
+
+def test_list_without_totals_pages_until_an_empty_page(harness: Harness) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params["page"])
+        ids = [["DI-1"], ["DI-2"], []][page]
+        return json_response(200, {"results": [work_order_json(i) for i in ids]})
+
+    harness.adobe.on("GET", LIST, answer)
+    assert [o.workorder_id for o in harness.make().hygiene.list_work_orders(limit=2)] == [
+        "DI-1",
+        "DI-2",
+    ]
+
+
+def test_list_reads_an_exact_last_page_and_one_empty_one(harness: Harness) -> None:
     pages = {0: page_of(["DI-1", "DI-2"], 4), 1: page_of(["DI-3", "DI-4"], 4)}
     harness.adobe.on("GET", LIST, paged(pages))  # type: ignore[arg-type]
     assert len(harness.make().hygiene.list_work_orders(limit=2)) == 4
-    assert len(harness.adobe.calls()) == 2  # the next link on page 1 is not followed
+    assert len(harness.adobe.calls()) == 3  # one empty page; the next links are not followed
 
 
 def test_list_empty(harness: Harness) -> None:
@@ -215,18 +246,87 @@ def test_list_empty(harness: Harness) -> None:
     assert len(harness.adobe.calls()) == 1
 
 
-def test_list_total_too_high_stops_on_an_empty_page(harness: Harness) -> None:
-    pages = {0: page_of(["DI-1", "DI-2"], 1000), 1: page_of(["DI-3"], 1000)}
+@pytest.mark.parametrize(
+    ("pages", "told"),
+    [
+        pytest.param(
+            {0: page_of(["DI-1", "DI-2"], 1000), 1: page_of(["DI-3"], 1000), 2: page_of([], 1000)},
+            "page 0 told total 1000, 3 work orders were listed",
+            id="total-too-high",
+        ),
+        pytest.param(
+            {0: page_of(["DI-1", "DI-2"], 1), 1: page_of([], 1)},
+            "page 0 told total 1, 2 work orders were listed",
+            id="total-too-low",
+        ),
+        pytest.param(
+            {0: page_of(["DI-1", "DI-2"], 2), 1: page_of([], 7)},
+            "page 1 told total 7, 2 work orders were listed",
+            id="total-of-the-empty-page",
+        ),
+        pytest.param(
+            {
+                0: json_response(
+                    200, {"results": [work_order_json("DI-1")], "total": 1, "count": 2}
+                ),
+                1: page_of([], 1),
+            },
+            "page 0 told count 2 for the 1 it held",
+            id="count",
+        ),
+    ],
+)
+def test_a_listing_that_contradicts_itself_twice_is_refused(
+    harness: Harness, pages: dict[int, httpx.Response], told: str
+) -> None:
     harness.adobe.on("GET", LIST, paged(pages))  # type: ignore[arg-type]
-    assert len(harness.make().hygiene.list_work_orders(limit=2)) == 3
-    assert len(harness.adobe.calls()) == 3
+    with pytest.raises(InvalidResponseError) as caught:
+        harness.make().hygiene.list_work_orders(limit=2)
+    message = str(caught.value)
+    assert message == (
+        f"GET {HYGIENE}/workorder: Adobe's listing contradicts itself: {told}, in 2 listings"
+        " in a row; nothing was created because of it"
+    )
+    pages_asked = [r.url.params["page"] for r in harness.adobe.calls()]
+    assert pages_asked == [str(n) for n in range(len(pages))] * 2
+
+
+def test_a_listing_that_adds_up_when_read_again_is_returned(harness: Harness) -> None:
+    # The first reading misses DI-3 (created meanwhile, or a gateway that lied): the
+    # totals show it, and the second reading has it.
+    answers = iter(
+        [
+            page_of(["DI-1", "DI-2"], 3),
+            page_of([], 3),
+            page_of(["DI-3", "DI-1"], 3),
+            page_of(["DI-2"], 3),
+            page_of([], 3),
+        ]
+    )
+    harness.adobe.on("GET", LIST, lambda request: next(answers))
+    orders = harness.make().hygiene.list_work_orders(limit=2)
+    assert [o.workorder_id for o in orders] == ["DI-3", "DI-1", "DI-2"]
+    assert [r.url.params["page"] for r in harness.adobe.calls()] == ["0", "1", "0", "1", "2"]
+
+
+def test_nothing_is_yielded_before_the_listing_adds_up(harness: Harness) -> None:
+    harness.adobe.on("GET", LIST, paged({0: page_of(["DI-1"], 2)}))  # type: ignore[arg-type]
+    orders = harness.make().hygiene.iter_work_orders(limit=2)
+    with pytest.raises(InvalidResponseError, match="contradicts itself"):
+        next(orders)
 
 
 def test_list_server_that_ignores_page_is_caught(harness: Harness) -> None:
     harness.adobe.on("GET", LIST, page_of(["DI-1", "DI-2"], 50))
-    with pytest.raises(InvalidResponseError, match="repeats"):
+    with pytest.raises(InvalidResponseError, match="page 1 repeats earlier results"):
         harness.make().hygiene.list_work_orders(limit=2)
     assert len(harness.adobe.calls()) == 2
+
+
+def test_a_page_larger_than_asked_is_refused(harness: Harness) -> None:
+    harness.adobe.on("GET", LIST, page_of(["DI-1", "DI-2", "DI-3"], 3))
+    with pytest.raises(InvalidResponseError, match="page 0 holds 3 work orders, more than"):
+        harness.make().hygiene.list_work_orders(limit=2)
 
 
 def test_list_that_never_ends_is_bounded(harness: Harness) -> None:
@@ -237,7 +337,13 @@ def test_list_that_never_ends_is_bounded(harness: Harness) -> None:
     harness.adobe.on("GET", LIST, endless)
     with pytest.raises(InvalidResponseError, match="did not end after 20 pages"):
         harness.make(max_pages=20).hygiene.list_work_orders(limit=2)
-    assert len(harness.adobe.calls()) == 20
+    assert len(harness.adobe.calls()) == 21  # 20 pages, and the one that should be empty
+
+
+def test_max_pages_full_pages_and_the_empty_one_are_read(harness: Harness) -> None:
+    pages = {n: page_of([f"DI-{2 * n}", f"DI-{2 * n + 1}"], 6) for n in range(3)}
+    harness.adobe.on("GET", LIST, paged(pages))  # type: ignore[arg-type]
+    assert len(harness.make(max_pages=3).hygiene.list_work_orders(limit=2)) == 6
 
 
 def test_list_filters(harness: Harness) -> None:
@@ -306,3 +412,38 @@ def test_create_answer_of_the_wrong_shape_is_an_unknown_outcome(harness: Harness
         )
     assert isinstance(caught.value.__cause__, InvalidResponseError)
     assert len(harness.adobe.calls()) == 1
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        pytest.param({"description": "jira-other"}, id="description"),
+        pytest.param({"displayName": "Another"}, id="display-name"),
+        pytest.param({"datasetId": "d2f1c8a4b8f747d0ba3521e2"}, id="dataset"),
+    ],
+)
+def test_create_answer_about_another_work_order_is_an_unknown_outcome(
+    harness: Harness, changes: dict[str, str]
+) -> None:
+    harness.adobe.on("POST", LIST, json_response(201, work_order_json(**changes)))
+    with pytest.raises(OutcomeUnknownError) as caught:
+        harness.make().hygiene.create_work_order(
+            dataset_id="c48b51623ec641a2949d339bad69cb15",
+            display_name="Example",
+            description="jira-12345",
+            identities=[("email", "a@x.io")],
+        )
+    assert f"another {next(iter(changes))} than was sent" in str(caught.value.__cause__)
+    assert "a@x.io" not in str(caught.value) + str(caught.value.__cause__)
+    assert len(harness.adobe.calls()) == 1
+
+
+def test_create_answer_may_leave_fields_out(harness: Harness) -> None:
+    answer = work_order_json()
+    for name in ("datasetId", "displayName", "description"):
+        del answer[name]
+    harness.adobe.on("POST", LIST, json_response(201, answer))
+    order = harness.make().hygiene.create_work_order(
+        dataset_id="ALL", display_name="x", description="y", identities=[("email", "a@x.io")]
+    )
+    assert order.workorder_id == "DI-1"

@@ -31,13 +31,13 @@ def user(key: str = "req-1", actions: list[str] | None = None, n_ids: int = 1) -
     }
 
 
-def created(jobs_field: str = "jobs") -> httpx.Response:
+def created(jobs_field: str = "jobs", key: str = "req-1") -> httpx.Response:
     jobs = [
         {
             "jobId": "6f40987c-e535-40bd-aad6-e9414978a095",
             "customer": {
                 "user": {
-                    "key": "req-1",
+                    "key": key,
                     "action": ["access"],
                     "userIDs": [{"namespace": "email", "value": EMAIL, "type": "standard"}],
                 }
@@ -45,7 +45,7 @@ def created(jobs_field: str = "jobs") -> httpx.Response:
         },
         {
             "jobId": "cb62112d-aed8-4024-aa5c-312309e3dec7",
-            "customer": {"user": {"key": "req-1", "action": ["delete"]}},
+            "customer": {"user": {"key": key, "action": ["delete"]}},
         },
     ]
     body = {"requestId": "16203318964318668RX-054", "totalRecords": 2, jobs_field: jobs}
@@ -104,7 +104,7 @@ def test_create_privacy_job(harness: Harness, jobs_field: str) -> None:
 
 
 def test_create_with_typed_users_and_defaults(harness: Harness) -> None:
-    harness.adobe.on("POST", JOBS, created())
+    harness.adobe.on("POST", JOBS, created(key="req-2"))
     typed = PrivacyUser(
         key="req-2",
         actions=("delete",),
@@ -206,6 +206,38 @@ def test_get_privacy_job(harness: Harness, url_field: str) -> None:
     assert EMAIL not in repr(result)
 
 
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        pytest.param("req-other", "names a user key that was not sent", id="another-key"),
+        pytest.param(None, "lists no jobs", id="no-jobs"),
+    ],
+)
+def test_create_answer_about_other_users_is_an_unknown_outcome(
+    harness: Harness, key: str | None, problem: str
+) -> None:
+    answer = created(key=key or "req-1")
+    if key is None:
+        answer = json_response(202, {"requestId": "16203318964318668RX-054", "jobs": []})
+    harness.adobe.on("POST", JOBS, answer)
+    with pytest.raises(OutcomeUnknownError) as caught:
+        harness.make().privacy.create_privacy_job(
+            regulation="gdpr", users=[user()], include=["analytics"]
+        )
+    assert problem in str(caught.value.__cause__)
+    assert len(harness.adobe.calls("POST")) == 1
+
+
+def test_create_answer_missing_a_user_is_an_unknown_outcome(harness: Harness) -> None:
+    harness.adobe.on("POST", JOBS, created())
+    with pytest.raises(OutcomeUnknownError) as caught:
+        harness.make().privacy.create_privacy_job(
+            regulation="gdpr", users=[user(), user("req-2")], include=["analytics"]
+        )
+    assert "no job for a user that was sent" in str(caught.value.__cause__)
+    assert "req-2" not in str(caught.value.__cause__)
+
+
 def test_get_privacy_job_refuses_bad_ids(harness: Harness) -> None:
     with pytest.raises(InvalidArgumentError):
         harness.make().privacy.get_privacy_job("../consent")
@@ -214,32 +246,61 @@ def test_get_privacy_job_refuses_bad_ids(harness: Harness) -> None:
 # --- list ---
 
 
-def test_list_pages_until_total(harness: Harness) -> None:
+def jobs_answer(count: int, total: object = "count", size_cap: int = 100) -> Any:
+    """``GET /jobs`` over ``count`` jobs, paged by at most ``size_cap``; ``total`` is what
+    totalRecords says ("count": the true count)."""
+
     def answer(request: httpx.Request) -> httpx.Response:
         page = int(request.url.params["page"])
-        size = int(request.url.params["size"])
-        ids = [f"job-{n}" for n in range(page * size, min((page + 1) * size, 250))]
-        return json_response(200, {"totalRecords": 250, "jobDetails": [job(i) for i in ids]})
+        size = min(int(request.url.params["size"]), size_cap)
+        ids = [f"job-{n}" for n in range(page * size, min((page + 1) * size, count))]
+        told = count if total == "count" else total
+        return json_response(200, {"totalRecords": told, "jobDetails": [job(i) for i in ids]})
 
-    harness.adobe.on("GET", JOBS, answer)
+    return answer
+
+
+def test_list_pages_until_an_empty_page(harness: Harness) -> None:
+    harness.adobe.on("GET", JOBS, jobs_answer(250))
     jobs = harness.make().privacy.list_privacy_jobs("gdpr", status="complete")
     assert [j.job_id for j in jobs] == [f"job-{n}" for n in range(250)]
     requests = harness.adobe.calls()
-    assert [r.url.params["page"] for r in requests] == ["0", "1", "2"]
+    assert [r.url.params["page"] for r in requests] == ["0", "1", "2", "3"]
     assert requests[0].url.params["regulation"] == "gdpr"
     assert requests[0].url.params["status"] == "complete"
     assert "fromDate" not in requests[0].url.params
 
 
-def test_list_stops_when_total_is_reached_on_a_full_page(harness: Harness) -> None:
+def test_list_goes_past_a_short_page(harness: Harness) -> None:
+    # A service whose maximum is below the size asked: every page is short.
+    harness.adobe.on("GET", JOBS, jobs_answer(120, size_cap=25))
+    jobs = harness.make().privacy.list_privacy_jobs("gdpr")
+    assert [j.job_id for j in jobs] == [f"job-{n}" for n in range(120)]
+    assert len(harness.adobe.calls()) == 6
+
+
+def test_list_takes_total_records_as_the_page_count_too(harness: Harness) -> None:
+    # The spec: totalRecords is "the number of jobs returned in the response".
     def answer(request: httpx.Request) -> httpx.Response:
         page = int(request.url.params["page"])
-        ids = [f"job-{page}-{n}" for n in range(100)]
-        return json_response(200, {"totalRecords": 200, "jobDetails": [job(i) for i in ids]})
+        ids = [f"job-{n}" for n in range(page * 100, min((page + 1) * 100, 130))]
+        return json_response(200, {"totalRecords": len(ids), "jobDetails": [job(i) for i in ids]})
 
     harness.adobe.on("GET", JOBS, answer)
-    assert len(harness.make().privacy.list_privacy_jobs("gdpr")) == 200
-    assert len(harness.adobe.calls()) == 2
+    assert len(harness.make().privacy.list_privacy_jobs("gdpr")) == 130
+
+
+@pytest.mark.parametrize("total", [131, 129, 0])
+def test_list_whose_total_records_disagree_twice_is_refused(harness: Harness, total: int) -> None:
+    harness.adobe.on("GET", JOBS, jobs_answer(130, total=total))
+    with pytest.raises(InvalidResponseError) as caught:
+        harness.make().privacy.list_privacy_jobs("gdpr")
+    assert str(caught.value) == (
+        f"GET {JOBS}: Adobe's listing contradicts itself: page 0 told totalRecords {total},"
+        " 130 privacy jobs were listed (100 on that page), in 2 listings in a row;"
+        " nothing was created because of it"
+    )
+    assert [r.url.params["page"] for r in harness.adobe.calls()] == ["0", "1", "2"] * 2
 
 
 def test_list_one_based_server(harness: Harness) -> None:
@@ -270,7 +331,8 @@ def test_list_empty_and_missing_list(harness: Harness) -> None:
 def test_list_long_window_is_split_into_30_day_calls(harness: Harness) -> None:
     def answer(request: httpx.Request) -> httpx.Response:
         # The same job shows in both windows (they share a boundary day): reported once.
-        return json_response(200, {"totalRecords": 1, "jobDetails": [job("job-1")]})
+        jobs = [job("job-1")] if request.url.params["page"] == "0" else []
+        return json_response(200, {"totalRecords": 1, "jobDetails": jobs})
 
     harness.adobe.on("GET", JOBS, answer)
     jobs = harness.make().privacy.list_privacy_jobs(
@@ -278,7 +340,8 @@ def test_list_long_window_is_split_into_30_day_calls(harness: Harness) -> None:
     )
     assert [j.job_id for j in jobs] == ["job-1"]
     windows = [(r.url.params["fromDate"], r.url.params["toDate"]) for r in harness.adobe.calls()]
-    assert windows == [("2026-04-20", "2026-05-19"), ("2026-05-19", "2026-06-15")]
+    first, second = ("2026-04-20", "2026-05-19"), ("2026-05-19", "2026-06-15")
+    assert windows == [first, first, second, second]  # each window its own listing
 
 
 @pytest.mark.parametrize(

@@ -29,8 +29,10 @@ from .conftest import FakeClock
         ("GET", FailureKind.THROTTLED, Verdict.RETRY),
         ("PUT", FailureKind.SERVER, Verdict.RETRY),
         ("GET", FailureKind.INVALID, Verdict.RAISE),
+        ("GET", FailureKind.UNAUTHORIZED, Verdict.RAISE),
         ("POST", FailureKind.CONNECT, Verdict.RETRY),
-        ("POST", FailureKind.THROTTLED, Verdict.RETRY),
+        ("POST", FailureKind.THROTTLED, Verdict.UNKNOWN),
+        ("POST", FailureKind.UNAUTHORIZED, Verdict.UNKNOWN),
         ("POST", FailureKind.SEND, Verdict.UNKNOWN),
         ("POST", FailureKind.SERVER, Verdict.UNKNOWN),
         ("POST", FailureKind.INVALID, Verdict.UNKNOWN),
@@ -43,6 +45,13 @@ def test_policy_table(method: str, kind: FailureKind, verdict: Verdict) -> None:
 
 def test_policy_covers_every_case() -> None:
     assert set(POLICY) == {(i, k) for i in (True, False) for k in FailureKind}
+
+
+def test_a_post_is_repeated_only_when_it_certainly_was_not_sent() -> None:
+    retried = {
+        kind for (idempotent, kind), v in POLICY.items() if not idempotent and v is Verdict.RETRY
+    }
+    assert retried == {FailureKind.CONNECT}
 
 
 @pytest.mark.parametrize(

@@ -47,7 +47,7 @@ def create(harness: Harness, **changes: object) -> object:
     return harness.make(**changes).hygiene.create_work_order(
         dataset_id="ALL",
         display_name="Example",
-        description="jira-1",
+        description="jira-12345",
         namespaces_identities={"email": [EMAIL]},
     )
 
@@ -170,11 +170,40 @@ def test_call_deadline_stops_retrying(harness: Harness) -> None:
 # --- POST: exactly once ---
 
 
-def test_post_is_retried_on_429(harness: Harness) -> None:
-    harness.adobe.on("POST", CREATE, httpx.Response(429, headers={"retry-after": "5"}), CREATED)
-    create(harness)
-    assert len(harness.adobe.calls("POST")) == 2
-    assert harness.waits == [5.0]
+def test_post_answered_429_is_an_unknown_outcome_not_resent(harness: Harness) -> None:
+    throttled = json_response(
+        429, {"error_code": "429001", "message": "Too many requests"}, {"retry-after": "5"}
+    )
+    harness.adobe.on("POST", CREATE, throttled, CREATED)
+    with pytest.raises(OutcomeUnknownError) as caught:
+        create(harness)
+    assert len(harness.adobe.calls("POST")) == 1
+    assert harness.waits == []
+    error = caught.value
+    assert (error.status, error.attempts) == (429, 1)
+    assert error.reason == "answered 429 (error_code 429001)"
+    assert "answered 429 (error_code 429001)" in str(error)
+    assert isinstance(error.__cause__, ThrottledError)
+
+
+def test_post_answered_401_drops_the_token_and_is_not_resent(harness: Harness) -> None:
+    refused = json_response(401, {"error_code": "401013", "message": "Oauth token is not valid"})
+    harness.adobe.on("POST", CREATE, refused, CREATED)
+    client = harness.make()
+    with pytest.raises(OutcomeUnknownError) as caught:
+        client.hygiene.create_work_order(
+            dataset_id="ALL",
+            display_name="Example",
+            description="jira-12345",
+            namespaces_identities={"email": [EMAIL]},
+        )
+    assert (caught.value.status, caught.value.reason) == (401, "answered 401 (error_code 401013)")
+    assert isinstance(caught.value.__cause__, AuthenticationError)
+    assert len(harness.adobe.calls("POST")) == 1
+    harness.adobe.on("GET", WO, OK)
+    client.hygiene.get_work_order("DI-1")  # the look-up the caller makes next
+    sent = [r.headers["authorization"] for r in harness.adobe.calls()]
+    assert sent == [f"Bearer {TOKEN}-1", f"Bearer {TOKEN}-2"]
 
 
 @pytest.mark.parametrize(
@@ -219,11 +248,13 @@ def test_post_with_unknown_outcome_is_not_retried(
     assert isinstance(error, ReconcilerError)
 
 
-def test_post_retried_after_429_then_unknown_counts_attempts(harness: Harness) -> None:
-    harness.adobe.on("POST", CREATE, httpx.Response(429), httpx.Response(502))
+def test_post_retried_after_a_connect_failure_then_unknown_counts_attempts(
+    harness: Harness,
+) -> None:
+    harness.adobe.on("POST", CREATE, httpx.ConnectError("refused"), httpx.Response(502))
     with pytest.raises(OutcomeUnknownError) as caught:
         create(harness)
-    assert caught.value.attempts == 2
+    assert (caught.value.attempts, caught.value.status) == (2, 502)
 
 
 def test_post_answer_that_cannot_be_read_is_an_unknown_outcome(harness: Harness) -> None:
@@ -485,7 +516,7 @@ def test_no_secret_or_identity_in_logs_or_errors(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     echo = json_response(400, {"error_code": "400002", "message": f"invalid id {EMAIL} ({SECRET})"})
-    harness.adobe.on("POST", CREATE, httpx.Response(429), httpx.Response(401), echo)
+    harness.adobe.on("POST", CREATE, httpx.ConnectError(f"refused {EMAIL}"), echo)
     with pytest.raises(ApiError) as first:
         create(harness)
     harness.adobe.on("POST", CREATE, httpx.ReadError(f"reset while sending {EMAIL}"))

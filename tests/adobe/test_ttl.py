@@ -29,14 +29,17 @@ from .conftest import DATASET, TTL, TTL_ID, Harness, expiration_json, json_respo
 def test_create_sends_the_spec_body(harness: Harness) -> None:
     harness.adobe.on("POST", TTL, json_response(201, expiration_json()))
     created = harness.make().ttl.create_expiration(
-        DATASET, date(2030, 12, 31), "Expiry rule for Acme customers", "Set expiration"
+        DATASET,
+        date(2030, 12, 31),
+        "Expiry rule for Acme customers",
+        "Set expiration for Acme customer dataset",
     )
     (request,) = harness.adobe.calls("POST")
     assert json.loads(request.content) == {
         "datasetId": DATASET,
         "expiry": "2030-12-31",
         "displayName": "Expiry rule for Acme customers",
-        "description": "Set expiration",
+        "description": "Set expiration for Acme customer dataset",
     }
     assert request.headers["x-sandbox-name"] == "prod"
     assert created.ttl_id == TTL_ID
@@ -47,6 +50,13 @@ def test_create_sends_the_spec_body(harness: Harness) -> None:
     assert (created.dataset_name, created.sandbox_name) == ("Acme_Customer_Data", "acme-prod")
     assert created.ims_org == "C9D8E7F6A5B41234567890AB@AcmeOrg"
     assert created.updated_by is not None and created.updated_by.startswith("s.stark@")
+
+
+def echo_created(request: httpx.Request) -> httpx.Response:
+    """Answers a create with what it sent, as Adobe does."""
+    body = json.loads(request.content)
+    fields = {name: body[name] for name in ("displayName", "description", "expiry")}
+    return json_response(201, expiration_json(**fields))
 
 
 @pytest.mark.parametrize(
@@ -68,7 +78,7 @@ def test_create_sends_the_spec_body(harness: Harness) -> None:
     ],
 )
 def test_create_sends_times_in_utc(harness: Harness, expiry: datetime | str, sent: str) -> None:
-    harness.adobe.on("POST", TTL, json_response(201, expiration_json()))
+    harness.adobe.on("POST", TTL, echo_created)
     harness.make().ttl.create_expiration(DATASET, expiry, "x")
     assert json.loads(harness.adobe.calls("POST")[0].content)["expiry"] == sent
 
@@ -104,6 +114,11 @@ def test_create_refuses_bad_input_before_sending(
         pytest.param(json_response(201, expiration_json(expiry="soon")), id="bad-expiry"),
         pytest.param(json_response(201, expiration_json(status=None)), id="no-status"),
         pytest.param(json_response(503, {"error_code": "503000"}), id="server-error"),
+        pytest.param(json_response(201, expiration_json(displayName="y")), id="other-name"),
+        pytest.param(json_response(201, expiration_json(description="z")), id="other-text"),
+        pytest.param(
+            json_response(201, expiration_json(expiry="2031-01-02T00:00:00Z")), id="other-expiry"
+        ),
     ],
 )
 def test_a_create_without_a_valid_answer_is_an_unknown_outcome(
@@ -111,16 +126,30 @@ def test_a_create_without_a_valid_answer_is_an_unknown_outcome(
 ) -> None:
     harness.adobe.on("POST", TTL, answer)
     with pytest.raises(OutcomeUnknownError):
-        harness.make().ttl.create_expiration(DATASET, date(2031, 1, 1), "x")
+        harness.make().ttl.create_expiration(
+            DATASET,
+            date(2030, 12, 31),
+            "Expiry rule for Acme customers",
+            "Set expiration for Acme customer dataset",
+        )
     assert len(harness.adobe.calls("POST")) == 1  # never re-sent blindly
 
 
-def test_a_throttled_create_is_sent_again(harness: Harness) -> None:
+def test_a_throttled_create_is_not_sent_again(harness: Harness) -> None:
     throttled = json_response(429, {"error_code": "429050"}, {"Retry-After": "2"})
-    harness.adobe.on("POST", TTL, throttled, json_response(201, expiration_json()))
+    harness.adobe.on("POST", TTL, throttled, echo_created)
+    with pytest.raises(OutcomeUnknownError) as caught:
+        harness.make().ttl.create_expiration(DATASET, date(2031, 1, 1), "x")
+    assert caught.value.status == 429
+    assert len(harness.adobe.calls("POST")) == 1
+    assert harness.waits == []
+
+
+def test_a_create_answer_without_name_or_description_is_taken(harness: Harness) -> None:
+    answer = expiration_json(expiry="2031-01-01")
+    del answer["displayName"], answer["description"]
+    harness.adobe.on("POST", TTL, json_response(201, answer))
     assert harness.make().ttl.create_expiration(DATASET, date(2031, 1, 1), "x").ttl_id == TTL_ID
-    assert len(harness.adobe.calls("POST")) == 2
-    assert harness.waits == [2.0]
 
 
 def test_the_refusal_of_a_create_is_read(harness: Harness) -> None:

@@ -1,5 +1,7 @@
-"""``client.ttl.list_expirations`` against pages that lie: every page must add up to the
-answer's ``total_count``, or the call raises instead of returning a short list."""
+"""``client.ttl.list_expirations`` against pages that lie: the listing is read until an
+empty page and must add up to every ``total_count`` and ``total_pages`` its pages gave; if
+it does not, it is read again, and if it still does not the call raises instead of
+returning a short list."""
 
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ def test_pages_by_total_count(harness: Harness) -> None:
     harness.adobe.on("GET", TTL, paged(pages))
     found = listed(harness, limit=2, dataset_id="ds1", search="acme", status=["pending"])
     assert found == ["SD-0", "SD-1", "SD-2", "SD-3", "SD-4"]
-    assert pages_asked(harness) == ["0", "1", "2"]
+    assert pages_asked(harness) == ["0", "1", "2", "3"]
     params = harness.adobe.calls("GET", TTL)[0].url.params
     assert (params["limit"], params["datasetId"], params["search"]) == ("2", "ds1", "acme")
     assert params["status"] == "pending"
@@ -41,7 +43,7 @@ def test_an_exact_last_page_ends_the_list(harness: Harness) -> None:
         "GET", TTL, paged({0: page_json(ids(2), 4, 0, 2), 1: page_json(ids(2, 2), 4, 1, 2)})
     )
     assert len(listed(harness, limit=2)) == 4
-    assert pages_asked(harness) == ["0", "1"]
+    assert pages_asked(harness) == ["0", "1", "2"]
 
 
 @pytest.mark.parametrize("pages", [0, 1, None])
@@ -78,45 +80,81 @@ def test_a_server_that_pages_by_fewer_is_followed(harness: Harness) -> None:
     ("pages", "match"),
     [
         pytest.param(
-            {0: page_json(ids(2), 5, 0, 2)}, "total_pages 2 for total_count 5", id="pages-too-few"
-        ),
-        pytest.param(
-            {0: page_json(ids(2), 5, 0, 9)}, "total_pages 9 for total_count 5", id="pages-too-many"
-        ),
-        pytest.param(
             {0: page_json(ids(2), 5, 0, 3), 1: page_json(ids(2, 2), 5, 0, 3)},
             "page 1 was answered as page 0",
             id="wrong-page",
         ),
+        pytest.param({0: page_json(ids(3), 9, 0, 5)}, "more than the limit 2", id="over-limit"),
+    ],
+)
+def test_pages_not_paged_as_asked_are_refused_at_once(
+    harness: Harness, pages: dict[int, Any], match: str
+) -> None:
+    harness.adobe.on("GET", TTL, paged(pages))
+    with pytest.raises(InvalidResponseError, match=match):
+        listed(harness, limit=2)
+    assert len(pages_asked(harness)) == len(pages)
+
+
+@pytest.mark.parametrize(
+    ("pages", "told"),
+    [
+        pytest.param(
+            {0: page_json(ids(2), 5, 0, 2), 1: page_json(ids(2, 2), 5, 1, 2)}
+            | {2: page_json(ids(1, 4), 5, 2, 2)},
+            "page 0 told total_pages 2, 5 expirations were listed on 3 pages",
+            id="pages-too-few",
+        ),
+        pytest.param(
+            {0: page_json(ids(2), 5, 0, 9), 1: page_json(ids(2, 2), 5, 1, 9)}
+            | {2: page_json(ids(1, 4), 5, 2, 9)},
+            "page 0 told total_pages 9, 5 expirations were listed on 3 pages",
+            id="pages-too-many",
+        ),
         pytest.param(
             {0: page_json(ids(2), 5, 0, 3), 1: page_json([], 5, 1, 3)},
-            "page 1 holds 0 results where total_count 5 at 2 a page means 2",
+            "page 0 told total_count 5, 2 expirations were listed",
             id="empty-before-the-total",
         ),
         pytest.param(
             {0: page_json(ids(2), 5, 0, 3), 1: page_json(ids(1, 2), 5, 1, 3)},
-            "page 1 holds 1 results",
+            "page 0 told total_count 5, 3 expirations were listed",
             id="short-before-the-last",
         ),
         pytest.param(
             {0: page_json(ids(2), 3, 0, 2), 1: page_json(ids(2, 2), 3, 1, 2)},
-            "page 1 holds 2 results where total_count 3 at 2 a page means 1",
+            "page 0 told total_count 3, 4 expirations were listed",
             id="more-than-the-total",
         ),
         pytest.param(
             {0: page_json(ids(2), 4, 0, 2), 1: page_json(["SD-1", "SD-2"], 4, 1, 2)},
-            "repeats",
+            "page 0 told total_count 4, 3 expirations were listed",
             id="repeated-result",
         ),
-        pytest.param({0: page_json([], 3, 0, 2)}, "is empty though total_count is 3", id="empty"),
-        pytest.param({0: page_json(ids(3), 9, 0, 5)}, "more than the limit 2", id="over-limit"),
-        pytest.param({0: page_json(ids(1), 0, 0, 0)}, "total_count of 0", id="results-no-total"),
+        pytest.param(
+            {0: page_json([], 3, 0, 2)},
+            "page 0 told total_count 3, 0 expirations were listed",
+            id="empty",
+        ),
+        pytest.param(
+            {0: page_json(ids(1), 0, 0, 0)},
+            "page 0 told total_count 0, 1 expirations were listed",
+            id="results-no-total",
+        ),
     ],
 )
-def test_pages_that_lie_are_refused(harness: Harness, pages: dict[int, Any], match: str) -> None:
+def test_pages_that_do_not_add_up_twice_are_refused(
+    harness: Harness, pages: dict[int, Any], told: str
+) -> None:
     harness.adobe.on("GET", TTL, paged(pages))
-    with pytest.raises(InvalidResponseError, match=match):
+    with pytest.raises(InvalidResponseError) as caught:
         listed(harness, limit=2)
+    assert str(caught.value) == (
+        f"GET {TTL}: Adobe's listing contradicts itself: {told}, in 2 listings in a row;"
+        " nothing was created because of it"
+    )
+    once = pages_asked(harness)[: len(pages_asked(harness)) // 2]
+    assert pages_asked(harness) == once * 2 and once[0] == "0"
 
 
 def test_a_server_that_ignores_page_is_caught(harness: Harness) -> None:
@@ -139,8 +177,10 @@ def test_a_list_that_grows_while_read_is_read_again(harness: Harness) -> None:
         [
             page_json(ids(2), 3, 0, 2),
             page_json(ids(2, 1), 4, 1, 2),  # one was created meanwhile: the pages shifted
+            page_json([], 4, 2, 2),
             page_json(["SD-9", "SD-0"], 4, 0, 2),
             page_json(["SD-1", "SD-2"], 4, 1, 2),
+            page_json([], 4, 2, 2),
         ]
     )
 
@@ -149,8 +189,8 @@ def test_a_list_that_grows_while_read_is_read_again(harness: Harness) -> None:
 
     harness.adobe.on("GET", TTL, answer)
     found = listed(harness, limit=2)
-    assert found == ["SD-0", "SD-1", "SD-9", "SD-2"]  # each once, in the order received
-    assert pages_asked(harness) == ["0", "1", "0", "1"]
+    assert found == ["SD-9", "SD-0", "SD-1", "SD-2"]  # the listing that added up
+    assert pages_asked(harness) == ["0", "1", "2", "0", "1", "2"]
 
 
 def test_a_total_that_never_settles_is_invalid(harness: Harness) -> None:
@@ -159,19 +199,26 @@ def test_a_total_that_never_settles_is_invalid(harness: Harness) -> None:
     def answer(request: httpx.Request) -> httpx.Response:
         total = 3 + next(calls)
         page = int(request.url.params["page"])
-        return json_response(200, page_json(ids(2, 2 * page), total, page, (total + 1) // 2))
+        found = ids(2, 2 * page) if page < 2 else []
+        return json_response(200, page_json(found, total, page, (total + 1) // 2))
 
     harness.adobe.on("GET", TTL, answer)
-    with pytest.raises(InvalidResponseError, match="changed between pages in 3 listings"):
+    with pytest.raises(InvalidResponseError, match="page 0 told total_count 6, 4 expirations"):
         listed(harness, limit=2)
-    assert pages_asked(harness) == ["0", "1"] * 3
+    assert pages_asked(harness) == ["0", "1", "2"] * 2
 
 
-def test_more_pages_than_allowed_are_refused_at_once(harness: Harness) -> None:
-    harness.adobe.on("GET", TTL, paged({0: page_json(ids(2), 10, 0, 5)}))
-    with pytest.raises(InvalidResponseError, match="announces 5 pages, more than 2"):
+def test_pages_that_never_end_are_refused(harness: Harness) -> None:
+    harness.adobe.on(
+        "GET",
+        TTL,
+        lambda r: json_response(
+            200, page_json(ids(2, 2 * int(r.url.params["page"])), 10, int(r.url.params["page"]), 5)
+        ),
+    )
+    with pytest.raises(InvalidResponseError, match="paging did not end after 2 pages"):
         harness.make(max_pages=2).ttl.list_expirations(limit=2)
-    assert pages_asked(harness) == ["0"]
+    assert pages_asked(harness) == ["0", "1", "2"]
 
 
 @pytest.mark.parametrize(
