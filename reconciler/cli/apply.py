@@ -105,6 +105,7 @@ def _run(ws: Workspace, plan: Plan, reviewed: bool) -> ApplyResult:
             ws.by_name,
             today=lambda: datetime.now(UTC).date(),
             declared_in=lambda r: commits.get(r.path),
+            scope=ws.settings.scope,
         )
         return applier.apply(plan, on_outcome=lambda _: advance())
 

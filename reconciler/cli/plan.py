@@ -24,7 +24,8 @@ def make_plan(ws: Workspace, offline: bool) -> tuple[Plan, RemoteState | None]:
     for request in ws.requests:  # a missing key is an error before any call to Adobe
         request.require_plaintext()
     with ws.client(os.environ) as client:
-        remote = fetch_remote_state(client, ws.requests, ws.ledger, datetime.now(UTC).date())
+        today = datetime.now(UTC).date()
+        remote = fetch_remote_state(client, ws.requests, ws.ledger, today, ws.settings.scope)
     return plan_changes(ws.requests, ws.ledger, remote), remote
 
 

@@ -7,6 +7,10 @@ how it is created at Adobe, found again by its tag, updated, cancelled, and
 what its statuses mean. The planner, the applier, the remote reader, status,
 the rules and the reporters ask the kind; none of them branches on a kind's
 name, so a kind that is not registered is an error wherever it would reach.
+
+What reaches Adobe takes the repository's
+:class:`~reconciler.reconcile.tagging.Scope`: the tag it writes, and which tagged
+objects are its own (another scope's never reach the core).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from reconciler.adobe.errors import NotFoundError
 from reconciler.errors import ReconcilerError
-from reconciler.reconcile.tagging import untag
+from reconciler.reconcile.tagging import Scope, read_tag
 
 if TYPE_CHECKING:
     from reconciler.adobe import AdobeClient
@@ -274,24 +278,30 @@ class RequestKind(ABC):
         unrecorded: Sequence[Request],
         applied: Sequence[Applied],
         today: date,
+        scope: Scope,
     ) -> Listing:
-        """What the planner needs: tagged objects for requests not in the ledger yet, and
-        the current state of applied ones, in as few calls as the API allows."""
+        """What the planner needs: objects carrying our tag for requests not in the ledger
+        yet, and the current state of applied ones, in as few calls as the API allows."""
 
     @abstractmethod
-    def find(self, client: AdobeClient, request: Request, today: date) -> list[RemoteObject]:
-        """The objects at Adobe carrying this request's tag (after a lost response)."""
+    def find(
+        self, client: AdobeClient, request: Request, today: date, scope: Scope
+    ) -> list[RemoteObject]:
+        """The objects at Adobe carrying this request's tag in ``scope`` (or without a
+        scope), after a lost response."""
 
     def choose(self, found: Sequence[RemoteObject]) -> tuple[RemoteObject, ...]:
         """Which of the tagged objects found are the request's (all of them by default)."""
         return tuple(found)
 
     @abstractmethod
-    def create(self, client: AdobeClient, request: Request) -> Created:
-        """Create the request at Adobe (raises ``OutcomeUnknownError`` when unsure)."""
+    def create(self, client: AdobeClient, request: Request, scope: Scope) -> Created:
+        """Create the request at Adobe, tagged in ``scope`` (raises ``OutcomeUnknownError``
+        when unsure)."""
 
-    def update(self, client: AdobeClient, remote_id: str, request: Request) -> str:
-        """Change the mutable fields at Adobe; returns the status Adobe answered."""
+    def update(self, client: AdobeClient, remote_id: str, request: Request, scope: Scope) -> str:
+        """Change the mutable fields at Adobe, keeping the form of tag the object has
+        (:meth:`Scope.retagged`); returns the status Adobe answered."""
         raise NotSupportedError(f"a {self.noun} cannot be changed at Adobe after it is created")
 
     def cancel(self, client: AdobeClient, remote_id: str) -> str:
@@ -312,7 +322,8 @@ class ListedKind(RequestKind):
 
     @abstractmethod
     def list_tagged(self, client: AdobeClient) -> Iterable[RemoteObject]:
-        """Every object carrying a tag (the listing may hold others: they are ignored)."""
+        """Every object carrying a tag of any scope (the listing may hold others: they are
+        ignored)."""
 
     @abstractmethod
     def get_one(self, client: AdobeClient, remote_id: str) -> RemoteObject:
@@ -324,19 +335,22 @@ class ListedKind(RequestKind):
         unrecorded: Sequence[Request],
         applied: Sequence[Applied],
         today: date,
+        scope: Scope,
     ) -> Listing:
         if not unrecorded and not any(e.remote_id for e in applied):
             return Listing()
 
-        # Objects by the request name in their tag and by id, completed by a get for each
-        # applied entry the listing did not show (a tag edited by hand in Adobe's UI).
+        # Our objects by the request name in their tag and by id, completed by a get for each
+        # applied entry the listing did not show (a tag edited by hand in Adobe's UI). Another
+        # scope's objects are left out of both: another repository's, whatever their name.
         by_name: dict[str, list[RemoteObject]] = defaultdict(list)
         by_id: dict[str, RemoteObject] = {}
         for obj in self.list_tagged(client):
+            _, tag = read_tag(obj.description)
+            if tag is None or not scope.owns(tag):
+                continue
             by_id[obj.remote_id] = obj
-            _, name = untag(obj.description)
-            if name is not None:
-                by_name[name].append(obj)
+            by_name[tag.name].append(obj)
         for entry in applied:
             if entry.remote_id and entry.remote_id not in by_id:
                 try:

@@ -41,7 +41,7 @@ from reconciler.kinds.base import RemoteObject, RequestKind
 from reconciler.model import Request
 from reconciler.reconcile.ledger import Entry, Fingerprint, Ledger, RemoteJob, StatusRecord, utc_now
 from reconciler.reconcile.planner import Action, ActionType, Plan
-from reconciler.reconcile.tagging import tagged
+from reconciler.reconcile.tagging import UNSCOPED, Scope, same_tagged
 
 log = logging.getLogger("reconciler.apply")
 
@@ -117,7 +117,9 @@ class Applier:
         today: Callable[[], date] = date.today,
         declared_in: Callable[[Request], str | None] = lambda r: None,
         sleep: Callable[[float], None] = time.sleep,
+        scope: Scope = UNSCOPED,
     ) -> None:
+        self.scope = scope  # the repository's, for the tags it writes and looks for
         self.client = client
         self.ledger = ledger
         self.requests = requests
@@ -217,11 +219,11 @@ class Applier:
             obj = objects[0]
             stale = (
                 obj.display_name != request.display_name
-                or obj.description != tagged(request.description, request.name)
+                or not same_tagged(obj.description, request.description, request.name)
                 or any(obj.fields.get(k, "") != v for k, v in kind.desired(request).items())
             )
             if stale and (not kind.open_statuses or obj.status in kind.open_statuses):
-                status = kind.update(self.client, obj.remote_id, request)
+                status = kind.update(self.client, obj.remote_id, request, self.scope)
         self._put(self._entry(request, objects, status, recovered))
         ids = tuple(o.remote_id for o in objects)
         verb = "found at Adobe and recorded" if recovered else "created"
@@ -234,7 +236,7 @@ class Applier:
         """The request's own objects at Adobe: carrying its tag and acting on what it
         declares (another clone's object of the same name is never recorded as ours)."""
         kind = request.kind
-        return list(kind.own(request, kind.find(self.client, request, self.today())))
+        return list(kind.own(request, kind.find(self.client, request, self.today(), self.scope)))
 
     def _find_after_unknown(self, request: Request) -> list[RemoteObject]:
         """Look for the tag a few times, waiting longer each time: Adobe's listings may
@@ -258,10 +260,10 @@ class Applier:
                     action, request, existing, status=existing[0].status, recovered=True
                 )
         try:
-            created = kind.create(self.client, request)
+            created = kind.create(self.client, request, self.scope)
         except OutcomeUnknownError:
             if not kind.findable:  # nothing to look for; sending again has the same effect
-                created = kind.create(self.client, request)
+                created = kind.create(self.client, request, self.scope)
                 return self._record(
                     action, request, created.objects, status=created.status, recovered=False
                 )
@@ -301,7 +303,7 @@ class Applier:
     def _update(self, action: Action, request: Request) -> Outcome:
         entry = self._applied(request)
         assert entry.remote_id is not None
-        status = request.kind.update(self.client, entry.remote_id, request)
+        status = request.kind.update(self.client, entry.remote_id, request, self.scope)
         self._put(
             replace(
                 entry,
