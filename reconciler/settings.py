@@ -5,6 +5,13 @@ Without a ``reconciler.yaml`` every setting has its default (requests in
 the age key that decrypts identities comes from the environment
 (:class:`reconciler.secrets.crypto.Keyring`), the public keys to encrypt them for from
 ``encryption.recipients``.
+
+``scope`` names the repository in the tags of what it creates at Adobe
+(:mod:`reconciler.reconcile.tagging`), so that repositories sharing an
+organisation never take each other's objects for their own. ``reconciler init``
+writes one. A repository without one (started before scopes) gets one derived
+from its root commit (:func:`derive_scope`), the same in every full clone;
+``reconciler validate`` prints the line that stores it.
 """
 
 from __future__ import annotations
@@ -13,12 +20,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from pyrage import x25519
 
 from reconciler.errors import SettingsError
+from reconciler.git.history import first_parent_line
+from reconciler.git.repo import find_repo, run
+from reconciler.reconcile.tagging import UNSCOPED, Scope
 from reconciler.repository import SETTINGS_FILE
 from reconciler.schemas import check
 from reconciler.secrets.crypto import NO_KEYS, CryptoError, Keyring, parse_recipients
@@ -43,6 +54,9 @@ ADOBE_PLATFORM_URL = "https://platform.adobe.io"
 # Adobe's own limits (api-notes: 100,000 identities per work order, 1,000 users per job).
 ADOBE_MAX_IDENTITIES_PER_WORK_ORDER = 100_000
 ADOBE_MAX_USERS_PER_JOB = 1_000
+# How many hex digits of the root commit make a derived scope: two repositories of one
+# organisation share one by chance about once in 4 billion pairs, and every tag stays short.
+DERIVED_SCOPE_DIGITS = 8
 
 
 @dataclass(frozen=True)
@@ -91,6 +105,19 @@ class Settings:
     apply_branch: str = "main"
     # How long a create with an unknown outcome waits before it is sent again.
     resend_after: timedelta = DEFAULT_GRACE
+
+    # `scope:` as reconciler.yaml writes it; None: derived (see `scope`).
+    declared_scope: str | None = None
+
+    @cached_property
+    def scope(self) -> Scope:
+        """The scope of this repository's tags: ``scope:`` in reconciler.yaml, else the one
+        derived from the root commit, else (no commit yet, or no git) none: the form of
+        before scopes. A :class:`SettingsError` in a shallow clone without ``scope:``."""
+        if self.declared_scope is not None:
+            return Scope(self.declared_scope)
+        derived = derive_scope(self.root)
+        return Scope(derived) if derived is not None else UNSCOPED
 
     @property
     def requests_path(self) -> Path:
@@ -178,4 +205,28 @@ def load_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:
         ledger_branch=ledger_branch,
         apply_branch=data.get("apply", {}).get("branch", "main"),
         resend_after=parse_duration(data.get("apply", {}).get("resendAfter", "1h")),
+        declared_scope=data.get("scope"),
     )
+
+
+def derive_scope(root: Path) -> str | None:
+    """The scope of a repository whose reconciler.yaml names none: the first hex digits of
+    the root commit of HEAD's first-parent line, which every full clone shares and no merge
+    changes. None outside git and before the first commit (nothing is stable yet).
+
+    A shallow clone's oldest commit is not the root, and deriving from it would tag (and
+    look for) everything under another scope: that is a :class:`SettingsError`.
+    """
+    repo = find_repo(root)
+    if repo is None:
+        return None
+    _, out = run(repo, "rev-parse", "--is-shallow-repository", what="read whether it is shallow")
+    if out.strip() == b"true":
+        raise SettingsError(
+            f"{SETTINGS_FILE} names no scope, and in a shallow clone the root commit it is "
+            "derived from is unknown: fetch the whole history (git fetch --unshallow, or "
+            "fetch-depth: 0 in the checkout step), or add the `scope:` line that "
+            "`reconciler validate` prints in a full clone"
+        )
+    line = first_parent_line(repo)
+    return line[0][:DERIVED_SCOPE_DIGITS] if line else None

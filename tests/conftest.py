@@ -138,8 +138,8 @@ def adobe(_shared_adobe: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 # imported: counts decoded by the code that wrote the tags would agree with any change to it.
 # A work order's description is its text, a space, then the tag (only the tag if there is no
 # text); a privacy job's user key is the request's name, a colon, then the user's key.
-WORK_ORDER_TAG = re.compile(r"(?:\A| )\[reconciler:([a-z0-9][-a-z0-9]*)\]\Z")
-JOB_USER_KEY = re.compile(r"\A([a-z0-9][-a-z0-9]*):(.+)\Z", re.DOTALL)
+WORK_ORDER_TAG = re.compile(r"(?:\A| )\[reconciler:(?:[a-z0-9]{4,16}/)?([a-z0-9][-a-z0-9]*)\]\Z")
+JOB_USER_KEY = re.compile(r"\A(?:[a-z0-9]{4,16}/)?([a-z0-9][-a-z0-9]*):(.+)\Z", re.DOTALL)
 
 
 def tagged_counts(emu: Any) -> dict[str, int]:

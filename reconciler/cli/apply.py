@@ -122,6 +122,7 @@ def _run(
             declared_in=lambda r: commits.get(r.path),
             history=lost_entries(ws),
             guard=guard,
+            scope=ws.settings.scope,
         )
         publish(applier.declare(plan))
         with progress_bar(todo, "applying") as advance:

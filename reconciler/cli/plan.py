@@ -32,7 +32,8 @@ def make_plan(
     for request in ws.requests:  # a missing key is an error before any call to Adobe
         request.require_plaintext()
     with ws.client(os.environ) as client:
-        remote = fetch_remote_state(client, ws.requests, ws.ledger, datetime.now(UTC).date())
+        today = datetime.now(UTC).date()
+        remote = fetch_remote_state(client, ws.requests, ws.ledger, today, ws.settings.scope)
     history = lost_entries(ws)
     plan = plan_changes(ws.requests, ws.ledger, remote, grace=grace, resend=resend, history=history)
     return plan, remote

@@ -7,6 +7,10 @@ how it is created at Adobe, found again by its tag, updated, cancelled, and
 what its statuses mean. The planner, the applier, the remote reader, status,
 the rules and the reporters ask the kind; none of them branches on a kind's
 name, so a kind that is not registered is an error wherever it would reach.
+
+What reaches Adobe takes the repository's
+:class:`~reconciler.reconcile.tagging.Scope`: the tag it writes, and which tagged
+objects are its own (another scope's never reach the core).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from reconciler.adobe.errors import NotFoundError
 from reconciler.errors import ReconcilerError
-from reconciler.reconcile.tagging import untag
+from reconciler.reconcile.tagging import Scope, read_tag
 
 if TYPE_CHECKING:
     from reconciler.adobe import AdobeClient
@@ -276,40 +280,50 @@ class RequestKind(ABC):
         unrecorded: Sequence[Request],
         applied: Sequence[Applied],
         today: date,
+        scope: Scope,
     ) -> Listing:
-        """What the planner needs: tagged objects for requests not in the ledger yet, and
-        the current state of applied ones, in as few calls as the API allows."""
+        """What the planner needs: objects carrying our tag for requests not in the ledger
+        yet, and the current state of applied ones, in as few calls as the API allows."""
 
     @abstractmethod
-    def find(self, client: AdobeClient, request: Request, today: date) -> list[RemoteObject]:
-        """The objects at Adobe carrying this request's tag (after a lost response)."""
+    def find(
+        self, client: AdobeClient, request: Request, today: date, scope: Scope
+    ) -> list[RemoteObject]:
+        """The objects at Adobe carrying this request's tag in ``scope`` (or without a
+        scope), after a lost response."""
 
     def find_since(
-        self, client: AdobeClient, request: Request, since: date, today: date
+        self, client: AdobeClient, request: Request, since: date, today: date, scope: Scope
     ) -> list[RemoteObject]:
-        """The objects carrying this request's tag among those created from ``since`` to
-        ``today``, read without Adobe's search where the API allows and matched here: for
-        a create whose outcome is unknown, a search index that lags or misses must not
-        be the only look. By default the same as :meth:`find`."""
-        return self.find(client, request, today)
+        """The objects carrying this request's tag in ``scope`` among those created from
+        ``since`` to ``today``, read without Adobe's search where the API allows and
+        matched here: for a create whose outcome is unknown, a search index that lags or
+        misses must not be the only look. By default the same as :meth:`find`."""
+        return self.find(client, request, today, scope)
 
     def choose(self, found: Sequence[RemoteObject]) -> tuple[RemoteObject, ...]:
         """Which of the tagged objects found are the request's (all of them by default)."""
         return tuple(found)
 
     def confirm(
-        self, client: AdobeClient, request: Request, objects: Sequence[RemoteObject]
+        self,
+        client: AdobeClient,
+        request: Request,
+        objects: Sequence[RemoteObject],
+        scope: Scope,
     ) -> str | None:
         """Why the objects a create answered are not the request's, read back from Adobe
         where that is one call each; None when they are (or cannot be read back)."""
         return None
 
     @abstractmethod
-    def create(self, client: AdobeClient, request: Request) -> Created:
-        """Create the request at Adobe (raises ``OutcomeUnknownError`` when unsure)."""
+    def create(self, client: AdobeClient, request: Request, scope: Scope) -> Created:
+        """Create the request at Adobe, tagged in ``scope`` (raises ``OutcomeUnknownError``
+        when unsure)."""
 
-    def update(self, client: AdobeClient, remote_id: str, request: Request) -> str:
-        """Change the mutable fields at Adobe; returns the status Adobe answered."""
+    def update(self, client: AdobeClient, remote_id: str, request: Request, scope: Scope) -> str:
+        """Change the mutable fields at Adobe, keeping the form of tag the object has
+        (:meth:`Scope.retagged`); returns the status Adobe answered."""
         raise NotSupportedError(f"a {self.noun} cannot be changed at Adobe after it is created")
 
     def cancel(self, client: AdobeClient, remote_id: str) -> str:
@@ -330,7 +344,8 @@ class ListedKind(RequestKind):
 
     @abstractmethod
     def list_tagged(self, client: AdobeClient) -> Iterable[RemoteObject]:
-        """Every object carrying a tag (the listing may hold others: they are ignored)."""
+        """Every object carrying a tag of any scope (the listing may hold others: they are
+        ignored)."""
 
     @abstractmethod
     def get_one(self, client: AdobeClient, remote_id: str) -> RemoteObject:
@@ -347,19 +362,22 @@ class ListedKind(RequestKind):
         unrecorded: Sequence[Request],
         applied: Sequence[Applied],
         today: date,
+        scope: Scope,
     ) -> Listing:
         if not unrecorded and not any(e.remote_id for e in applied):
             return Listing()
 
-        # Objects by the request name in their tag and by id, completed by a get for each
-        # applied entry the listing did not show (a tag edited by hand in Adobe's UI).
+        # Our objects by the request name in their tag and by id, completed by a get for each
+        # applied entry the listing did not show (a tag edited by hand in Adobe's UI). Another
+        # scope's objects are left out of both: another repository's, whatever their name.
         by_name: dict[str, list[RemoteObject]] = defaultdict(list)
         by_id: dict[str, RemoteObject] = {}
         for obj in self.list_tagged(client):
+            _, tag = read_tag(obj.description)
+            if tag is None or not scope.owns(tag):
+                continue
             by_id[obj.remote_id] = obj
-            _, name = untag(obj.description)
-            if name is not None:
-                by_name[name].append(obj)
+            by_name[tag.name].append(obj)
         missed: list[str] = []
         for entry in applied:
             if entry.remote_id and entry.remote_id not in by_id:
@@ -368,19 +386,18 @@ class ListedKind(RequestKind):
                 except NotFoundError:
                     continue
                 by_id[entry.remote_id] = obj
-                if untag(obj.description)[1] == entry.name:
+                if scope.untag(obj.description)[1] == entry.name:
                     missed.append(entry.name)
         if not missed:
             return Listing(by_name, by_id)
         # The search left out objects that carry their tag: what it did not return for a
         # request not in the ledger may exist too. Read everything without it this run.
         for obj in self.list_unsearched(client):
-            if obj.remote_id in by_id:
+            _, name = scope.untag(obj.description)
+            if name is None or obj.remote_id in by_id:
                 continue
             by_id[obj.remote_id] = obj
-            _, name = untag(obj.description)
-            if name is not None:
-                by_name[name].append(obj)
+            by_name[name].append(obj)
         shown = ", ".join(missed[:3]) + (f" and {len(missed) - 3} more" if len(missed) > 3 else "")
         note = (
             f"Adobe's search for tagged {self.noun}s left out {len(missed)} that carry their "
@@ -390,7 +407,11 @@ class ListedKind(RequestKind):
         return Listing(by_name, by_id, (note,))
 
     def confirm(
-        self, client: AdobeClient, request: Request, objects: Sequence[RemoteObject]
+        self,
+        client: AdobeClient,
+        request: Request,
+        objects: Sequence[RemoteObject],
+        scope: Scope,
     ) -> str | None:
         # By id the object is there at once (no listing lag): it must carry our tag. An
         # answer naming an earlier object's id is caught here even without a ledger.
@@ -399,10 +420,10 @@ class ListedKind(RequestKind):
                 stored = self.get_one(client, obj.remote_id)
             except NotFoundError:
                 return f"Adobe has no {self.noun} {obj.remote_id}, which the create answered"
-            _, name = untag(stored.description)
-            if name != request.name:
+            _, tag = read_tag(stored.description)
+            if tag is None or not scope.owns(tag) or tag.name != request.name:
                 return f"{obj.remote_id}, which the create answered, carries " + (
-                    f"the tag of {name!r}" if name else "no tag"
+                    f"the tag {tag}" if tag else "no tag"
                 )
         return None
 

@@ -28,6 +28,7 @@ MAX_VALUES_PER_NAMESPACE = 1_000
 if TYPE_CHECKING:
     from reconciler.adobe import AdobeClient
     from reconciler.model import Request
+    from reconciler.reconcile.tagging import Scope
     from reconciler.scaffold.csvids import CsvRow
     from reconciler.scaffold.options import Options
     from reconciler.yamlfile import PathKey
@@ -70,13 +71,16 @@ class ConsentOptOut(RequestKind):
         unrecorded: Sequence[Request],
         applied: Sequence[Applied],
         today: date,
+        scope: Scope,
     ) -> Listing:
         return Listing()
 
-    def find(self, client: AdobeClient, request: Request, today: date) -> list[RemoteObject]:
+    def find(
+        self, client: AdobeClient, request: Request, today: date, scope: Scope
+    ) -> list[RemoteObject]:
         return []
 
-    def create(self, client: AdobeClient, request: Request) -> Created:
+    def create(self, client: AdobeClient, request: Request, scope: Scope) -> Created:
         entities: dict[str, list[str]] = {}
         for e in request.plain_spec()["entities"]:
             entities.setdefault(e["nameSpace"], []).extend(e["values"])

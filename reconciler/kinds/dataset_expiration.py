@@ -7,7 +7,8 @@ The one object Adobe lets us really change: ``expiry``, ``displayName`` and
 
 Cancellation is declared, never inferred: ``spec.cancelled: true`` in a
 reviewed change plans a ``cancel``; removing the file cancels nothing.
-An expiration is found again by its dataset and its tag (in ``description``).
+An expiration is found again by its dataset and its tag (in ``description``),
+ours only: another scope's expiration of a dataset is another repository's.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from reconciler.kinds.base import (
     Listing,
     RemoteObject,
 )
-from reconciler.reconcile.tagging import TAG_PREFIX, tagged, untag
+from reconciler.reconcile.tagging import TAG_PREFIX, Scope
 
 if TYPE_CHECKING:
     from reconciler.adobe import AdobeClient
@@ -129,22 +130,25 @@ class DatasetExpiration(ListedKind):
         unrecorded: Sequence[Request],
         applied: Sequence[Applied],
         today: date,
+        scope: Scope,
     ) -> Listing:
-        listing = super().read(client, unrecorded, applied, today)
+        listing = super().read(client, unrecorded, applied, today, scope)
         by_name = {k: list(v) for k, v in listing.by_name.items()}
         for request in unrecorded:  # by dataset too: never conclude "absent" from a search
             if not by_name.get(request.name):
-                found = self.find(client, request, today)
+                found = self.find(client, request, today, scope)
                 if found:
                     by_name[request.name] = found
         return Listing(by_name, listing.by_id)
 
-    def find(self, client: AdobeClient, request: Request, today: date) -> list[RemoteObject]:
+    def find(
+        self, client: AdobeClient, request: Request, today: date, scope: Scope
+    ) -> list[RemoteObject]:
         dataset = str(request.spec["datasetId"])
         return [
             expiration_object(item)
             for item in client.ttl.list_expirations(dataset_id=dataset)
-            if item.dataset_id == dataset and untag(item.description)[1] == request.name
+            if item.dataset_id == dataset and scope.untag(item.description)[1] == request.name
         ]
 
     def choose(self, found: Sequence[RemoteObject]) -> tuple[RemoteObject, ...]:
@@ -153,22 +157,24 @@ class DatasetExpiration(ListedKind):
         live = [o for o in found if o.status != "cancelled"] or list(found)
         return (max(live, key=lambda o: (o.created_at, o.remote_id)),) if live else ()
 
-    def create(self, client: AdobeClient, request: Request) -> Created:
+    def create(self, client: AdobeClient, request: Request, scope: Scope) -> Created:
         spec = request.spec
         item = client.ttl.create_expiration(
             dataset_id=str(spec["datasetId"]),
             expiry=str(spec["expiry"]),
             display_name=request.display_name,
-            description=tagged(request.description, request.name),
+            description=scope.tagged(request.description, request.name),
         )
         return Created((expiration_object(item),), item.status_text or str(item.status))
 
-    def update(self, client: AdobeClient, remote_id: str, request: Request) -> str:
+    def update(self, client: AdobeClient, remote_id: str, request: Request, scope: Scope) -> str:
+        # As for work orders: keep the tag the expiration has (one GET, for a rare update).
+        current = client.ttl.get_expiration(remote_id).description
         item = client.ttl.update_expiration(
             remote_id,
             expiry=str(request.spec["expiry"]),
             display_name=request.display_name,
-            description=tagged(request.description, request.name),
+            description=scope.retagged(current, request.description, request.name),
         )
         return item.status_text or str(item.status)
 

@@ -1,9 +1,11 @@
 """``PrivacyJob``: a Privacy Service job, Adobe's way to answer data-subject requests.
 
 Adobe creates one job per user and product; each carries the user key, which
-holds the request's name (:func:`~reconciler.reconcile.tagging.job_key`).
-Jobs cannot be searched by user key, only listed per regulation, and Adobe
-lists them at most 60 days back.
+holds the repository's scope and the request's name
+(:meth:`~reconciler.reconcile.tagging.Scope.job_key`). Jobs are
+organisation-wide, cannot be searched by user key, only listed per regulation
+(every repository's: ours are kept by reading each key), and Adobe lists them
+at most 60 days back.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from reconciler.kinds.base import (
     StatusRecord,
     utc_now,
 )
-from reconciler.reconcile.tagging import job_key, split_job_key
+from reconciler.reconcile.tagging import Scope, split_job_key
 from reconciler.schemas import validator
 from reconciler.settings import ADOBE_MAX_USERS_PER_JOB
 
@@ -46,13 +48,13 @@ DEFAULT_ACTIONS = ("delete",)
 
 
 def tagged_jobs(
-    client: AdobeClient, regulation: str, today: date, name: str | None = None
+    client: AdobeClient, regulation: str, today: date, scope: Scope, name: str | None = None
 ) -> dict[str, list[RemoteObject]]:
-    """Privacy jobs whose user key carries a request name, by name."""
+    """Privacy jobs whose user key carries a request name in ``scope`` (or no scope), by name."""
     found: dict[str, list[RemoteObject]] = defaultdict(list)
     start = today - timedelta(days=JOB_LOOKBACK_DAYS)
     for job in client.privacy.iter_privacy_jobs(regulation, from_date=start, to_date=today):
-        parts = split_job_key(job.user_key)
+        parts = scope.split_job_key(job.user_key)
         if parts is None or (name is not None and parts[0] != name):
             continue
         found[parts[0]].append(
@@ -98,9 +100,11 @@ class PrivacyJob(RequestKind):
 
     def mismatch(self, request: Request, obj: RemoteObject) -> tuple[str, ...]:
         # A job is one user's: its key must be one of the file's users (tagged with the
-        # request's name), its action one that user asks for. The key itself is not shown.
-        users = {job_key(request.name, u["key"]): u for u in request.spec["users"]}
-        user = users.get(obj.user_key)
+        # request's name, with our scope or none: only ours reach here), its action one
+        # that user asks for. The key itself is not shown.
+        users = {(request.name, u["key"]): u for u in request.spec["users"]}
+        parts = split_job_key(obj.user_key)
+        user = users.get(parts) if parts is not None else None
         if user is None:
             return ("its user key is none of the users this file declares",)
         actions = {a for a in obj.action.split(",") if a}
@@ -212,28 +216,31 @@ class PrivacyJob(RequestKind):
         unrecorded: Sequence[Request],
         applied: Sequence[Applied],
         today: date,
+        scope: Scope,
     ) -> Listing:
         by_name: dict[str, list[RemoteObject]] = defaultdict(list)
         for regulation in sorted({str(r.spec["regulation"]) for r in unrecorded}):
-            for name, jobs in tagged_jobs(client, regulation, today).items():
+            for name, jobs in tagged_jobs(client, regulation, today, scope).items():
                 by_name[name].extend(jobs)
         return Listing(by_name)
 
-    def find(self, client: AdobeClient, request: Request, today: date) -> list[RemoteObject]:
+    def find(
+        self, client: AdobeClient, request: Request, today: date, scope: Scope
+    ) -> list[RemoteObject]:
         regulation = str(request.spec["regulation"])
-        return tagged_jobs(client, regulation, today, request.name).get(request.name, [])
+        return tagged_jobs(client, regulation, today, scope, request.name).get(request.name, [])
 
     def find_since(
-        self, client: AdobeClient, request: Request, since: date, today: date
+        self, client: AdobeClient, request: Request, since: date, today: date, scope: Scope
     ) -> list[RemoteObject]:
         # ``read`` already listed every job of the regulation over the whole window
         # Adobe keeps, without search: there is nothing more to look at.
         return []
 
-    def create(self, client: AdobeClient, request: Request) -> Created:
+    def create(self, client: AdobeClient, request: Request, scope: Scope) -> Created:
         spec = request.plain_spec()
         users = [
-            PrivacyUser.from_spec({**u, "key": job_key(request.name, u["key"])})
+            PrivacyUser.from_spec({**u, "key": scope.job_key(request.name, u["key"])})
             for u in spec["users"]
         ]
         expand = spec.get("expandIds", False)

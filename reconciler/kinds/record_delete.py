@@ -3,8 +3,10 @@
 For data cleansing, anonymous data and minimisation; Adobe's workorder guide
 says record deletes are "not to be used for data subject rights requests"
 (those are ``PrivacyJob``s). Work orders are listed in bulk by their tag
-(``search=[reconciler:``) and a ``GET`` is made only for ledger entries the
-listing did not show (a description edited by hand in Adobe's UI).
+(``search=[reconciler:``, every scope's, ours kept by reading each tag) and a
+``GET`` is made only for ledger entries the listing did not show (a
+description edited by hand in Adobe's UI). A work order is shared by everyone
+in its sandbox: the scope in its tag says which repository's it is.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from reconciler.adobe import WorkOrder, WorkOrderStatus
 from reconciler.check.findings import finding_at
 from reconciler.errors import UsageError
 from reconciler.kinds.base import Created, ListedKind, RemoteObject, grouped
-from reconciler.reconcile.tagging import TAG_PREFIX, tagged, untag
+from reconciler.reconcile.tagging import TAG_PREFIX, Scope
 from reconciler.settings import ADOBE_MAX_IDENTITIES_PER_WORK_ORDER
 
 if TYPE_CHECKING:
@@ -61,11 +63,15 @@ def work_order_object(order: WorkOrder) -> RemoteObject:
     )
 
 
-def tagged_work_orders(client: AdobeClient, name: str | None = None) -> list[WorkOrder]:
-    """Work orders carrying our tag (all of them, or one request's)."""
-    search = f"{TAG_PREFIX}{name}]" if name else TAG_PREFIX
-    orders = client.hygiene.iter_work_orders(search=search)
-    return [o for o in orders if name is None or untag(o.description)[1] == name]
+def tagged_work_orders(
+    client: AdobeClient, scope: Scope, name: str | None = None
+) -> list[WorkOrder]:
+    """Work orders carrying a tag: of any scope for all of them, or one request's in
+    ``scope`` (or without a scope) when ``name`` is given."""
+    if name is None:
+        return list(client.hygiene.iter_work_orders(search=TAG_PREFIX))
+    orders = client.hygiene.iter_work_orders(search=scope.search(name))
+    return [o for o in orders if scope.untag(o.description)[1] == name]
 
 
 class RecordDelete(ListedKind):
@@ -169,7 +175,7 @@ class RecordDelete(ListedKind):
     # -- Adobe ------------------------------------------------------------------------
 
     def list_tagged(self, client: AdobeClient) -> Iterable[RemoteObject]:
-        return (work_order_object(o) for o in tagged_work_orders(client))
+        return (work_order_object(o) for o in client.hygiene.iter_work_orders(search=TAG_PREFIX))
 
     def get_one(self, client: AdobeClient, remote_id: str) -> RemoteObject:
         return work_order_object(client.hygiene.get_work_order(remote_id))
@@ -177,38 +183,45 @@ class RecordDelete(ListedKind):
     def list_unsearched(self, client: AdobeClient) -> Iterable[RemoteObject]:
         return (work_order_object(o) for o in client.hygiene.iter_work_orders())
 
-    def find(self, client: AdobeClient, request: Request, today: date) -> list[RemoteObject]:
-        return [work_order_object(o) for o in tagged_work_orders(client, request.name)]
+    def find(
+        self, client: AdobeClient, request: Request, today: date, scope: Scope
+    ) -> list[RemoteObject]:
+        return [work_order_object(o) for o in tagged_work_orders(client, scope, request.name)]
 
     def find_since(
-        self, client: AdobeClient, request: Request, since: date, today: date
+        self, client: AdobeClient, request: Request, since: date, today: date, scope: Scope
     ) -> list[RemoteObject]:
         # Every work order created in the window (Adobe's fromDate/toDate), no search:
         # the tag is matched here. The day after today bounds a clock slightly behind.
         orders = client.hygiene.iter_work_orders(from_date=since, to_date=today + timedelta(days=1))
-        return [work_order_object(o) for o in orders if untag(o.description)[1] == request.name]
+        return [
+            work_order_object(o) for o in orders if scope.untag(o.description)[1] == request.name
+        ]
 
     def choose(self, found: Sequence[RemoteObject]) -> tuple[RemoteObject, ...]:
         # Two tagged work orders for one request can only come from a duplicate create;
         # the oldest is the one recorded, the others are reported by the plan.
         return (min(found, key=lambda o: (o.created_at, o.remote_id)),) if found else ()
 
-    def create(self, client: AdobeClient, request: Request) -> Created:
+    def create(self, client: AdobeClient, request: Request, scope: Scope) -> Created:
         spec = request.spec
         order = client.hygiene.create_work_order(
             dataset_id=spec["datasetId"],
             display_name=request.display_name,
-            description=tagged(request.description, request.name),
+            description=scope.tagged(request.description, request.name),
             identities=[(i.namespace, i.value) for i in request.identities()],
             target_services=spec.get("targetServices"),
         )
         return Created((work_order_object(order),), order.status)
 
-    def update(self, client: AdobeClient, remote_id: str, request: Request) -> str:
+    def update(self, client: AdobeClient, remote_id: str, request: Request, scope: Scope) -> str:
+        # A PUT sends the whole description: read the tag the work order has first, so that
+        # one tagged before scopes keeps that tag (an update is rare; one GET more is cheap).
+        current = client.hygiene.get_work_order(remote_id).description
         order = client.hygiene.update_work_order(
             remote_id,
             display_name=request.display_name,
-            description=tagged(request.description, request.name),
+            description=scope.retagged(current, request.description, request.name),
         )
         return order.status
 

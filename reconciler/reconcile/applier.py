@@ -47,7 +47,14 @@ from reconciler.model import Request
 from reconciler.reconcile.intents import Intent
 from reconciler.reconcile.ledger import Entry, Fingerprint, Ledger, RemoteJob, StatusRecord, utc_now
 from reconciler.reconcile.planner import Action, ActionType, Plan
-from reconciler.reconcile.tagging import split_job_key, tag, tagged, untag
+from reconciler.reconcile.tagging import (
+    UNSCOPED,
+    Scope,
+    Tag,
+    read_job_key,
+    read_tag,
+    same_tagged,
+)
 
 log = logging.getLogger("reconciler.apply")
 
@@ -135,7 +142,9 @@ class Applier:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         history: Mapping[str, tuple[str, Entry]] | None = None,
         guard: Callable[[], None] = lambda: None,
+        scope: Scope = UNSCOPED,
     ) -> None:
+        self.scope = scope  # the repository's, for the tags it writes and looks for
         self.client = client
         self.ledger = ledger
         self.requests = requests
@@ -172,7 +181,9 @@ class Applier:
             intent = (
                 earlier.again(now)
                 if earlier is not None
-                else Intent.first(request.name, request.kind, tag(request.name), now)
+                else Intent.first(
+                    request.name, request.kind, str(self.scope.tag(request.name)), now
+                )
             )
             self.ledger.put_intent(intent)
             self._begun.add(request.name)
@@ -271,11 +282,11 @@ class Applier:
             obj = objects[0]
             stale = (
                 obj.display_name != request.display_name
-                or obj.description != tagged(request.description, request.name)
+                or not same_tagged(obj.description, request.description, request.name)
                 or any(obj.fields.get(k, "") != v for k, v in kind.desired(request).items())
             )
             if stale and (not kind.open_statuses or obj.status in kind.open_statuses):
-                status = kind.update(self.client, obj.remote_id, request)
+                status = kind.update(self.client, obj.remote_id, request, self.scope)
         self._put(self._entry(request, objects, status, recovered))
         ids = tuple(o.remote_id for o in objects)
         verb = "found at Adobe and recorded" if recovered else "created"
@@ -288,7 +299,7 @@ class Applier:
         """The request's own objects at Adobe: carrying its tag and acting on what it
         declares (another clone's object of the same name is never recorded as ours)."""
         kind = request.kind
-        return list(kind.own(request, kind.find(self.client, request, self.today())))
+        return list(kind.own(request, kind.find(self.client, request, self.today(), self.scope)))
 
     def _find_after_unknown(self, request: Request) -> list[RemoteObject]:
         """Look for the tag a few times, waiting longer each time: Adobe's listings may
@@ -314,7 +325,7 @@ class Applier:
         self.guard()
         self._begin(request)
         try:
-            created = kind.create(self.client, request)
+            created = kind.create(self.client, request, self.scope)
         except OutcomeUnknownError as e:
             why = f"HTTP {e.status}" if e.status else e.reason
             return self._unknown(action, request, f"{why} after sending")
@@ -343,10 +354,10 @@ class Applier:
             if owner != request.name:
                 return f"the answer names {rid}, which the ledger records for {owner!r}"
         for obj in created.objects:
-            name = _tagged_name(obj)
-            if name is not None and name != request.name:
-                return f"the answer's {obj.remote_id} carries the tag of {name!r}"
-        return request.kind.confirm(self.client, request, created.objects)
+            tag = _answered_tag(obj)
+            if tag is not None and (not self.scope.owns(tag) or tag.name != request.name):
+                return f"the answer's {obj.remote_id} carries the tag {tag}"
+        return request.kind.confirm(self.client, request, created.objects, self.scope)
 
     def _unknown(self, action: Action, request: Request, why: str) -> Outcome:
         """A create that may or may not have reached Adobe: look for it, and otherwise
@@ -407,7 +418,7 @@ class Applier:
     def _update(self, action: Action, request: Request) -> Outcome:
         entry = self._applied(request)
         assert entry.remote_id is not None
-        status = request.kind.update(self.client, entry.remote_id, request)
+        status = request.kind.update(self.client, entry.remote_id, request, self.scope)
         self._put(
             replace(
                 entry,
@@ -436,12 +447,12 @@ class Applier:
         return Outcome(action, True, f"cancelled {entry.remote_id} ({status})", entry.remote_ids)
 
 
-def _tagged_name(obj: RemoteObject) -> str | None:
-    """The request name an answered object carries (None when the answer shows none)."""
+def _answered_tag(obj: RemoteObject) -> Tag | None:
+    """The tag an answered object carries, of any scope (None when the answer shows none)."""
     if obj.user_key:
-        parts = split_job_key(obj.user_key)
+        parts = read_job_key(obj.user_key)
         return parts[0] if parts else None
-    return untag(obj.description)[1] if obj.description else None
+    return read_tag(obj.description)[1] if obj.description else None
 
 
 def _seen(found: Sequence[RemoteObject], kind: RequestKind) -> str:

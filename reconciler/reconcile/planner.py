@@ -45,7 +45,7 @@ from reconciler.kinds.base import RemoteObject
 from reconciler.model import Request
 from reconciler.reconcile.intents import Intent
 from reconciler.reconcile.ledger import Entry, Fingerprint, Ledger
-from reconciler.reconcile.tagging import tagged, untag
+from reconciler.reconcile.tagging import same_tagged, tagged, untag
 from reconciler.settings import DEFAULT_GRACE
 
 
@@ -162,7 +162,7 @@ def _changes(
     changes = []
     if display_name != request.display_name:
         changes.append(Change("displayName", display_name, request.display_name))
-    if description != tagged(request.description, request.name):
+    if not same_tagged(description, request.description, request.name):  # scoped or not
         before, name = untag(description)
         if name == request.name:
             changes.append(Change("description", before, request.description))

@@ -19,6 +19,7 @@ from reconciler.kinds.base import RemoteObject
 from reconciler.model import Request
 from reconciler.reconcile.ledger import Ledger
 from reconciler.reconcile.planner import RemoteState
+from reconciler.reconcile.tagging import UNSCOPED, Scope
 from reconciler.settings import Settings
 
 
@@ -43,7 +44,11 @@ def adobe_config(settings: Settings, env: Mapping[str, str]) -> AdobeConfig:
 
 
 def fetch_remote_state(
-    client: AdobeClient, requests: Sequence[Request], ledger: Ledger, today: date
+    client: AdobeClient,
+    requests: Sequence[Request],
+    ledger: Ledger,
+    today: date,
+    scope: Scope = UNSCOPED,
 ) -> RemoteState:
     """What the planner needs from Adobe, in as few calls as the APIs allow."""
     by_name: dict[str, list[RemoteObject]] = defaultdict(list)
@@ -53,7 +58,7 @@ def fetch_remote_state(
         mine = [r for r in requests if r.kind is kind]
         applied = [e for e in ledger if e.kind is kind]
         unrecorded = [r for r in mine if ledger.get(r.name) is None]
-        listing = kind.read(client, unrecorded, applied, today)
+        listing = kind.read(client, unrecorded, applied, today, scope)
         for name, objects in listing.by_name.items():
             by_name[name].extend(objects)
         by_id.update(listing.by_id)
@@ -65,7 +70,7 @@ def fetch_remote_state(
             if intent is None or by_name.get(request.name) or not kind.findable:
                 continue
             since = intent.first_sent_at.date() - timedelta(days=1)
-            for obj in kind.find_since(client, request, since, today):
+            for obj in kind.find_since(client, request, since, today, scope):
                 by_name[request.name].append(obj)
                 by_id.setdefault(obj.remote_id, obj)
     return RemoteState(
