@@ -31,7 +31,7 @@ from reconciler.reconcile.tagging import UNSCOPED, Scope
 from reconciler.repository import SETTINGS_FILE
 from reconciler.schemas import check
 from reconciler.secrets.crypto import NO_KEYS, CryptoError, Keyring, parse_recipients
-from reconciler.yamlfile import Document, Mark, ParseError, load_document
+from reconciler.yamlfile import Document, Mark, ParseError, load_document, parse_document
 
 ADOBE_IMS_URL = "https://ims-na1.adobelogin.com"
 ADOBE_PLATFORM_URL = "https://platform.adobe.io"
@@ -187,6 +187,16 @@ def load_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:
         apply_branch=data.get("apply", {}).get("branch", "main"),
         declared_scope=data.get("scope"),
     )
+
+
+def scope_line(scope: str) -> str:
+    """The line of reconciler.yaml that stores ``scope``, quoted where YAML would read the
+    plain value as something else than a string (``12345678``, ``null``, ``true``)."""
+    try:
+        plain = parse_document(SETTINGS_FILE, f"scope: {scope}\n").data
+    except ParseError:
+        plain = None
+    return f"scope: {scope}" if plain == {"scope": scope} else f'scope: "{scope}"'
 
 
 def derive_scope(root: Path) -> str | None:
