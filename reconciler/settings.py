@@ -33,7 +33,7 @@ from reconciler.reconcile.tagging import UNSCOPED, Scope
 from reconciler.repository import SETTINGS_FILE
 from reconciler.schemas import check
 from reconciler.secrets.crypto import NO_KEYS, CryptoError, Keyring, parse_recipients
-from reconciler.yamlfile import Document, Mark, ParseError, load_document
+from reconciler.yamlfile import Document, Mark, ParseError, load_document, parse_document
 
 # apply.resendAfter's default: how long a create with an unknown outcome waits.
 DEFAULT_GRACE = timedelta(hours=1)
@@ -207,6 +207,16 @@ def load_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:
         resend_after=parse_duration(data.get("apply", {}).get("resendAfter", "1h")),
         declared_scope=data.get("scope"),
     )
+
+
+def scope_line(scope: str) -> str:
+    """The line of reconciler.yaml that stores ``scope``, quoted where YAML would read the
+    plain value as something else than a string (``12345678``, ``null``, ``true``)."""
+    try:
+        plain = parse_document(SETTINGS_FILE, f"scope: {scope}\n").data
+    except ParseError:
+        plain = None
+    return f"scope: {scope}" if plain == {"scope": scope} else f'scope: "{scope}"'
 
 
 def derive_scope(root: Path) -> str | None:

@@ -17,6 +17,13 @@ with ``--base`` every such change is a finding that says why it matters
   Lowering a limit or tightening the policy is fine and reported nowhere.
 * ``encryption.recipients`` and ``adobe.orgId``/``adobe.sandboxName`` changed:
   warnings naming what changed (public keys and names only).
+* ``scope`` changed while the ledger has entries: an error (``scope-changed``,
+  :func:`scope_changes`), since every object applied so far carries the old
+  scope's tag and would no longer be found as the repository's own. Writing
+  out the scope derived from the root commit is no change.
+
+Without ``--base`` too, a ``reconciler.yaml`` that names no scope is a warning
+(``scope-not-stored``, :func:`scope_findings`) that prints the line to add.
 
 Both sides are compared with their defaults filled in, so writing out a default is
 no change. Nothing here reads the environment: the file is what a pull request
@@ -26,13 +33,23 @@ can change.
 from __future__ import annotations
 
 import ipaddress
+import secrets
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
 from reconciler.check.findings import Finding, Severity
-from reconciler.settings import ADOBE_IMS_URL, ADOBE_PLATFORM_URL, Limits
+from reconciler.errors import SettingsError
+from reconciler.settings import (
+    ADOBE_IMS_URL,
+    ADOBE_PLATFORM_URL,
+    DERIVED_SCOPE_DIGITS,
+    Limits,
+    Settings,
+    derive_scope,
+    scope_line,
+)
 from reconciler.yamlfile import Document, Mark
 
 ADOBE_DOMAINS = ("adobelogin.com", "adobe.io", "adobe.com")
@@ -258,4 +275,78 @@ def _recipients(
         "added key can read every identity encrypted from now on; confirm each one is a "
         "person or job trusted with identities",
         Severity.WARNING,
+    )
+
+
+def scope_findings(settings: Settings, document: Document | None, shown: str) -> list[Finding]:
+    """A warning when ``reconciler.yaml`` names no ``scope``: the scope is then derived
+    from the root commit, which a shallow clone or a rewritten history does not have, so
+    the message gives the exact line that stores it (a new one before the first commit)."""
+    if settings.declared_scope is not None:
+        return []
+    try:
+        derived = derive_scope(settings.root)
+    except SettingsError:  # a shallow clone: the line cannot be known here
+        return [
+            Finding(
+                *_at(document, ("scope",), shown),
+                "scope-not-stored",
+                f"{shown} names no scope, and this shallow clone cannot derive it from the "
+                "root commit: run `reconciler validate` in a full clone and add the line it "
+                "prints",
+                Severity.WARNING,
+            )
+        ]
+    if derived is None:
+        line = scope_line(secrets.token_hex(DERIVED_SCOPE_DIGITS // 2))
+        why = (
+            "the repository has no commit to derive one from, so what is applied now is "
+            "tagged without a scope, and would be taken for its own by any repository of "
+            "the organisation that has none"
+        )
+    else:
+        line = scope_line(derived)
+        why = (
+            f"{derived} is derived from the root commit, the same in every full clone, but "
+            "not in a shallow one nor after history is rewritten"
+        )
+    return [
+        Finding(
+            *_at(document, ("scope",), shown),
+            "scope-not-stored",
+            f"{shown} names no scope, which names this repository in the tags of what it "
+            f"creates at Adobe: {why}; add the line `{line}` to {shown}",
+            Severity.WARNING,
+        )
+    ]
+
+
+def scope_changes(
+    before: Any,
+    settings: Settings,
+    after: Document | None,
+    shown: str,
+    base: str,
+    *,
+    applied: bool,
+) -> Iterator[Finding]:
+    """An error when the scope differs from ``base``'s while the ledger has entries
+    (``applied``). Each side's scope is its ``scope:``, else the one derived from the root
+    commit (the same on both sides), so storing the derived one changes nothing."""
+    old, new = value_at(before, "scope"), settings.declared_scope
+    old = old if isinstance(old, str) else None
+    if old == new or not applied:
+        return
+    derived = derive_scope(settings.root) or ""
+    old_scope, new_scope = old or derived, new or derived
+    if old_scope == new_scope:
+        return
+    restore = f"restore `{scope_line(old_scope)}`" if old_scope else "remove the scope line"
+    yield Finding(
+        *_at(after, ("scope",), shown),
+        "scope-changed",
+        f"scope changed from {old_scope or 'none'} to {new_scope or 'none'} since {base}, "
+        "and the ledger has entries: every object applied so far carries the old scope in "
+        "its tag, so this repository would no longer know them as its own (nor find them "
+        f"again after a lost response); {restore}",
     )

@@ -73,14 +73,15 @@ def command(
           --sandbox prod
     """
     root: Path = ctx.obj["cwd"]
+    target = root if directory is None else root / directory
     options = starter.make_options(
+        scope=starter.scope_for(target),
         org_id=org_id,
         sandbox=sandbox,
         ledger_branch=ledger_branch,
         ledger_in_tree=ledger_in_tree,
         action=action,
     )
-    target = root if directory is None else root / directory
     files = starter.starter_files(options)
     outcome = install.write_starter(target, files, force=force, display_root=root)
     if not outcome.changed:

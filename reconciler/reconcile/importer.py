@@ -3,6 +3,10 @@
 An imported request has no identities, because Adobe never returns them; its
 file says so. The ledger entry marks it ``imported``; from then on its
 displayName and description are managed from the file like any other.
+
+A work order tagged with another repository's scope is that repository's, and
+is refused: imported here too, two repositories would manage one work order.
+One tagged with ours, or tagged before scopes, is named after its tag.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from reconciler.reconcile.ledger import (
     atomic_write,
     utc_now,
 )
-from reconciler.reconcile.tagging import untag
+from reconciler.reconcile.tagging import read_tag, untag
 from reconciler.settings import Settings
 
 HEADER = """\
@@ -81,6 +85,12 @@ def import_work_orders(
     done = []
     for workorder_id in ids:
         order = client.hygiene.get_work_order(workorder_id)
+        _, tag = read_tag(order.description)
+        if tag is not None and not settings.scope.owns(tag):
+            raise WorkOrderImportError(
+                f"{workorder_id}: it carries the tag of another repository (scope "
+                f"{tag.scope}), which manages it; import it there, if anywhere"
+            )
         name = name_for(order.workorder_id, order.description)
         if name in existing or ledger.get(name) is not None:
             raise WorkOrderImportError(

@@ -6,6 +6,10 @@ renders every file from what the package carries (the templates in
 of :mod:`reconciler.scaffold.workflows`), so a wheel starts the same repository as a
 checkout. Writing them is :mod:`reconciler.scaffold.install`. Nothing here prints.
 
+``reconciler.yaml`` gets the repository's ``scope`` (:func:`scope_for`): the one
+it names already, else the one the repository tags with already, else a new
+random one.
+
 Exception tree::
 
     ReconcilerError
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -25,11 +30,12 @@ from pathlib import Path
 from reconciler.check.validation import discover, load_file
 from reconciler.errors import ReconcilerError, UsageError
 from reconciler.kinds import Kind, RequestKind
+from reconciler.reconcile.tagging import Scope
 from reconciler.repository import SETTINGS_FILE
 from reconciler.scaffold.files import DEFAULT_FOLDERS
 from reconciler.scaffold.workflows import DEFAULT_ACTION, render_workflows
 from reconciler.schemas import check, examples_dir, schema_dir
-from reconciler.settings import Limits
+from reconciler.settings import DERIVED_SCOPE_DIGITS, Limits, derive_scope
 from reconciler.yamlfile import ParseError, parse_document
 
 DEFAULT_LEDGER_BRANCH = "reconciler-ledger"
@@ -101,6 +107,7 @@ class Options:
     main's own tree."""
 
     action: Action
+    scope: str
     org_id: str | None = None
     sandbox: str | None = None
     ledger_branch: str | None = DEFAULT_LEDGER_BRANCH
@@ -121,15 +128,43 @@ def _check_ledger_branch(branch: str) -> str:
     return branch
 
 
+def new_scope() -> str:
+    """A scope for a repository that has none yet: random, since anything derived from a
+    name or a first commit is shared by the copies and forks of a starter repository."""
+    return secrets.token_hex(DERIVED_SCOPE_DIGITS // 2)
+
+
+def scope_for(directory: Path) -> str:
+    """The scope init writes in ``directory``: the one its reconciler.yaml names already
+    (a second run changes nothing, and --force never changes what the applied objects are
+    tagged with), else the one its repository tags with already (derived from the root
+    commit: a repository applied from before scopes keeps its tags), else a new one.
+
+    Raises :class:`~reconciler.errors.SettingsError` in a shallow clone without a scope:
+    a new one there could orphan everything applied."""
+    path = directory / SETTINGS_FILE
+    try:
+        data = parse_document(SETTINGS_FILE, path.read_text(encoding="utf-8")).data
+    except (OSError, UnicodeDecodeError, ParseError):
+        data = None
+    named = data.get("scope") if isinstance(data, dict) else None
+    if isinstance(named, str) and not check("settings.schema.json", {"scope": named}):
+        return named
+    return derive_scope(directory) or new_scope()
+
+
 def make_options(
     *,
+    scope: str,
     org_id: str | None = None,
     sandbox: str | None = None,
     ledger_branch: str | None = None,
     ledger_in_tree: bool = False,
     action: str | None = None,
 ) -> Options:
-    """Check the flags of ``reconciler init``; raise :class:`UsageError` on the first bad one."""
+    """Check the flags of ``reconciler init``; raise :class:`UsageError` on the first bad one.
+    ``scope`` comes from :func:`scope_for`."""
+    Scope(scope)  # a malformed one is a bug of the caller: ValueError
     if org_id is not None and not _ORG_ID.fullmatch(org_id):
         raise UsageError(
             f"--org-id {org_id!r} must be an IMS organisation id ending in @AdobeOrg, "
@@ -147,6 +182,7 @@ def make_options(
     )
     return Options(
         action=Action.parse(DEFAULT_ACTION if action is None else action),
+        scope=scope,
         org_id=org_id,
         sandbox=sandbox,
         ledger_branch=branch,
@@ -235,6 +271,7 @@ def _settings_text(options: Options) -> str:
         SETTINGS_FILE,
         {
             "ADOBE": _adobe_section(options),
+            "SCOPE": _scalar(options.scope),  # 12345678 or null would not read as strings
             "LEDGER": _ledger_section(options),
             "MAX_IDENTITIES_PER_REQUEST": str(limits.max_identities_per_request),
             "MAX_IDENTITIES_PER_RUN": str(limits.max_identities_per_run),

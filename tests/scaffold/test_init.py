@@ -36,6 +36,7 @@ EXPECTED = {
     *(f"schemas/{name}" for name in SCHEMAS),
 }
 MODELINE = re.compile(r"^# yaml-language-server: \$schema=(\S+)$", re.MULTILINE)
+SCOPE_LINE = re.compile(rb'^scope: "?([a-z0-9]{8})"?$', re.MULTILINE)
 
 
 def init(run, root: Path, *args: str):
@@ -49,6 +50,19 @@ def tree(folder: Path) -> dict[str, bytes]:
         for p in folder.rglob("*")
         if p.is_file() and ".git" not in p.relative_to(folder).parts[:1]
     }
+
+
+def scope_of(folder: Path) -> str:
+    """The scope line of the reconciler.yaml init wrote in ``folder``: 8 letters and digits."""
+    (found,) = SCOPE_LINE.findall((folder / "reconciler.yaml").read_bytes())
+    return str(found.decode())
+
+
+def unscoped(folder: Path) -> dict[str, bytes]:
+    """``tree(folder)`` with the scope (random in each new repository) left out."""
+    files = tree(folder)
+    files["reconciler.yaml"] = SCOPE_LINE.sub(b"scope: -", files["reconciler.yaml"])
+    return files
 
 
 def one_line(result) -> str:
@@ -278,7 +292,7 @@ def test_a_changed_file_is_refused_then_replaced_with_force(run, tmp_path: Path)
     assert "wrote repo/.github/CODEOWNERS\n" in result.output
     assert f"left {len(EXPECTED) - 3} files as they were" in result.output
     assert init(run, tmp_path, "fresh", *FLAGS).exit_code == 0
-    assert tree(target) == tree(tmp_path / "fresh")
+    assert unscoped(target) == unscoped(tmp_path / "fresh")
 
 
 def test_other_flags_than_an_earlier_run_are_refused(run, tmp_path: Path) -> None:
@@ -442,10 +456,47 @@ def test_a_wheel_starts_the_same_repository(run, tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert init(run, tmp_path, "checkout", *FLAGS).exit_code == 0
-    assert tree(tmp_path / "wheel") == tree(tmp_path / "checkout")
+    assert unscoped(tmp_path / "wheel") == unscoped(tmp_path / "checkout")
 
 
 def test_help_has_an_example(run) -> None:
     result = run("init", "--help")
     assert result.exit_code == 0
     assert "reconciler init privacy-requests --org-id" in result.output
+
+
+# -- the scope -----------------------------------------------------------------------------
+
+
+def test_each_new_repository_gets_a_scope_of_its_own(run, tmp_path: Path) -> None:
+    assert init(run, tmp_path, "one", *FLAGS).exit_code == 0
+    assert init(run, tmp_path, "two", *FLAGS).exit_code == 0
+    one, two = scope_of(tmp_path / "one"), scope_of(tmp_path / "two")
+    assert one != two
+    assert load_settings(tmp_path / "one", {}).declared_scope == one
+    text = (tmp_path / "one/reconciler.yaml").read_text(encoding="utf-8")
+    assert "[reconciler:SCOPE/NAME]" in text and "Never change it" in text
+
+
+def test_running_again_with_force_keeps_the_scope(run, tmp_path: Path) -> None:
+    assert init(run, tmp_path, *FLAGS).exit_code == 0
+    settings = tmp_path / "reconciler.yaml"
+    settings.write_text("apiVersion: reconciler/v1\nscope: keep1234\n", encoding="utf-8")
+    result = init(run, tmp_path, *FLAGS, "--force")
+    assert result.exit_code == 0, result.output
+    assert "replaced reconciler.yaml" in result.output
+    assert scope_of(tmp_path) == "keep1234"
+    assert "ADOBE_CLIENT_ID" in settings.read_text(encoding="utf-8")
+
+
+def test_in_a_repository_with_history_the_scope_is_the_one_it_tags_with(
+    run, tmp_path: Path
+) -> None:
+    git(tmp_path, "init", "-q", "-b", "main")
+    (tmp_path / "README.md").write_text("privacy requests\n", encoding="utf-8")
+    git(tmp_path, "add", "README.md")
+    git(tmp_path, "commit", "-qm", "Start")
+    root = git(tmp_path, "rev-list", "--max-parents=0", "HEAD").strip()
+    assert load_settings(tmp_path, {}).scope.value == root[:8]  # before init
+    assert init(run, tmp_path, *FLAGS).exit_code == 0
+    assert scope_of(tmp_path) == root[:8]
