@@ -152,6 +152,7 @@ def gateway_campaign(adobe, origin: Path, tmp_path: Path, rounds: int, seed: int
             declared |= declare(first, BATCH * (round_ + 1), BATCH)
             git(first, "push", "-q", "origin", "main")
         for repo in clones:
+            git(repo, "reset", "-q", "--hard")  # a ledger lost last round is back from git
             git(repo, "pull", "-q", "--rebase", "origin", "main")
         if rng.random() < 0.15:  # a clone's ledger files vanish from its work tree
             victim = rng.choice(clones)
@@ -172,7 +173,7 @@ def gateway_campaign(adobe, origin: Path, tmp_path: Path, rounds: int, seed: int
     for _ in range(SETTLE_RUNS):
         outputs = []
         for repo in clones:
-            git(repo, "checkout", "-q", "--", ".")  # a lost ledger file comes back from git
+            git(repo, "reset", "-q", "--hard")  # a lost ledger file comes back from git
             done = run_cli(repo, "apply", "--auto-approve", "--push", timeout=RUN_TIMEOUT_S)
             assert done.returncode == 0, done.stdout + done.stderr
             outputs.append(done.stdout)

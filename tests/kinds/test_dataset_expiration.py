@@ -30,7 +30,7 @@ spec:
   displayName: Retention of {dataset}
   description: Retention schedule.
 """
-TAG = re.compile(r"(?:\A| )\[reconciler:([a-z0-9][-a-z0-9]*)\]\Z")
+TAG = re.compile(r"(?:\A| )\[reconciler:(?:[a-z0-9]{4,16}/)?([a-z0-9][-a-z0-9]*)\]\Z")
 FAR = "2031-03-31"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from reconciler.adobe import AdobeClient, AdobeConfig
 from reconciler.reconcile.ledger import Ledger
 from tests.conftest import (
     CONSENT,
+    JOB_USER_KEY,
     PRIVACY_JOB,
     RECORD_DELETE,
     git,
@@ -54,7 +56,9 @@ def test_new_requests_are_created_once_and_recorded(run, adobe, repo3: Path) -> 
     assert result.exit_code == 0, result.output
     assert "3 created" in result.output
     assert tagged_counts(adobe) == {"req-a": 1}
-    assert {j["userKey"] for j in adobe.admin.jobs()} == {"req-b:user-1"}
+    assert {JOB_USER_KEY.match(j["userKey"]).groups() for j in adobe.admin.jobs()} == {
+        ("req-b", "user-1")
+    }
     # 2 actions × 2 products for the one user
     assert len(adobe.admin.jobs()) == 4
     assert sum(c["requests"] for c in adobe.admin.consents()) == 1
@@ -84,7 +88,9 @@ def test_changed_display_name_is_one_put(run, adobe, repo3: Path) -> None:
     assert len(new) == 1 and new[0][0] == "PUT"
     (order,) = adobe.admin.workorders()
     assert order["displayName"] == "Better name"
-    assert order["description"] == "New description. [reconciler:req-a]"
+    assert re.fullmatch(
+        r"New description\. \[reconciler:[a-z0-9]{4,16}/req-a\]", order["description"]
+    )
 
 
 def test_drift_made_at_adobe_is_planned_and_corrected(run, adobe, repo3: Path) -> None:
@@ -214,8 +220,9 @@ class Timeline(httpx.BaseTransport):
 
 
 def test_retry_after_is_honoured(adobe, tmp_path: Path) -> None:
-    # This seed throttles a create of each kind at least once.
-    adobe.admin.set_faults({"write": {"throttle_rate": 0.4, "retry_after": 1}, "seed": 8})
+    # Reads only: a throttled create is an unknown outcome, looked for and never re-sent
+    # on the status's word (tests/reconcile/test_intents.py).
+    adobe.admin.set_faults({"read": {"throttle_rate": 0.4, "retry_after": 1}, "seed": 8})
     timeline = Timeline()
     config = AdobeConfig.from_env(adobe.env(), sandbox_name="prod", max_concurrency=1)
     requests = [
@@ -231,11 +238,7 @@ def test_retry_after_is_honoured(adobe, tmp_path: Path) -> None:
     assert result.success, result.failed
     events = timeline.events
     throttled = [i for i, e in enumerate(events) if e[0] == "answer" and e[3] == 429]
-    assert {events[i][2] for i in throttled} == {
-        "/data/core/hygiene/workorder",
-        "/data/core/privacy/jobs",
-        "/data/core/privacy/consent",
-    }
+    assert throttled and {events[i][1] for i in throttled} == {"GET"}
     assert len(throttled) == sum(1 for r in adobe.admin.requests() if r["status"] == 429)
     for i in throttled:
         assert events[i + 1][0] == "retry-after"
@@ -245,7 +248,7 @@ def test_retry_after_is_honoured(adobe, tmp_path: Path) -> None:
         # The same call again, and only after waiting as long as Adobe asked.
         assert later[resent][1:3] == events[i][1:3]
         assert sum(e[1] for e in later[:resent]) >= events[i + 1][1]
-    # A throttled create was not processed: sent again, it exists once.
+    # Every create was sent once, after the throttled reads were answered.
     assert tagged_counts(adobe) == {"req-a": 1}
     assert list(tagged_jobs(adobe)["req-b"].values()) == [1, 1, 1, 1]
     assert sum(c["requests"] for c in adobe.admin.consents()) == 1
