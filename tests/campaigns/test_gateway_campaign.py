@@ -52,10 +52,12 @@ RUN_TIMEOUT_S = 180
 LAG_S = 1.5  # the listings' lag: well inside the campaign's grace period
 SETTLE_RUNS = 12
 # What a run that stops on purpose says (one line on stderr, exit 1): the other clone's
-# lease, a listing that contradicted itself twice, a push that lost a race.
+# lease, a listing that contradicted itself twice or repeated a page (short pages mixed
+# with full ones), a push that lost a race.
 EXPECTED_STOPS = (
     "holds the lease",
     "contradicts itself",
+    "repeats earlier results",
     "outcome unknown",
     "rejected",
     "failed",
