@@ -30,6 +30,8 @@ spec:
   displayName: Retention of {dataset}
   description: Retention schedule.
 """
+# The tag as tagging.py documents it: the repository's scope (derived from the root commit
+# in these repositories) and a slash, then the request's name.
 TAG = re.compile(r"(?:\A| )\[reconciler:(?:[a-z0-9]{4,16}/)?([a-z0-9][-a-z0-9]*)\]\Z")
 FAR = "2031-03-31"
 

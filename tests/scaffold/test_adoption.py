@@ -9,6 +9,7 @@ would run them (tests/scaffold/test_workflows.run_step), against the emulator.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import RECORD_DELETE, git, tagged_counts, write, writes
+from tests.conftest import RECORD_DELETE, git, write, writes
 from tests.git.test_gitops_loop import as_
 from tests.git.test_ledger_branch import REVIEWED, protect_main
 from tests.scaffold.test_workflows import (
@@ -171,7 +172,11 @@ def test_adopting_it_with_a_protected_main(
     second = run_apply_job(adobe, checkout(origin, tmp_path / "ci-2"), context, start)
     assert "1 created" in second
     assert sh(origin, "rev-parse", "main") == merged
-    assert tagged_counts(adobe) == {"jira-12345": 1, "req-a": 1}
+    # Tagged with the scope init wrote, decoded here from its documented form.
+    scope = yaml.safe_load(sh(origin, "show", "main:reconciler.yaml"))["scope"]
+    assert isinstance(scope, str) and re.fullmatch(r"[a-z0-9]{4,16}", scope)
+    tags = [o["description"].rsplit(" ", 1)[-1] for o in adobe.admin.workorders()]
+    assert sorted(tags) == [f"[reconciler:{scope}/jira-12345]", f"[reconciler:{scope}/req-a]"]
 
     # Another run sends nothing and pushes nothing.
     before = len(writes(adobe))
