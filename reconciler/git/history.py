@@ -190,11 +190,13 @@ def first_containing(repo: Repository, sha: str, line: Sequence[str]) -> str | N
     return line[lo]
 
 
-def last_commits(repo: Repository, folder: str) -> dict[str, str]:
+def last_commits(repo: Repository, folder: str, changes: str = "") -> dict[str, str]:
     """The commit that last changed each file under ``folder`` (from the top), by path
-    from the top: one pass over history instead of one git call per file."""
+    from the top: one pass over history instead of one git call per file. ``changes``
+    keeps only those kinds of change (git's ``--diff-filter``, e.g. ``AM``)."""
     if not has_commits(repo):
         return {}
+    only = [f"--diff-filter={changes}"] if changes else []
     _, out = run(
         repo,
         "log",
@@ -202,6 +204,7 @@ def last_commits(repo: Repository, folder: str) -> dict[str, str]:
         "--format=%x00%H",
         "--name-only",
         "--no-renames",
+        *only,
         "--end-of-options",
         "HEAD",
         "--",
@@ -220,27 +223,9 @@ def last_versions(repo: Repository, folder: str) -> dict[str, str]:
     """For each file that was ever directly in ``folder`` (from the top), the newest
     commit reachable from HEAD that holds a version of it (added or modified there): the
     ledger entries this clone's history knows, deleted or not, in one pass."""
-    if not has_commits(repo):
-        return {}
     prefix = "" if folder == "." else folder.rstrip("/") + "/"
-    _, out = run(
-        repo,
-        "log",
-        "-z",
-        "--format=%x00%H",
-        "--name-status",
-        "--no-renames",
-        "--diff-filter=AM",
-        "--end-of-options",
-        "HEAD",
-        "--",
-        f":(literal){folder}",
-        what=f"read the history of {folder}",
-        hint=DAMAGED,
-    )
-    found: dict[str, str] = {}
-    for header, changes in _records(out, 1, 2):
-        for _, path in changes:
-            if "/" not in path.removeprefix(prefix):
-                found.setdefault(path, header[0])
-    return found
+    return {
+        path: sha
+        for path, sha in last_commits(repo, folder, "AM").items()
+        if "/" not in path.removeprefix(prefix)
+    }

@@ -335,44 +335,40 @@ class Ledger:
         return ledger
 
     def intent_from(self, path: Path) -> None:
-        shown = self._shown(path)
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise LedgerError(
-                f"{shown}: not a readable intent file ({e.__class__.__name__}); restore it "
-                "from git (git checkout -- ledger/) rather than editing it by hand"
-            ) from None
-        errors = check(INTENT_SCHEMA, doc)
-        if errors:
-            raise LedgerError(
-                f"{shown}: {errors[0].message}; restore it from git rather than editing by hand"
-            )
-        intent = Intent.from_json(doc)
+        intent = Intent.from_json(self._document(path, INTENT_SCHEMA, "intent"))
         if path.stem != intent.name:
             raise LedgerError(
-                f"{shown}: holds the intent of {intent.name!r}; the file name must match"
+                f"{self._shown(path)}: holds the intent of {intent.name!r}; the file name "
+                "must match"
             )
         self.intents[intent.name] = intent
 
     def entries_from(self, path: Path) -> None:
+        entry = Entry.from_json(self._document(path, SCHEMA, "ledger"))
+        if path.stem != entry.name:
+            raise LedgerError(
+                f"{self._shown(path)}: holds entry {entry.name!r}; the file name must match"
+            )
+        self.entries[entry.name] = entry
+
+    def _document(self, path: Path, schema: str, what: str) -> dict[str, Any]:
+        """A ledger folder's JSON file, checked against ``schema``; a :class:`LedgerError`
+        naming the file otherwise (``what``: the kind of file, for the message)."""
         shown = self._shown(path)
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
             raise LedgerError(
-                f"{shown}: not a readable ledger file ({e.__class__.__name__}); restore it "
+                f"{shown}: not a readable {what} file ({e.__class__.__name__}); restore it "
                 "from git (git checkout -- ledger/) rather than editing it by hand"
             ) from None
-        errors = check(SCHEMA, doc)
+        errors = check(schema, doc)
         if errors:
             raise LedgerError(
                 f"{shown}: {errors[0].message}; restore it from git rather than editing by hand"
             )
-        entry = Entry.from_json(doc)
-        if path.stem != entry.name:
-            raise LedgerError(f"{shown}: holds entry {entry.name!r}; the file name must match")
-        self.entries[entry.name] = entry
+        checked: dict[str, Any] = doc
+        return checked
 
     def path_of(self, name: str) -> Path:
         return self.root / f"{name}.json"
