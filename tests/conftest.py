@@ -105,7 +105,7 @@ def repo(tmp_path: Path) -> Path:
     (path / "requests").mkdir(parents=True)
     git(path, "init", "-q", "-b", "main")
     # The default client-side rate (10 calls/s) suits Adobe; the emulator can take more.
-    write(path, "reconciler.yaml", "client:\n  requestsPerSecond: 1000\n")
+    write(path, "reconciler.yaml", "scope: testrepo\nclient:\n  requestsPerSecond: 1000\n")
     return path
 
 

@@ -46,7 +46,13 @@ from reconciler.check.ledgerrules import (
     merged,
     read_ledger,
 )
-from reconciler.check.settingsrules import endpoint_findings, settings_changes, value_at
+from reconciler.check.settingsrules import (
+    endpoint_findings,
+    scope_changes,
+    scope_findings,
+    settings_changes,
+    value_at,
+)
 from reconciler.check.validation import (
     YAML_SUFFIXES,
     Loaded,
@@ -329,8 +335,10 @@ def validate_with_ledger(settings: Settings, paths: Sequence[Path] = ()) -> Repo
     loaded = load_requests(discover(targets), settings)
     entries, unreadable = _ledgers(settings, None, ())
     twins = applied_twins(loaded.requests, entries.values())
-    endpoints = endpoint_findings(_settings_document(settings), SETTINGS_FILE)
-    return _report(loaded, [*loaded.findings, *twins], [*unreadable, *endpoints])
+    document = _settings_document(settings)
+    endpoints = endpoint_findings(document, SETTINGS_FILE)
+    scope = scope_findings(settings, document, SETTINGS_FILE)
+    return _report(loaded, [*loaded.findings, *twins], [*unreadable, *endpoints, *scope])
 
 
 def validate_against_base(
@@ -358,9 +366,16 @@ def validate_against_base(
         if (f.path, f.line) not in renamed
     ]
     document = _settings_document(settings)
-    others = [*unreadable, *endpoint_findings(document, SETTINGS_FILE)]
+    others = [
+        *unreadable,
+        *endpoint_findings(document, SETTINGS_FILE),
+        *scope_findings(settings, document, SETTINGS_FILE),
+    ]
     if not requests_only:
         others += settings_changes(before_settings, document, SETTINGS_FILE, ref)
+        others += scope_changes(
+            before_settings, settings, document, SETTINGS_FILE, ref, applied=bool(entries)
+        )
         imports = {
             r.name: r
             for r in everything.requests
