@@ -36,7 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_incrementing
 
@@ -302,8 +302,10 @@ class Applier:
         return list(kind.own(request, kind.find(self.client, request, self.today(), self.scope)))
 
     def _find_after_unknown(self, request: Request) -> list[RemoteObject]:
-        """Look for the tag a few times, waiting longer each time: Adobe's listings may
-        show a new object only after a while."""
+        """Look for the tag a few times, waiting longer each time (Adobe's listings may
+        show a new object only after a while), then once without Adobe's search over the
+        days since the intent's first send: a search index that lags or misses must not
+        be the only look (as the plan does for an intent it finds)."""
         retrying = Retrying(
             stop=stop_after_attempt(RECOVERY_LOOKUPS),
             wait=wait_incrementing(start=RECOVERY_WAIT_SECONDS, increment=RECOVERY_WAIT_SECONDS),
@@ -312,7 +314,17 @@ class Applier:
             sleep=self.sleep,
         )
         found: list[RemoteObject] = retrying(self._find, request)
-        return found
+        if found:
+            return found
+        kind = request.kind
+        intent = self.ledger.intent(request.name)
+        sent = intent.first_sent_at.date() if intent is not None else self.today()
+        since = sent - timedelta(days=1)  # a clock slightly ahead of Adobe's
+        return list(
+            kind.own(
+                request, kind.find_since(self.client, request, since, self.today(), self.scope)
+            )
+        )
 
     def _create(self, action: Action, request: Request) -> Outcome:
         kind = request.kind
