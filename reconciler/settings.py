@@ -63,6 +63,10 @@ DERIVED_SCOPE_DIGITS = 8
 class Limits:
     max_identities_per_request: int = 10_000
     max_identities_per_run: int = 100_000
+    # Budgets below Adobe's quotas (None: Adobe's own): what the plan allots, per quota.
+    identities_per_day: int | None = None
+    identities_per_month: int | None = None
+    active_expirations: int | None = None
 
 
 @dataclass(frozen=True)
@@ -182,6 +186,9 @@ def load_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:
         limits=Limits(
             max_identities_per_request=limits.get("maxIdentitiesPerRequest", 10_000),
             max_identities_per_run=limits.get("maxIdentitiesPerRun", 100_000),
+            identities_per_day=limits.get("identitiesPerDay"),
+            identities_per_month=limits.get("identitiesPerMonth"),
+            active_expirations=limits.get("activeExpirations"),
         ),
         client=ClientSettings(
             max_concurrency=client.get("maxConcurrency", 4),

@@ -16,8 +16,9 @@ from reconciler.git.ledgerbranch import ledger_history
 from reconciler.reconcile.ledger import Entry, atomic_write
 from reconciler.reconcile.planner import Plan, RemoteState, inputs_digest, plan_changes
 from reconciler.reconcile.planview import FORMATS, to_json
+from reconciler.reconcile.quota import allot, consumes, estimate_quota, read_quota
 from reconciler.reconcile.remote import fetch_remote_state
-from reconciler.reconcile.workspace import Workspace, open_workspace
+from reconciler.reconcile.workspace import Workspace, declared_times, open_workspace
 
 
 def make_plan(
@@ -27,16 +28,32 @@ def make_plan(
     requests whose create had an unknown outcome, to send again before their grace
     period (``apply.resendAfter``) has passed."""
     grace = ws.settings.resend_after
+    limits = ws.settings.limits
+    today = datetime.now(UTC).date()
     if offline:
-        return plan_changes(ws.requests, ws.ledger, None, grace=grace), None
+        plan = plan_changes(ws.requests, ws.ledger, None, grace=grace)
+        if consumes(plan):
+            plan = allot(plan, estimate_quota(ws.ledger, limits, today), declared_order(ws), today)
+        return plan, None
     for request in ws.requests:  # a missing key is an error before any call to Adobe
         request.require_plaintext()
     with ws.client(os.environ) as client:
-        today = datetime.now(UTC).date()
         remote = fetch_remote_state(client, ws.requests, ws.ledger, today, ws.settings.scope)
-    history = lost_entries(ws)
-    plan = plan_changes(ws.requests, ws.ledger, remote, grace=grace, resend=resend, history=history)
+        history = lost_entries(ws)
+        plan = plan_changes(
+            ws.requests, ws.ledger, remote, grace=grace, resend=resend, history=history
+        )
+        if consumes(plan):  # one GET /quota, only when something would consume it
+            quota = read_quota(client, ws.ledger, limits, today)
+            plan = allot(plan, quota, declared_order(ws), today)
     return plan, remote
+
+
+def declared_order(ws: Workspace) -> dict[str, float]:
+    """The order creates get quota in: the oldest declared first (when its file was
+    added to git); requests not committed yet come last."""
+    added = declared_times(ws.settings.root, ws.settings.requests_path)
+    return {r.name: float(added[r.path]) for r in ws.requests if r.path in added}
 
 
 def lost_entries(ws: Workspace) -> dict[str, tuple[str, Entry]]:

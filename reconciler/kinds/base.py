@@ -252,6 +252,11 @@ class RequestKind(ABC):
         :attr:`RemoteObject.facts` (e.g. ``{"dataset": …, "identity count": …}``)."""
         return {}
 
+    def consumption(self, identity_count: int) -> dict[str, int]:
+        """What one object of this kind holding ``identity_count`` identities consumes of
+        Adobe's quotas, by quota name (:mod:`reconciler.adobe.quotas`); none by default."""
+        return {}
+
     def own(self, request: Request, found: Iterable[RemoteObject]) -> tuple[RemoteObject, ...]:
         """Of the objects found by the request's tag, those that are the request's: acting on
         what the file declares (see :meth:`mismatch`), narrowed by :meth:`choose`."""

@@ -13,6 +13,9 @@ by planning again and comparing. Actions:
                was last applied), and the kind can change it at Adobe;
 * ``cancel``   applied (or found by its tag), declared ``cancelled: true``, and not
                cancelled at Adobe yet, for kinds Adobe lets cancel;
+* ``defer``    would be ``create``, but does not fit what remains of one of Adobe's
+               quotas (or a lower budget) today or this month: applied by a later run
+               (:mod:`reconciler.reconcile.quota`);
 * ``noop``     applied and unchanged;
 * ``conflict`` applied, but an immutable field changed since: needs a new request;
 * ``orphan``   in the ledger, file gone: nothing can be undone remotely;
@@ -38,7 +41,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.kinds import RequestKind
 from reconciler.kinds.base import RemoteObject
@@ -48,9 +51,13 @@ from reconciler.reconcile.ledger import Entry, Fingerprint, Ledger
 from reconciler.reconcile.tagging import same_tagged, tagged, untag
 from reconciler.settings import DEFAULT_GRACE
 
+if TYPE_CHECKING:
+    from reconciler.reconcile.quota import QuotaState
+
 
 class ActionType(StrEnum):
     CREATE = "create"
+    DEFER = "defer"
     ADOPT = "adopt"
     UPDATE = "update"
     CANCEL = "cancel"
@@ -138,6 +145,8 @@ class Plan:
     actions: tuple[Action, ...]
     online: bool
     notes: tuple[str, ...] = ()
+    # The quotas the creates were allotted against (None: no create consumes one).
+    quota: QuotaState | None = None
 
     def count(self, kind: ActionType) -> int:
         return sum(1 for a in self.actions if a.type is kind)
