@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from reconciler.adobe import NotFoundError, PrivacyJobStatus, PrivacyUser
+from reconciler.adobe.codes import product_key
 from reconciler.check.findings import finding_at
 from reconciler.errors import UsageError
 from reconciler.kinds.base import (
@@ -42,8 +43,9 @@ if TYPE_CHECKING:
 
 # Adobe lists privacy jobs at most 60 days back.
 JOB_LOOKBACK_DAYS = 59
-# Privacy Service products of Experience Platform: data lake, identity graph, profile store.
-DEFAULT_INCLUDE = ("aepDataLake", "identity", "profileService")
+# Privacy Service products of Experience Platform: data lake, identity graph, profile store
+# (codes as reconciler/adobe/codes.py spells them).
+DEFAULT_INCLUDE = ("AdobeCloudPlatform", "identity", "profileService")
 DEFAULT_ACTIONS = ("delete",)
 
 
@@ -147,7 +149,7 @@ class PrivacyJob(RequestKind):
         unknown = [p for p in include if p not in known]
         if unknown:
             raise UsageError(f"--include {unknown[0]!r} is not a product code: {', '.join(known)}")
-        lowered = [p.lower() for p in include]
+        lowered = [product_key(p) for p in include]
         if len(set(lowered)) != len(lowered):
             raise UsageError("--include names a product twice (Adobe ignores case)")
         return {
@@ -199,14 +201,15 @@ class PrivacyJob(RequestKind):
                 seen[key] = i
         products: set[str] = set()
         for i, product in enumerate(request.spec["include"]):
-            if product.lower() in products:  # Adobe reads product codes case-insensitively
+            if product_key(product) in products:
                 yield finding_at(
                     request,
                     ("spec", "include", i),
                     "duplicate-product",
-                    f"product {product!r} is listed twice (Adobe ignores case); remove one",
+                    f"product {product!r} is listed twice (Adobe ignores case, and "
+                    "aepDataLake is AdobeCloudPlatform); remove one",
                 )
-            products.add(product.lower())
+            products.add(product_key(product))
 
     # -- Adobe ------------------------------------------------------------------------
 
