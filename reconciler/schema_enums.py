@@ -3,7 +3,7 @@
 ``spec.regulation`` and ``spec.include`` list what :mod:`reconciler.adobe.codes` holds.
 After a change to that table, regenerate the schema with::
 
-    .venv/bin/python -m reconciler.schema_enums
+    make schemas   (.venv/bin/python -m reconciler.schema_enums)
 
 (``--check`` only reports, exiting 1 when the schema is stale). Only the two arrays are
 rewritten, in place and wrapped like the rest of the hand-written file; the result is
@@ -21,7 +21,7 @@ from typing import Any
 from reconciler.adobe import codes
 
 SCHEMA = "privacy-job.schema.json"
-COMMAND = ".venv/bin/python -m reconciler.schema_enums"
+COMMAND = "make schemas"
 WIDTH = 100  # the width of the file's longest hand-written lines
 
 # Where each enum sits in the schema, as keys from the root, and what it must hold.
