@@ -28,6 +28,7 @@ from reconciler.kinds.base import (
     StatusRecord,
     utc_now,
 )
+from reconciler.reconcile.deadlines import PERIODS, Period
 from reconciler.reconcile.tagging import Scope, split_job_key
 from reconciler.schemas import validator
 from reconciler.settings import ADOBE_MAX_USERS_PER_JOB
@@ -91,11 +92,19 @@ class PrivacyJob(RequestKind):
     look_before_create = False
     found_status = "submitted"
     final_statuses = frozenset(s.value for s in PrivacyJobStatus if s.is_final)
+    done_statuses = frozenset({PrivacyJobStatus.COMPLETE.value})
 
     def identity_paths(self, spec: Mapping[str, Any]) -> Iterator[tuple[str, str, PathKey]]:
         for i, user in enumerate(spec["users"]):
             for j, uid in enumerate(user["userIDs"]):
                 yield uid["namespace"], uid["value"], ("spec", "users", i, "userIDs", j, "value")
+
+    def deadline_period(self, request_spec: Mapping[str, Any]) -> Period | None:
+        code = str(request_spec.get("regulation", ""))
+        known = PERIODS.get(code)
+        if known is not None:
+            return known
+        return Period(code, None, None, "not in the table of response periods")
 
     def target(self, spec: Mapping[str, Any]) -> str:
         return f"{spec['regulation']}: {', '.join(spec['include'])}"
