@@ -109,6 +109,8 @@ class Settings:
     apply_branch: str = "main"
     # How long a create with an unknown outcome waits before it is sent again.
     resend_after: timedelta = DEFAULT_GRACE
+    # A request due within this many days is at risk (deadlines.atRiskDays).
+    at_risk_days: int = 7
 
     # `scope:` as reconciler.yaml writes it; None: derived (see `scope`).
     declared_scope: str | None = None
@@ -212,6 +214,7 @@ def load_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:
         ledger_branch=ledger_branch,
         apply_branch=data.get("apply", {}).get("branch", "main"),
         resend_after=parse_duration(data.get("apply", {}).get("resendAfter", "1h")),
+        at_risk_days=data.get("deadlines", {}).get("atRiskDays", 7),
         declared_scope=data.get("scope"),
     )
 

@@ -81,7 +81,12 @@ def _check_fresh(
             f"({len(deferred)} request(s) would wait now, {len(was)} in the plan); run "
             "`reconciler plan` again. Nothing was applied"
         )
-    if doc["actions"] != [a.to_json() for a in plan.actions]:
+
+    # A deadline's days left move with the day, not with the inputs.
+    def steps(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in a.items() if k != "deadline"} for a in actions]
+
+    if steps(doc["actions"]) != steps([a.to_json() for a in plan.actions]):
         raise ApplyRefused(
             "the plan file's actions differ from what its inputs give (edited by hand?); "
             "run `reconciler plan` again. Nothing was applied"

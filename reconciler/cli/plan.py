@@ -29,11 +29,13 @@ def make_plan(
     period (``apply.resendAfter``) has passed."""
     grace = ws.settings.resend_after
     limits = ws.settings.limits
+    margin = ws.settings.at_risk_days
     today = datetime.now(UTC).date()
     if offline:
-        plan = plan_changes(ws.requests, ws.ledger, None, grace=grace)
+        plan = plan_changes(ws.requests, ws.ledger, None, grace=grace, margin=margin)
         if consumes(plan):
-            plan = allot(plan, estimate_quota(ws.ledger, limits, today), declared_order(ws), today)
+            quota = estimate_quota(ws.ledger, limits, today)
+            plan = allot(plan, quota, declared_order(ws, plan), today)
         return plan, None
     for request in ws.requests:  # a missing key is an error before any call to Adobe
         request.require_plaintext()
@@ -41,19 +43,34 @@ def make_plan(
         remote = fetch_remote_state(client, ws.requests, ws.ledger, today, ws.settings.scope)
         history = lost_entries(ws)
         plan = plan_changes(
-            ws.requests, ws.ledger, remote, grace=grace, resend=resend, history=history
+            ws.requests,
+            ws.ledger,
+            remote,
+            grace=grace,
+            resend=resend,
+            history=history,
+            margin=margin,
         )
         if consumes(plan):  # one GET /quota, only when something would consume it
             quota = read_quota(client, ws.ledger, limits, today)
-            plan = allot(plan, quota, declared_order(ws), today)
+            plan = allot(plan, quota, declared_order(ws, plan), today)
     return plan, remote
 
 
-def declared_order(ws: Workspace) -> dict[str, float]:
-    """The order creates get quota in: the oldest declared first (when its file was
-    added to git); requests not committed yet come last."""
+def declared_order(ws: Workspace, plan: Plan) -> dict[str, tuple[int, float]]:
+    """The order creates get quota in: data subjects' requests by due date, earliest
+    first, so that one that is due never waits behind one that is not; then the others,
+    oldest declared first (when the file was added to git); requests not committed yet
+    come last."""
     added = declared_times(ws.settings.root, ws.settings.requests_path)
-    return {r.name: float(added[r.path]) for r in ws.requests if r.path in added}
+    order: dict[str, tuple[int, float]] = {}
+    for action in plan.actions:
+        due = action.deadline.due_by if action.deadline else None
+        if due is not None:
+            order[action.name] = (0, float(due.toordinal()))
+        elif action.path in added:
+            order[action.name] = (1, float(added[action.path]))
+    return order
 
 
 def lost_entries(ws: Workspace) -> dict[str, tuple[str, Entry]]:

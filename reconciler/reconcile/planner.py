@@ -46,8 +46,10 @@ from typing import TYPE_CHECKING, Any
 from reconciler.kinds import RequestKind
 from reconciler.kinds.base import RemoteObject
 from reconciler.model import Request
+from reconciler.reconcile.deadlines import AT_RISK_DAYS, Deadline
 from reconciler.reconcile.intents import Intent
 from reconciler.reconcile.ledger import Entry, Fingerprint, Ledger
+from reconciler.reconcile.lifecycle import request_deadline
 from reconciler.reconcile.tagging import same_tagged, tagged, untag
 from reconciler.settings import DEFAULT_GRACE
 
@@ -111,6 +113,8 @@ class Action:
     target: str = ""
     changes: tuple[Change, ...] = ()
     remote_ids: tuple[str, ...] = ()
+    # A data subject's request: when it is due (from metadata.receivedAt), on the plan's day.
+    deadline: Deadline | None = None
 
     @property
     def is_change(self) -> bool:
@@ -135,6 +139,7 @@ class Action:
                 {"field": c.field, "before": c.before, "after": c.after} for c in self.changes
             ],
             "remoteIds": list(self.remote_ids),
+            "deadline": self.deadline.to_json() if self.deadline else None,
         }
 
 
@@ -196,7 +201,9 @@ class _Planner:
         grace: timedelta,
         resend: frozenset[str],
         history: Mapping[str, tuple[str, Entry]],
+        margin: int = AT_RISK_DAYS,
     ) -> None:
+        self.margin = margin
         self.remote = remote
         self.now = now
         self.intents = intents
@@ -218,6 +225,7 @@ class _Planner:
                 identity_count=count,
                 namespaces=namespaces,
                 target=kind.target(request.spec),
+                deadline=request_deadline(request, entry, self.now.date(), self.margin),
                 **kw,
             )
 
@@ -508,6 +516,7 @@ def plan_changes(
     grace: timedelta = DEFAULT_GRACE,
     resend: Iterable[str] = (),
     history: Mapping[str, tuple[str, Entry]] | None = None,
+    margin: int = AT_RISK_DAYS,
 ) -> Plan:
     """Compare declared requests with the ledger and (when given) Adobe's state.
 
@@ -520,7 +529,13 @@ def plan_changes(
         for request in requests:
             request.require_plaintext()
     planner = _Planner(
-        remote, now or datetime.now(UTC), ledger.intents, grace, frozenset(resend), history or {}
+        remote,
+        now or datetime.now(UTC),
+        ledger.intents,
+        grace,
+        frozenset(resend),
+        history or {},
+        margin,
     )
     actions = [planner.plan(r, ledger.get(r.name)) for r in requests]
     declared = {r.name for r in requests}

@@ -118,6 +118,8 @@ def text(plan: Plan) -> str:
         lines.append(f"{head}  {_detail(a)}")
         if a.type in (ActionType.ADOPT, ActionType.CANCEL, ActionType.DEFER) or a.resend:
             lines.append(f"    {printable(a.reason, 300)}")
+        if a.deadline is not None:
+            lines.append(f"    deadline: {a.deadline}")
     if not plan.has_changes and not any(plan.count(t) for t in NOT_MATCHING):
         lines.append("  No changes. Adobe matches the requests.")
     if plan.identities_to_submit:
@@ -163,9 +165,10 @@ def markdown(plan: Plan) -> str:
     if shown:
         lines += ["| | Action | Kind | Request | Details |", "|---|---|---|---|---|"]
         for a in shown:
+            due = f" (deadline: {a.deadline})" if a.deadline is not None else ""
             lines.append(
                 f"| {SYMBOL[a.type]} | **{a.type.value}** | {a.kind.value} | `{a.name}` "
-                f"| {_md(_detail(a))} |"
+                f"| {_md(_detail(a) + due)} |"
             )
     elif not any(plan.count(t) for t in NOT_MATCHING):
         lines.append("No changes. Adobe matches the requests.")

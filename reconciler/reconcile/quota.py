@@ -44,6 +44,8 @@ log = logging.getLogger("reconciler.plan")
 
 ADOBE = "Adobe"
 ESTIMATE = "estimate"
+# Where a request the order does not name goes: after every one it names.
+UNORDERED = (2, 0.0)
 
 
 @dataclass(frozen=True)
@@ -195,7 +197,9 @@ def consumes(plan: Plan) -> bool:
     )
 
 
-def allot(plan: Plan, quota: QuotaState, order: Mapping[str, float], today: date) -> Plan:
+def allot(
+    plan: Plan, quota: QuotaState, order: Mapping[str, tuple[int, float]], today: date
+) -> Plan:
     """``plan`` with each create that does not fit ``quota`` deferred (or, larger than a
     whole quota, a conflict), taken in ``order`` (smaller first; unnamed last, by name),
     and the quota's figures attached."""
@@ -205,7 +209,7 @@ def allot(plan: Plan, quota: QuotaState, order: Mapping[str, float], today: date
     waiting: dict[str, str] = {}  # quota name -> the first request that waits for it
     changed: dict[str, Action] = {}
     creates = [a for a in plan.actions if a.type is ActionType.CREATE]
-    creates.sort(key=lambda a: (order.get(a.name, float("inf")), a.name))
+    creates.sort(key=lambda a: (order.get(a.name, UNORDERED), a.name))
     for action in creates:
         need = {
             n: c for n, c in action.kind.consumption(action.identity_count).items() if n in known
