@@ -190,3 +190,96 @@ def test_a_work_order_adobe_fails_makes_status_fail(run, adobe, repo: Path) -> N
     # Final now, it is not refreshed again, and still fails the next status.
     again = run("-C", str(repo), "status")
     assert again.exit_code == 1 and "req-x" in again.output
+
+
+def test_audit_shows_the_deadline_of_each_applied_request(run, adobe, repo: Path) -> None:
+    declare_job(repo, "dsr-audit", "lgpd_bra", 3)  # 15 days: 12 left
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "declare")
+    assert run("-C", str(repo), "apply", "--auto-approve", "--commit").exit_code == 0
+    doc = json.loads(run("-C", str(repo), "audit", "dsr-audit", "--format", "json").stdout)
+    (row,) = doc["requests"]
+    assert row["deadline"]["state"] == "on-track" and row["deadline"]["daysLeft"] == 12
+    assert row["deadline"]["regulation"] == "LGPD"
+    table = run("-C", str(repo), "audit", "dsr-audit").output
+    assert f"  deadline: received {received(3)}, due " in table
+    assert "12 day(s) left: on-track (LGPD)" in table
+
+
+# -- the rules on the dates ---------------------------------------------------------------------
+
+
+def with_metadata(name: str, lines: str, regulation: str = "gdpr") -> str:
+    text = PRIVACY_JOB.format(name=name).replace(f"  name: {name}\n", f"  name: {name}\n{lines}")
+    return text.replace("regulation: gdpr", f"regulation: {regulation}")
+
+
+@pytest.mark.parametrize(
+    ("lines", "regulation", "expected"),
+    [
+        pytest.param(
+            "  receivedAt: 2026-02-30\n",
+            "gdpr",
+            "requests/r.yaml:5:15: error: metadata.receivedAt is not a day of the calendar: "
+            "write YYYY-MM-DD (not-a-date)",
+            id="not-a-day",
+        ),
+        pytest.param(
+            "  receivedAt: 2999-01-01\n",
+            "gdpr",
+            "requests/r.yaml:5:15: error: metadata.receivedAt is 2999-01-01, after today: it is "
+            "the day the data subject's request was received (received-in-the-future)",
+            id="future",
+        ),
+        pytest.param(
+            "  receivedAt: 2026-03-10\n  extension: {until: 2026-07-01, reason: complex,"
+            " notifiedAt: 2026-03-20}\n",
+            "gdpr",
+            "requests/r.yaml:6:22: error: GDPR / UK GDPR allows extending by 2 months at most: "
+            "to 2026-06-10 for a request received on 2026-03-10",
+            id="too-long",
+        ),
+        pytest.param(
+            "  receivedAt: 2026-03-10\n  extension: {until: 2026-04-01, reason: complex,"
+            " notifiedAt: 2026-03-20}\n",
+            "lgpd_bra",
+            "requests/r.yaml:6:14: error: LGPD provides for no extension of its 15 days",
+            id="none-allowed",
+        ),
+        pytest.param(
+            "  receivedAt: 2026-03-10\n  extension: {until: 2026-05-10, reason: complex,"
+            " notifiedAt: 2026-04-20}\n",
+            "gdpr",
+            "requests/r.yaml:6:63: warning: the data subject was told of the extension on "
+            "2026-04-20, after the first period ended on 2026-04-10; GDPR / UK GDPR requires "
+            "telling them within it (extension-notified-late)",
+            id="told-late",
+        ),
+        pytest.param(
+            "  extension: {until: 2026-05-10, reason: complex, notifiedAt: 2026-04-20}\n",
+            "gdpr",
+            "requests/r.yaml:5:14: error: metadata.extension extends a period that runs from "
+            "metadata.receivedAt: add the day the request was received "
+            "(extension-without-receipt)",
+            id="no-receipt",
+        ),
+    ],
+)
+def test_dates_are_checked_where_they_are_written(
+    run, repo: Path, lines: str, regulation: str, expected: str
+) -> None:
+    write(repo, "requests/r.yaml", with_metadata("r", lines, regulation))
+    result = run("-C", str(repo), "validate")
+    assert expected in result.output, result.output
+    assert result.exit_code == (0 if ": warning: " in expected else 1)
+
+
+def test_a_valid_extension_passes(run, repo: Path) -> None:
+    lines = (
+        "  receivedAt: 2026-03-10\n  extension: {until: 2026-06-10, reason: complex,"
+        " notifiedAt: 2026-03-20}\n"
+    )
+    write(repo, "requests/r.yaml", with_metadata("r", lines))
+    result = run("-C", str(repo), "validate")
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.output
