@@ -46,6 +46,7 @@ from reconciler.check.ledgerrules import (
     merged,
     read_ledger,
 )
+from reconciler.check.retryrules import retry_findings
 from reconciler.check.settingsrules import (
     endpoint_findings,
     scope_changes,
@@ -334,7 +335,8 @@ def validate_with_ledger(settings: Settings, paths: Sequence[Path] = ()) -> Repo
     targets = list(paths) or [settings.requests_path]
     loaded = load_requests(discover(targets), settings)
     entries, unreadable = _ledgers(settings, None, ())
-    twins = applied_twins(loaded.requests, entries.values())
+    twins = [*applied_twins(loaded.requests, entries.values())]
+    twins += retry_findings(loaded.requests, entries)
     document = _settings_document(settings)
     endpoints = endpoint_findings(document, SETTINGS_FILE)
     scope = scope_findings(settings, document, SETTINGS_FILE)
@@ -365,6 +367,7 @@ def validate_against_base(
         for f in applied_twins(loaded.requests, entries.values())
         if (f.path, f.line) not in renamed
     ]
+    twins += retry_findings(loaded.requests, entries)
     document = _settings_document(settings)
     others = [
         *unreadable,

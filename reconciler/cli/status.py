@@ -17,7 +17,7 @@ from reconciler.git.ledgerbranch import attach, load_ledger
 from reconciler.git.publish import commit_ledger, commit_message
 from reconciler.reconcile.deadlines import Deadline, State
 from reconciler.reconcile.ledger import Ledger
-from reconciler.reconcile.lifecycle import FAIL_ON, entry_deadlines, failed
+from reconciler.reconcile.lifecycle import FAIL_ON, entry_deadlines, failed, retries
 from reconciler.reconcile.lock import repository_lock
 from reconciler.reconcile.status import Refreshed, is_final, refresh
 from reconciler.reconcile.workspace import Workspace
@@ -196,7 +196,8 @@ def command(
             )
             click.echo(message, err=fmt == "json")
     overdue = _pending(ledger, settings.resend_after)
-    alarms = _alarms(ledger, deadlines, FAIL_ON[fail_on])
+    retried = retries(settings.requests_path, settings.root)
+    alarms = _alarms(ledger, deadlines, FAIL_ON[fail_on], retried)
     if any(r.error for r in rows) or overdue or alarms:
         ctx.exit(1)
 
@@ -220,10 +221,20 @@ def _show(
     return deadlines
 
 
-def _alarms(ledger: Ledger, deadlines: Mapping[str, Deadline], states: frozenset[State]) -> bool:
+def _alarms(
+    ledger: Ledger,
+    deadlines: Mapping[str, Deadline],
+    states: frozenset[State],
+    retried: Mapping[str, str],
+) -> bool:
     """Say which requests failed at Adobe, and which deadlines are in ``states``; whether
-    any is (``status`` then exits 1)."""
-    bad = [e for e in ledger if failed(e)]
+    any is (``status`` then exits 1). A failed request another one submits again
+    (``retryOf``) is dealt with: that one is followed instead."""
+    bad = [e for e in ledger if failed(e) and e.name not in retried]
+    for entry in [e for e in ledger if failed(e) and e.name in retried]:
+        click.echo(
+            f"retried: {entry.name} failed; {retried[entry.name]} submits it again", err=True
+        )
     for entry in bad:
         value = entry.status.value if entry.status else ""
         click.echo(

@@ -83,6 +83,25 @@ def _read(path: Path, shown: str) -> Mapping[str, Any] | None:
     return data if isinstance(data, Mapping) else None
 
 
+def retries(folder: Path, root: Path) -> dict[str, str]:
+    """Which request submits each failed one again: ``metadata.retryOf`` of the request
+    files under ``folder`` (metadata only; validation checks each link)."""
+    found: dict[str, str] = {}
+    if not folder.is_dir():
+        return found
+    for path in sorted(folder.rglob("*")):
+        if path.suffix.lower() not in (".yaml", ".yml") or not path.is_file():
+            continue
+        data = _read(path, path.relative_to(root).as_posix())
+        metadata = data.get("metadata") if data is not None else None
+        if not isinstance(metadata, Mapping):
+            continue
+        target, name = metadata.get("retryOf"), metadata.get("name")
+        if isinstance(target, str) and isinstance(name, str):
+            found.setdefault(target, name)
+    return found
+
+
 def failed(entry: Entry) -> bool:
     """Whether Adobe reports the applied request failed, or no longer has it."""
     return entry.status is not None and entry.status.value in FAILED_STATUSES

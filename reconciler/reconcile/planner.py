@@ -38,7 +38,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -71,6 +71,8 @@ class ActionType(StrEnum):
 
 # How the reason of a create that sends a request again begins (a visible decision).
 RESEND = "sent again"
+# What the reason of a create that submits a failed request again says (retryOf).
+RETRY = "retry of "
 CHANGES = (ActionType.CREATE, ActionType.ADOPT, ActionType.UPDATE, ActionType.CANCEL)
 # The reason of an offline action whose encrypted identities could not be compared.
 UNCHECKED = (
@@ -552,9 +554,22 @@ def plan_changes(
                     remote_ids=entry.remote_ids,
                 )
             )
+    by_name = {r.name: r for r in requests}
+    actions = [_retry_reason(a, by_name.get(a.name), ledger) for a in actions]
     order = {t: i for i, t in enumerate(ActionType)}
     actions.sort(key=lambda a: (order[a.type], a.name))
     return Plan(tuple(actions), online=remote is not None, notes=remote.notes if remote else ())
+
+
+def _retry_reason(action: Action, request: Request | None, ledger: Ledger) -> Action:
+    """A create that submits a failed request again says which (``metadata.retryOf``)."""
+    target = request.metadata.get("retryOf") if request is not None else None
+    if action.type is not ActionType.CREATE or not isinstance(target, str):
+        return action
+    entry = ledger.get(target)
+    status = entry.status.value if entry is not None and entry.status else "unknown"
+    retry = f"{RETRY}{target} (its last status at Adobe: {status})"
+    return replace(action, reason=f"{action.reason}; {retry}" if action.reason else retry)
 
 
 def inputs_digest(

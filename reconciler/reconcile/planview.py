@@ -20,7 +20,7 @@ import unicodedata
 from typing import Any
 
 from reconciler.reconcile.ledger import utc_now
-from reconciler.reconcile.planner import Action, ActionType, Plan
+from reconciler.reconcile.planner import RETRY, Action, ActionType, Plan
 from reconciler.reconcile.quota import Allowance, QuotaState
 
 PLAN_VERSION = 1
@@ -116,7 +116,8 @@ def text(plan: Plan) -> str:
             continue
         head = f"  {SYMBOL[a.type]} {a.type.value:<8} {a.kind.value:<17} {a.name:<{width}}"
         lines.append(f"{head}  {_detail(a)}")
-        if a.type in (ActionType.ADOPT, ActionType.CANCEL, ActionType.DEFER) or a.resend:
+        shows_reason = a.type in (ActionType.ADOPT, ActionType.CANCEL, ActionType.DEFER)
+        if shows_reason or a.resend or RETRY in a.reason:
             lines.append(f"    {printable(a.reason, 300)}")
         if a.deadline is not None:
             lines.append(f"    deadline: {a.deadline}")
