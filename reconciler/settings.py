@@ -97,6 +97,8 @@ class Settings:
     client: ClientSettings = field(default_factory=ClientSettings)
     adobe: AdobeSettings = field(default_factory=AdobeSettings)
     allow_cleartext_identities: bool = True
+    # policy.requireApproval: apply creates only what a pull request's reviewer approved.
+    require_approval: bool = False
     source: Path | None = None
     recipients: tuple[str, ...] = ()
     age_recipients: tuple[x25519.Recipient, ...] = field(default=(), repr=False, compare=False)
@@ -207,6 +209,7 @@ def load_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:
             scopes=tuple(adobe.get("scopes", ())),
         ),
         allow_cleartext_identities=policy.get("allowCleartextIdentities", True),
+        require_approval=policy.get("requireApproval", False),
         source=path if path.is_file() else None,
         recipients=recipients,
         age_recipients=tuple(age_recipients),

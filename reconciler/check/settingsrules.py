@@ -13,7 +13,8 @@ with ``--base`` every such change is a finding that says why it matters
   is a warning (:func:`endpoint_findings`): the apply workflow takes both from its
   environment, but a person applying from a clone reads them from the file.
 * ``paths.requests``, ``paths.ledger``, ``ledger.branch``, ``apply.branch``: errors.
-* ``limits.*`` raised, ``policy.allowCleartextIdentities`` turned on: errors.
+* ``limits.*`` raised, ``policy.allowCleartextIdentities`` turned on,
+  ``policy.requireApproval`` turned off: errors.
   Lowering a limit or tightening the policy is fine and reported nowhere.
 * ``encryption.recipients`` and ``adobe.orgId``/``adobe.sandboxName`` changed:
   warnings naming what changed (public keys and names only).
@@ -239,6 +240,16 @@ def settings_changes(
             "policy-loosened",
             f"policy.allowCleartextIdentities turned on since {base}: identities in clear "
             "would pass the check and stay in git history for good; restore false",
+        )
+    if value_at(before, "policy", "requireApproval") is True and (
+        value_at(now, "policy", "requireApproval") is not True
+    ):
+        yield Finding(
+            *at("policy", "requireApproval"),
+            "policy-loosened",
+            f"policy.requireApproval turned off since {base}: apply would create requests "
+            "nobody but their author approved, this one's included; restore true, or have "
+            "a maintainer merge the change on its own",
         )
     yield from _recipients(before, now, at, base)
     for key in ("orgId", "sandboxName"):

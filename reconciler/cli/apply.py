@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,14 @@ from reconciler.git.publish import (
     unreviewed,
 )
 from reconciler.git.publish import push as push_branch
-from reconciler.reconcile.applier import Applier, ApplyRefused, ApplyResult, check_plan
+from reconciler.reconcile.applier import (
+    Applier,
+    ApplyRefused,
+    ApplyResult,
+    Outcome,
+    check_plan,
+)
+from reconciler.reconcile.approvals import Approvals, describe, load_approvals, unapproved
 from reconciler.reconcile.lock import repository_lock
 from reconciler.reconcile.planner import ActionType, Plan, RemoteState, inputs_digest
 from reconciler.reconcile.planview import PLAN_VERSION, printable, text
@@ -113,19 +122,68 @@ def _no_guard() -> None:
     """Without --push, no lease can be lost."""
 
 
+def _declaring_commits(ws: Workspace, reviewed: bool) -> dict[str, str]:
+    """The commit that last changed each request file, by path; none for an unreviewed
+    apply: its files are not what was merged."""
+    return last_commits(ws.settings.root, ws.settings.requests_path) if reviewed else {}
+
+
+def _check_approved(
+    ws: Workspace, plan: Plan, approvals: Approvals | None, commits: dict[str, str]
+) -> None:
+    """policy.requireApproval: refuse the whole run, before anything is sent, when a
+    request to create came in no pull request of ``approvals`` or in one nobody but its
+    author approved."""
+    if not ws.settings.require_approval:
+        return
+    creates = [
+        (a.name, commits.get(ws.by_name[a.name].path))
+        for a in plan.actions
+        if a.type is ActionType.CREATE
+    ]
+    refused = unapproved(creates, approvals)
+    if refused:
+        raise ApplyRefused(
+            f"policy.requireApproval: refusing to create {len(refused)} request(s) without "
+            f"an approval by someone other than their pull request's author: "
+            f"{describe(refused)}; merge them through a pull request that another person "
+            "approves, and pass the pull requests' reviews with --approvals FILE (the apply "
+            "workflow writes it). Nothing was applied"
+        )
+
+
+def _recorder(ws: Workspace, approvals: Approvals | None) -> Callable[[Outcome], None]:
+    """What records, in the entry of each request created or adopted, the pull request
+    that brought its declaring commit: rewritten as soon as the applier has written it."""
+    lock = threading.Lock()
+
+    def record(outcome: Outcome) -> None:
+        if approvals is None or not outcome.ok or outcome.pending:
+            return
+        if outcome.action.type not in (ActionType.CREATE, ActionType.ADOPT):
+            return
+        with lock:
+            entry = ws.ledger.get(outcome.action.name)
+            approval = None if entry is None else approvals.approval(entry.declared_in)
+            if entry is not None and approval is not None and entry.approval != approval:
+                ws.ledger.put(replace(entry, approval=approval))
+
+    return record
+
+
 def _run(
     ws: Workspace,
     plan: Plan,
-    reviewed: bool,
+    commits: dict[str, str],
     publish: Callable[[int], None],
     guard: Callable[[], None],
+    record: Callable[[Outcome], None],
 ) -> ApplyResult:
     """Apply ``plan``; ``publish`` is called with the number of intents written before
     anything is sent (to commit and push them first), ``guard`` before each create (it
-    raises when the remote lease was lost)."""
+    raises when the remote lease was lost), ``record`` after each outcome is in the
+    ledger."""
     todo = sum(1 for a in plan.actions if a.is_change)
-    # An unreviewed apply names no declaring commit: its files are not what was merged.
-    commits = last_commits(ws.settings.root, ws.settings.requests_path) if reviewed else {}
     with ws.client(os.environ) as client:
         applier = Applier(
             client,
@@ -139,7 +197,12 @@ def _run(
         )
         publish(applier.declare(plan))
         with progress_bar(todo, "applying") as advance:
-            return applier.apply(plan, on_outcome=lambda _: advance())
+
+            def done(outcome: Outcome) -> None:
+                record(outcome)
+                advance()
+
+            return applier.apply(plan, on_outcome=done)
 
 
 def _check_resend(ws: Workspace, names: Sequence[str]) -> None:
@@ -238,6 +301,16 @@ def _summary(result: ApplyResult, deferred: int) -> str:
     "period (apply.resendAfter) has not passed: only after checking in Adobe's UI that it "
     "is not there. Repeat for several requests.",
 )
+@click.option(
+    "--approvals",
+    "approvals_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="The pull requests that brought the requests and their reviews "
+    "(schemas/approvals.schema.json; the apply workflow writes it from GitHub): who "
+    "approved each request created is recorded in its ledger entry. Needed to create "
+    "anything under policy.requireApproval.",
+)
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -249,6 +322,7 @@ def command(
     allow_unreviewed: bool,
     max_identities: int | None,
     resend: tuple[str, ...],
+    approvals_file: Path | None,
 ) -> None:
     """Create what is missing at Adobe and update what differs.
 
@@ -272,6 +346,10 @@ def command(
         if planfile
         else None
     )
+    approvals = None
+    if approvals_file is not None:
+        where = approvals_file if approvals_file.is_absolute() else ctx.obj["cwd"] / approvals_file
+        approvals = load_approvals(where, str(approvals_file))
     with repository_lock(root) as takeover, ExitStack() as stack:
         if takeover:
             click.echo(f"note: {takeover}", err=True)
@@ -306,6 +384,8 @@ def command(
             if max_identities is not None
             else ws.settings.limits.max_identities_per_run,
         )
+        commits = _declaring_commits(ws, not problems)
+        _check_approved(ws, plan, approvals, commits)
         click.echo(text(plan))
         result = ApplyResult(())
         deferred = plan.count(ActionType.DEFER)
@@ -328,7 +408,7 @@ def command(
                     guard()
                     push_branch(ws.settings, remote, os.environ, resolve=resolve)
 
-            result = _run(ws, plan, not problems, publish, guard)
+            result = _run(ws, plan, commits, publish, guard, _recorder(ws, approvals))
             click.echo("")
             for outcome in result.outcomes:
                 mark = "?" if outcome.pending else "✓" if outcome.ok else "✗"

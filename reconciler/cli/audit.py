@@ -50,7 +50,8 @@ def _table(audits: list[RequestAudit], life: Lifecycle) -> str:
         if a.name in life.retried_by:
             out.append(f"  retried by: {life.retried_by[a.name]}")
         for e in a.events:
-            who = f"{e.author} <{e.email}>" if e.author else ""
+            # An approval names a GitHub login, which has no email.
+            who = f"{e.author} <{e.email}>" if e.author and e.email else e.author or ""
             sha = (e.commit or "")[:10]
             out.append(
                 f"  {e.date[:19].replace('T', ' ')}  {e.event:<9} {sha:<10}  {who}"
@@ -82,6 +83,7 @@ def _json(audits: list[RequestAudit], life: Lifecycle) -> str:
                             "author": e.author,
                             "email": e.email,
                             "details": e.details,
+                            "pullRequest": e.pull_request,
                         }
                         for e in a.events
                     ],
@@ -130,7 +132,7 @@ FORMATS = {"table": _table, "json": _json, "csv": _csv}
 )
 @click.pass_context
 def command(ctx: click.Context, names: tuple[str, ...], fmt: str) -> None:
-    """Show who declared, changed, merged and applied each request, and its statuses.
+    """Show who declared, changed, merged, approved and applied each request, and its statuses.
 
     From git history and the ledger; with no NAME, every request. Paths are
     shown as they are, whatever characters they hold.
@@ -142,8 +144,10 @@ def command(ctx: click.Context, names: tuple[str, ...], fmt: str) -> None:
     \b
     Columns (csv) / fields (json), stable:
       request, kind, event, date, commit, author, email, details
-    Events: declared, changed, removed, merged, applied, recovered, imported,
-    updated, status.
+    Events: declared, changed, removed, merged, approved, applied, recovered,
+    imported, updated, status. json also gives each event's pullRequest: the
+    number a merge commit's subject names (merged), or the pull request a review
+    approved (approved, recorded by apply --approvals); null otherwise.
 
     \b
     Example:

@@ -7,8 +7,14 @@ recorded by ``status --commit``. Events hold field names, never values of
 identities.
 
 Event kinds, in the stable JSON and CSV: ``declared``, ``changed``,
-``removed``, ``merged``, ``applied``, ``recovered``, ``imported``,
+``removed``, ``merged``, ``approved``, ``applied``, ``recovered``, ``imported``,
 ``updated``, ``status``.
+
+``merged`` is who made the merge commit (after a squash merge on GitHub, the pull
+request's author) and names the pull request its subject gives, as GitHub writes it
+(:func:`reconciler.reconcile.approvals.pull_request_of`). ``approved`` is one event per
+approving review the ledger entry records (``apply --approvals``): the reviewer's login,
+when, and which pull request; it is evidence of review, apart from who merged.
 
 The history is read through :mod:`reconciler.git.history`, so paths are the
 tree's own, whatever characters they hold. Before the first commit there is no
@@ -19,7 +25,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -35,6 +41,7 @@ from reconciler.git.history import (
 )
 from reconciler.git.ledgerbranch import ledger_repo
 from reconciler.git.repo import Repository, current_branch, has_commits, open_repo, relative, show
+from reconciler.reconcile.approvals import Approval, pull_request_of
 from reconciler.settings import Settings
 
 
@@ -46,6 +53,8 @@ class Event:
     author: str | None
     email: str | None
     details: str = ""
+    # The pull request a merged or approved event is about (None: none is known).
+    pull_request: int | None = None
 
 
 @dataclass(frozen=True)
@@ -103,19 +112,52 @@ def _request_events(
             continue
         seen.add(merge)
         commit = commit_info(repo, merge)
-        if merge == e.commit:
+        if merge == e.commit:  # also a squash merge: its pull request's one commit here
             detail = f"committed directly to {branch}"
         else:
             detail = f"merged into {branch}: {commit.subject}"
-        events.append(Event("merged", commit.date, merge, commit.author, commit.email, detail))
+        number = pull_request_of(commit.subject)
+        if number is not None and merge == e.commit:
+            detail = f"merged into {branch} (squashed): {commit.subject}"
+        events.append(
+            Event("merged", commit.date, merge, commit.author, commit.email, detail, number)
+        )
     return events, path, kind
+
+
+def _approval_events(approval: Approval) -> list[Event]:
+    """One ``approved`` event per approving review the ledger recorded, at the merge
+    commit (so that it sorts beside ``merged``) and the review's time."""
+    merged_by = f", merged by {approval.merged_by}" if approval.merged_by else ""
+    return [
+        Event(
+            "approved",
+            review.submitted_at or approval.merged_at or "",
+            approval.merge_commit,
+            review.reviewer,
+            None,
+            f"pull request #{approval.pull_request} by {approval.author}{merged_by}"
+            + (f"; reviewed commit {review.commit[:10]}" if review.commit else "")
+            + (f"; {approval.url}" if approval.url else ""),
+            approval.pull_request,
+        )
+        for review in approval.reviews
+    ]
+
+
+def _approval_of(doc: dict[str, Any]) -> Approval | None:
+    try:
+        return Approval.from_json(doc["approval"]) if doc.get("approval") else None
+    except (KeyError, TypeError, AttributeError):
+        return None  # an old revision not shaped like an entry: nothing to show
 
 
 def _ledger_events(
     repo: Repository, rel_ledger: str, name: str
-) -> tuple[list[Event], tuple[str, ...], str]:
+) -> tuple[list[Event], tuple[str, ...], str, list[Approval]]:
     path = f"{rel_ledger}/{name}.json" if rel_ledger != "." else f"{name}.json"
     events: list[Event] = []
+    approvals: list[Approval] = []
     previous: dict[str, Any] | None = None
     remote_ids: tuple[str, ...] = ()
     kind = ""
@@ -146,6 +188,10 @@ def _ledger_events(
             for key in ("displayName", "description"):
                 if previous.get(key) != doc.get(key):
                     events.append(Event("updated", c.date, c.sha, c.author, c.email, key))
+        approval = _approval_of(doc)
+        if approval is not None and approval not in approvals:
+            approvals.append(approval)
+            events.extend(_approval_events(approval))
         prev_status = ((previous or {}).get("status") or {}).get("value")
         if status and status != prev_status:
             observed = (doc.get("status") or {}).get("observedAt", "")
@@ -153,7 +199,19 @@ def _ledger_events(
                 Event("status", c.date, c.sha, c.author, c.email, f"{status} (observed {observed})")
             )
         previous = doc
-    return events, remote_ids, kind
+    return events, remote_ids, kind, approvals
+
+
+def _with_merger(events: list[Event], approvals: Iterable[Approval]) -> list[Event]:
+    """The merged events, each naming who merged its pull request on GitHub when the
+    ledger's approval of that pull request says so (the commit's author may not be)."""
+    mergers = {a.pull_request: a.merged_by for a in approvals if a.merged_by}
+    return [
+        replace(e, details=f"{e.details} (merged by {mergers[e.pull_request]})")
+        if e.event == "merged" and e.pull_request in mergers
+        else e
+        for e in events
+    ]
 
 
 def has_history(settings: Settings) -> bool:
@@ -190,9 +248,10 @@ def audit_requests(settings: Settings, names: Iterable[str]) -> list[RequestAudi
     out = []
     for name in wanted:
         req_events, path, kind = _request_events(repo, rel_requests, name, line)
-        led_events, remote_ids, ledger_kind = _ledger_events(led_repo, rel_ledger, name)
+        led_events, remote_ids, ledger_kind, approvals = _ledger_events(led_repo, rel_ledger, name)
         if not req_events and not led_events:
             raise GitError(f"no history for request {name!r}: it was never committed")
+        req_events = _with_merger(req_events, approvals)
         events = sorted(
             req_events + led_events, key=lambda e: (order.get(e.commit or "", len(order)), e.date)
         )

@@ -24,6 +24,7 @@ from reconciler.errors import ReconcilerError
 from reconciler.kinds import Kind, RequestKind
 from reconciler.kinds.base import RemoteJob, StatusRecord, utc_now
 from reconciler.model import Request
+from reconciler.reconcile.approvals import Approval
 from reconciler.reconcile.intents import FOLDER as INTENTS
 from reconciler.reconcile.intents import SCHEMA as INTENT_SCHEMA
 from reconciler.reconcile.intents import Intent
@@ -177,6 +178,8 @@ class Entry:
     identity_count: int = 0
     # Mutable fields beyond displayName/description as last applied (an expiry).
     fields: Mapping[str, str] = field(default_factory=dict)
+    # The pull request that brought the request and who approved it (apply --approvals).
+    approval: Approval | None = None
 
     @property
     def remote_ids(self) -> tuple[str, ...]:
@@ -223,6 +226,8 @@ class Entry:
             doc["imported"] = True
         if self.recovered:
             doc["recovered"] = True
+        if self.approval is not None:
+            doc["approval"] = self.approval.to_json()
         return doc
 
     @classmethod
@@ -261,6 +266,7 @@ class Entry:
             fields=dict(doc.get("fields", {})),
             imported=doc.get("imported", False),
             recovered=doc.get("recovered", False),
+            approval=Approval.from_json(doc["approval"]) if doc.get("approval") else None,
         )
 
 
