@@ -24,7 +24,7 @@ trail (see :func:`audit_requests`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Any
@@ -214,6 +214,26 @@ def _with_merger(events: list[Event], approvals: Iterable[Approval]) -> list[Eve
     ]
 
 
+def _before_merge(
+    events: list[Event], approved: Event, when: Callable[[Event], tuple[int, str]]
+) -> list[Event]:
+    """``events`` with ``approved`` just before the merge of its pull request (a review
+    comes before the merge, and after the squash commit's ``declared``, which is the merge
+    itself); in time order when no merge of it is shown."""
+    at = next(
+        (
+            i
+            for i, e in enumerate(events)
+            if e.event == "merged"
+            and (e.commit == approved.commit or e.pull_request == approved.pull_request)
+        ),
+        None,
+    )
+    if at is None:
+        return sorted([*events, approved], key=when)
+    return [*events[:at], approved, *events[at:]]
+
+
 def has_history(settings: Settings) -> bool:
     """Whether the repository has a commit yet (an audit trail can start)."""
     return has_commits(open_repo(settings.root, "audit"))
@@ -252,8 +272,13 @@ def audit_requests(settings: Settings, names: Iterable[str]) -> list[RequestAudi
         if not req_events and not led_events:
             raise GitError(f"no history for request {name!r}: it was never committed")
         req_events = _with_merger(req_events, approvals)
-        events = sorted(
-            req_events + led_events, key=lambda e: (order.get(e.commit or "", len(order)), e.date)
-        )
+
+        def when(e: Event) -> tuple[int, str]:
+            return order.get(e.commit or "", len(order)), e.date
+
+        approved = [e for e in led_events if e.event == "approved"]
+        events = sorted(req_events + [e for e in led_events if e not in approved], key=when)
+        for e in approved:
+            events = _before_merge(events, e, when)
         out.append(RequestAudit(name, kind or ledger_kind, path, remote_ids, tuple(events)))
     return out
