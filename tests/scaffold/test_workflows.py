@@ -9,6 +9,7 @@ so that a failure names the file.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -169,17 +170,34 @@ def test_apply_and_status_share_one_uncancellable_concurrency_group() -> None:
         }, name
 
 
-@pytest.mark.parametrize("name", [APPLY, STATUS])
-def test_only_the_job_may_write_contents(name: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "permissions"),
+    [
+        # Apply also reads who approved the pull requests that brought the requests.
+        pytest.param(APPLY, {"contents": "write", "pull-requests": "read"}, id="apply"),
+        pytest.param(STATUS, {"contents": "write"}, id="status"),
+    ],
+)
+def test_only_the_job_may_write_contents(name: str, permissions: dict[str, str]) -> None:
     workflow = load(name)
     assert workflow["permissions"] == {}
-    assert the_job(workflow)["permissions"] == {"contents": "write"}
+    assert the_job(workflow)["permissions"] == permissions
 
 
 @pytest.mark.parametrize(
     ("name", "command"),
     [
-        pytest.param(APPLY, "reconciler apply --auto-approve --commit", id="apply"),
+        pytest.param(
+            APPLY,
+            'if [ -f "$RUNNER_TEMP/approvals.json" ]; then\n'
+            '  reconciler apply --auto-approve --commit --approvals "$RUNNER_TEMP/approvals.json"\n'
+            "else\n"
+            '  echo "::warning title=No approvals::The approvals could not be fetched: who" \\\n'
+            '    "approved is not recorded in the ledger this time."\n'
+            "  reconciler apply --auto-approve --commit\n"
+            "fi\n",
+            id="apply",
+        ),
         pytest.param(
             STATUS,
             "code=0\n"
@@ -206,6 +224,8 @@ def test_secrets_reach_the_one_step_that_calls_adobe(name: str, command: str) ->
 
 @pytest.mark.parametrize("name", [APPLY, STATUS])
 def test_the_token_reaches_the_push_step_only(name: str) -> None:
+    """...and, in apply, the step that reads the approvals from GitHub, which holds no
+    other secret and makes GET calls only."""
     job = the_job(load(name))
     (checkout,) = steps_using(job, "actions/checkout")
     assert checkout["with"] == {"ref": "main", "fetch-depth": 0, "persist-credentials": False}
@@ -215,7 +235,21 @@ def test_the_token_reaches_the_push_step_only(name: str) -> None:
     assert push["if"] == "${{ !cancelled() }}", "what a partly failed run recorded must land"
     names = [s.get("name") for s in job["steps"]]
     assert names.index(push["name"]) > names.index(step_running(job, " --commit")["name"])
-    others = yaml.safe_dump([s for s in job["steps"] if s is not push])
+    holders = [push]
+    if name == APPLY:
+        fetch = step_running(job, "gh api")
+        holders.append(fetch)
+        assert fetch["env"] == {
+            "GH_TOKEN": "${{ github.token }}",
+            "REPOSITORY": "${{ github.repository }}",
+        }
+        assert "reconciler apply" not in fetch["run"] and "reconciler push" not in fetch["run"]
+        assert names.index(fetch["name"]) < names.index(step_running(job, "--approvals")["name"])
+        calls = re.findall(r"gh api [^\n]*", fetch["run"])
+        assert len(calls) == 4
+        for call in calls:
+            assert not re.search(r" (-X|--method|-f|-F|--field|--raw-field|--input)\b", call)
+    others = yaml.safe_dump([s for s in job["steps"] if all(s is not h for h in holders)])
     assert "github.token" not in others
 
 
@@ -723,3 +757,170 @@ def test_a_huge_plan_is_cut_in_the_comment_and_says_where_the_rest_is(tmp_path: 
     _, _, body = run_comment_step(tmp_path, "| x |\n" * 20_000, "")
     assert len(body) < 65_536, "GitHub refuses comments over 65,536 characters"
     assert body.rstrip().endswith("the whole plan is in the job summary.")
+
+
+# --- the approvals, fetched from GitHub and handed to apply ----------------------------------
+
+FAKE_GH_API = """#!/usr/bin/env bash
+# Answers `gh api [--paginate] PATH [--jq EXPR]` from $GH_ANSWERS/<PATH, / as _>.json through
+# jq, which prints strings raw and the rest as JSON, as gh's --jq does; records each call
+# without its jq expression.
+path="" expr="." call=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --jq) expr="$2"; shift ;;
+    *) call="$call${call:+ }$1"; path="$1" ;;
+  esac
+  shift
+done
+printf '%s\\n' "$call" >> "$GH_LOG"
+jq -r "$expr" "$GH_ANSWERS/${path//\\//_}.json"
+"""
+
+
+def test_apply_steps_fetch_the_approvals_and_record_them(
+    adobe: Any, monkeypatch: pytest.MonkeyPatch, runner: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, checkout = runner
+    declared = git(checkout, "log", "-1", "--format=%H", "--", "requests/req-a.yaml").strip()
+    branch_commit = "a" * 40
+    repo_path = "repos/acme/privacy-requests"
+    answers = {
+        f"{repo_path}/commits/{declared}/pulls": [
+            {"number": 9, "merged_at": None, "base": {"ref": "main"}},  # closed unmerged
+            {"number": 11, "merged_at": "2026-11-20T10:00:00Z", "base": {"ref": "release"}},
+            {"number": 12, "merged_at": "2026-11-22T16:30:00Z", "base": {"ref": "main"}},
+        ],
+        f"{repo_path}/pulls/12": {
+            "number": 12,
+            "html_url": "https://github.com/acme/privacy-requests/pull/12",
+            "title": 'Add req-a "$(touch pwned)"',
+            "body": "not copied",
+            "user": {"login": "priya"},
+            "merged_by": {"login": "rui"},
+            "merged_at": "2026-11-22T16:30:00Z",
+            "merge_commit_sha": "b" * 40,
+        },
+        f"{repo_path}/pulls/12/commits": [{"sha": branch_commit}],
+        f"{repo_path}/pulls/12/reviews": [
+            {
+                "user": {"login": "priya"},
+                "state": "APPROVED",
+                "submitted_at": "2026-11-22T16:20:00Z",
+                "commit_id": branch_commit,
+            },
+            {
+                "user": None,  # a deleted account
+                "state": "COMMENTED",
+                "submitted_at": "2026-11-22T16:21:00Z",
+                "commit_id": branch_commit,
+            },
+            {
+                "user": {"login": "rui"},
+                "state": "APPROVED",
+                "submitted_at": "2026-11-22T16:25:00Z",
+                "commit_id": branch_commit,
+            },
+        ],
+    }
+    folder = tmp_path / "answers"
+    for path, answer in answers.items():
+        write(folder, path.replace("/", "_") + ".json", json.dumps(answer))
+    bin_dir = tmp_path / "bin"
+    write(bin_dir, "gh", FAKE_GH_API).chmod(0o755)
+    runner_temp = tmp_path / "runner-temp"
+    runner_temp.mkdir()
+    log = tmp_path / "gh.log"
+    job = the_job(load(APPLY))
+    context = secrets_context(adobe, monkeypatch) | {"github.repository": "acme/privacy-requests"}
+    fetched = run_step(
+        step_running(job, "gh api"),
+        checkout,
+        context,
+        PATH=f"{bin_dir}:{os.environ['PATH']}",
+        RUNNER_TEMP=str(runner_temp),
+        GH_ANSWERS=str(folder),
+        GH_LOG=str(log),
+    )
+    assert fetched.returncode == 0, fetched.stdout + fetched.stderr
+    assert fetched.stdout == "Approvals of 1 pull request(s) fetched\n"
+    assert log.read_text().splitlines() == [
+        f"api {repo_path}/commits/{declared}/pulls",
+        f"api {repo_path}/pulls/12",
+        f"api --paginate {repo_path}/pulls/12/commits",
+        f"api --paginate {repo_path}/pulls/12/reviews",
+    ]
+    assert not (checkout / "pwned").exists()
+    assert git(checkout, "status", "--porcelain") == "", "nothing written to the work tree"
+    written = json.loads((runner_temp / "approvals.json").read_text())
+    assert written == {
+        "version": 1,
+        "pullRequests": [
+            {
+                "number": 12,
+                "url": "https://github.com/acme/privacy-requests/pull/12",
+                "title": 'Add req-a "$(touch pwned)"',
+                "author": "priya",
+                "mergedBy": "rui",
+                "mergedAt": "2026-11-22T16:30:00Z",
+                "mergeCommit": "b" * 40,
+                "commits": sorted([branch_commit, declared]),
+                "reviews": [
+                    {
+                        "reviewer": "priya",
+                        "state": "APPROVED",
+                        "submittedAt": "2026-11-22T16:20:00Z",
+                        "commit": branch_commit,
+                    },
+                    {
+                        "reviewer": "ghost",
+                        "state": "COMMENTED",
+                        "submittedAt": "2026-11-22T16:21:00Z",
+                        "commit": branch_commit,
+                    },
+                    {
+                        "reviewer": "rui",
+                        "state": "APPROVED",
+                        "submittedAt": "2026-11-22T16:25:00Z",
+                        "commit": branch_commit,
+                    },
+                ],
+            }
+        ],
+    }
+
+    apply = run_step(
+        at_the_emulator(step_running(job, "--approvals"), adobe),
+        checkout,
+        context,
+        RUNNER_TEMP=str(runner_temp),
+    )
+    assert apply.returncode == 0, apply.stdout + apply.stderr
+    assert "::warning" not in apply.stdout
+    entry = json.loads((checkout / "ledger/req-a.json").read_text())
+    assert entry["declaredIn"] == declared
+    assert entry["approval"]["pullRequest"] == 12
+    assert entry["approval"]["approvedBy"] == ["rui"]
+    assert entry["approval"]["mergedBy"] == "rui"
+
+
+def test_apply_step_runs_without_approvals_when_they_could_not_be_fetched(
+    adobe: Any, monkeypatch: pytest.MonkeyPatch, runner: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, checkout = runner
+    job = the_job(load(APPLY))
+    assert step_running(job, "gh api")["continue-on-error"] is True
+    runner_temp = tmp_path / "empty-runner-temp"
+    runner_temp.mkdir()
+    apply = run_step(
+        at_the_emulator(step_running(job, "--approvals"), adobe),
+        checkout,
+        secrets_context(adobe, monkeypatch),
+        RUNNER_TEMP=str(runner_temp),
+    )
+    assert apply.returncode == 0, apply.stdout + apply.stderr
+    assert apply.stdout.startswith(
+        "::warning title=No approvals::The approvals could not be fetched: who approved is "
+        "not recorded in the ledger this time.\n"
+    )
+    assert "approval" not in json.loads((checkout / "ledger/req-a.json").read_text())
