@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -179,6 +180,8 @@ def command(
                     _show(rows, ledger, settings, fmt)
                     click.echo("gave up watching: not every request is final yet", err=True)
                     ctx.exit(1)
+                if fmt == "table":  # the table as it stands, until the next poll
+                    _watching(rows, ledger, settings, interval)
                 time.sleep(interval)
                 wanted = [r.entry for r in rows]
         deadlines = _show(rows, ledger, settings, fmt)
@@ -200,6 +203,19 @@ def command(
     alarms = _alarms(ledger, deadlines, FAIL_ON[fail_on], retried)
     if any(r.error for r in rows) or overdue or alarms:
         ctx.exit(1)
+
+
+def _watching(rows: list[Refreshed], ledger: Ledger, settings: Settings, interval: float) -> None:
+    """One poll's table while watching: on a terminal in place of the last one."""
+    if sys.stdout.isatty():
+        click.clear()
+    _show(rows, ledger, settings, "table")
+    waiting = sum(1 for r in rows if not r.final)
+    stamp = datetime.now(UTC).strftime("%H:%M:%S")
+    click.echo(
+        f"{stamp} UTC: {waiting} of {len(rows)} not final yet; next poll in {interval:g}s "
+        "(Ctrl-C stops watching; the ledger keeps what was seen)"
+    )
 
 
 def _shown_rows(rows: list[Refreshed], ledger: Ledger) -> list[Refreshed]:
