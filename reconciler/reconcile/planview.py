@@ -20,6 +20,7 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
+from reconciler.kinds.base import ListedKind
 from reconciler.reconcile.ledger import utc_now
 from reconciler.reconcile.planner import RETRY, Action, ActionType, Plan
 from reconciler.reconcile.quota import Allowance, QuotaState
@@ -109,21 +110,27 @@ def _detail(action: Action) -> str:
 ORG_WIDE = "organisation-wide (Privacy Service)"
 
 
+# A Data Hygiene action whose sandbox is not known here (an offline plan where
+# adobe.sandboxName is not set): it goes to the default sandbox, whichever it is.
+DEFAULT_SANDBOX = "the default sandbox (adobe.sandboxName)"
+
+
 def by_sandbox(actions: Sequence[Action]) -> list[tuple[str, list[Action]]]:
-    """``actions`` grouped by the sandbox they act in, each group headed by its name
+    """``actions`` grouped by the sandbox they act in, each group headed by it
     (sandboxes sorted, then the org-wide kinds), in plan order within a group. When at
     most one sandbox is involved, one group with no heading: a plan that goes to one
     sandbox reads as it always did."""
-    groups: dict[str | None, list[Action]] = {}
+    groups: dict[str, list[Action]] = {}
     for action in actions:
-        groups.setdefault(action.sandbox, []).append(action)
-    if len([s for s in groups if s is not None]) <= 1:
+        if action.sandbox:
+            heading = f"sandbox {action.sandbox}"
+        else:
+            heading = DEFAULT_SANDBOX if isinstance(action.kind, ListedKind) else ORG_WIDE
+        groups.setdefault(heading, []).append(action)
+    if len([h for h in groups if h != ORG_WIDE]) <= 1:
         return [("", list(actions))] if actions else []
-    named = sorted(s for s in groups if s is not None)
-    out = [(f"sandbox {s}", groups[s]) for s in named]
-    if None in groups:
-        out.append((ORG_WIDE, groups[None]))
-    return out
+    order = sorted(groups, key=lambda h: (h == ORG_WIDE, h == DEFAULT_SANDBOX, h))
+    return [(heading, groups[heading]) for heading in order]
 
 
 def text(plan: Plan) -> str:

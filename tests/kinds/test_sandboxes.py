@@ -395,3 +395,39 @@ def test_one_client_calls_each_sandbox_and_lists_all_with_a_star(
     for bad in ("*", "", "dev prod"):
         with pytest.raises(InvalidArgumentError):
             client.hygiene.in_sandbox(bad)
+
+
+def test_allowing_another_sandbox_is_a_warning_in_review(
+    run: Any, adobe: Any, two_sandboxes: Path
+) -> None:
+    repo = two_sandboxes
+    commit(repo, "reconciler apply: 2 created")
+    write(repo, "reconciler.yaml", SETTINGS.replace("[prod, dev]", "[prod, dev, stage]"))
+    checked = run("-C", str(repo), "validate", "--base", "HEAD")
+    assert checked.exit_code == 0, checked.output
+    assert "adobe-sandboxes-changed" in checked.output
+    assert "lets requests target stage" in checked.output
+    # Narrowing the list allows nothing new.
+    write(repo, "reconciler.yaml", SETTINGS.replace("[prod, dev]", "[prod, dev]"))
+    assert (
+        "adobe-sandboxes-changed" not in run("-C", str(repo), "validate", "--base", "HEAD").output
+    )
+
+
+def test_offline_without_a_default_the_plan_says_so(
+    run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ADOBE_SANDBOX_NAME", raising=False)
+    settings = f"scope: {SCOPE}\nadobe:\n  sandboxes: [prod, dev]\n"
+    repo = start(
+        tmp_path,
+        settings,
+        ("no-sandbox", record_delete("no-sandbox")),
+        ("in-dev", record_delete("in-dev", "dev")),
+    )
+    planned = run("-C", str(repo), "plan", "--offline")
+    assert planned.exit_code == 0, planned.output
+    text = planned.output
+    assert text.index("In sandbox dev:") < text.index("in-dev")
+    heading = "In the default sandbox (adobe.sandboxName):"
+    assert text.index("in-dev") < text.index(heading) < text.index("no-sandbox"), text
