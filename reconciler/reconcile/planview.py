@@ -108,8 +108,6 @@ def _detail(action: Action) -> str:
 
 
 ORG_WIDE = "organisation-wide (Privacy Service)"
-
-
 # A Data Hygiene action whose sandbox is not known here (an offline plan where
 # adobe.sandboxName is not set): it goes to the default sandbox, whichever it is.
 DEFAULT_SANDBOX = "the default sandbox (adobe.sandboxName)"
