@@ -84,6 +84,15 @@ class AdobeSettings:
     ims_url: str = ADOBE_IMS_URL
     platform_url: str = ADOBE_PLATFORM_URL
     scopes: tuple[str, ...] = ()
+    # adobe.sandboxes: the sandboxes requests may name; empty: only sandbox_name.
+    sandboxes: tuple[str, ...] = ()
+
+    @property
+    def allowed_sandboxes(self) -> tuple[str, ...]:
+        """The sandboxes requests may target: ``adobe.sandboxes``, else the default one."""
+        if self.sandboxes:
+            return self.sandboxes
+        return (self.sandbox_name,) if self.sandbox_name else ()
 
 
 @dataclass(frozen=True)
@@ -205,6 +214,7 @@ def load_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:
             platform_url=env.get("ADOBE_PLATFORM_URL")
             or adobe.get("platformUrl", ADOBE_PLATFORM_URL),
             scopes=tuple(adobe.get("scopes", ())),
+            sandboxes=tuple(adobe.get("sandboxes", ())),
         ),
         allow_cleartext_identities=policy.get("allowCleartextIdentities", True),
         source=path if path.is_file() else None,

@@ -30,9 +30,12 @@ def make_plan(
     grace = ws.settings.resend_after
     limits = ws.settings.limits
     margin = ws.settings.at_risk_days
+    sandbox = ws.settings.adobe.sandbox_name
     today = datetime.now(UTC).date()
     if offline:
-        plan = plan_changes(ws.requests, ws.ledger, None, grace=grace, margin=margin)
+        plan = plan_changes(
+            ws.requests, ws.ledger, None, grace=grace, margin=margin, sandbox=sandbox
+        )
         if consumes(plan):
             quota = estimate_quota(ws.ledger, limits, today)
             plan = allot(plan, quota, declared_order(ws, plan), today)
@@ -50,6 +53,7 @@ def make_plan(
             resend=resend,
             history=history,
             margin=margin,
+            sandbox=sandbox,
         )
         if consumes(plan):  # one GET /quota, only when something would consume it
             quota = read_quota(client, ws.ledger, limits, today)

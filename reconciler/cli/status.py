@@ -20,7 +20,7 @@ from reconciler.reconcile.deadlines import Deadline, State
 from reconciler.reconcile.ledger import Ledger
 from reconciler.reconcile.lifecycle import FAIL_ON, entry_deadlines, failed, retries
 from reconciler.reconcile.lock import repository_lock
-from reconciler.reconcile.status import Refreshed, is_final, refresh
+from reconciler.reconcile.status import Refreshed, is_final, refresh, sandbox_of
 from reconciler.reconcile.workspace import Workspace
 from reconciler.settings import Settings, load_settings
 
@@ -35,12 +35,14 @@ def _products(row: Refreshed) -> str:
     return ", ".join(f"{n}: {s}" for n, s in pairs)
 
 
-def _table(rows: list[Refreshed], deadlines: Mapping[str, Deadline]) -> str:
+def _table(rows: list[Refreshed], deadlines: Mapping[str, Deadline], default: str | None) -> str:
     lines = [
-        f"{'REQUEST':<32} {'KIND':<17} {'REMOTE ID':<42} {'STATUS':<12} {'DEADLINE':<36} PRODUCTS"
+        f"{'REQUEST':<32} {'KIND':<17} {'SANDBOX':<12} {'REMOTE ID':<42} {'STATUS':<12} "
+        f"{'DEADLINE':<36} PRODUCTS"
     ]
     for r in rows:
         e = r.entry
+        sandbox = sandbox_of(e, default) or "-"
         rid = ", ".join(e.remote_ids[:1]) + (
             f" +{len(e.remote_ids) - 1}" if len(e.remote_ids) > 1 else ""
         )
@@ -51,12 +53,13 @@ def _table(rows: list[Refreshed], deadlines: Mapping[str, Deadline]) -> str:
         due = deadlines.get(e.name)
         shown = str(due) if due else "-"
         lines.append(
-            f"{e.name:<32} {e.kind.value:<17} {rid or '-':<42} {status:<12} {shown:<36} {products}"
+            f"{e.name:<32} {e.kind.value:<17} {sandbox:<12} {rid or '-':<42} {status:<12} "
+            f"{shown:<36} {products}"
         )
     return "\n".join(lines)
 
 
-def _json(rows: list[Refreshed], deadlines: Mapping[str, Deadline]) -> str:
+def _json(rows: list[Refreshed], deadlines: Mapping[str, Deadline], default: str | None) -> str:
     return json.dumps(
         {
             "version": 1,
@@ -65,6 +68,8 @@ def _json(rows: list[Refreshed], deadlines: Mapping[str, Deadline]) -> str:
                     "name": r.entry.name,
                     "kind": r.entry.kind.value,
                     "remoteIds": list(r.entry.remote_ids),
+                    "sandbox": sandbox_of(r.entry, default),
+                    "orgId": r.entry.org_id,
                     "status": r.entry.status.value if r.entry.status else None,
                     "observedAt": r.entry.status.observed_at if r.entry.status else None,
                     "products": [
@@ -233,7 +238,11 @@ def _show(
     deadlines = entry_deadlines(
         settings.root, [r.entry for r in shown], today, settings.at_risk_days
     )
-    click.echo(_table(shown, deadlines) if fmt == "table" else _json(shown, deadlines))
+    default = settings.adobe.sandbox_name
+    if fmt == "table":
+        click.echo(_table(shown, deadlines, default))
+    else:
+        click.echo(_json(shown, deadlines, default))
     return deadlines
 
 

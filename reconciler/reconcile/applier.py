@@ -42,7 +42,13 @@ from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_increme
 
 from reconciler.adobe import AdobeClient, ApiError, OutcomeUnknownError
 from reconciler.errors import ReconcilerError
-from reconciler.kinds.base import Created, RemoteObject, RequestKind
+from reconciler.kinds.base import (
+    Created,
+    RemoteObject,
+    RequestKind,
+    recorded_sandbox,
+    request_sandbox,
+)
 from reconciler.model import Request
 from reconciler.reconcile.intents import Intent
 from reconciler.reconcile.ledger import Entry, Fingerprint, Ledger, RemoteJob, StatusRecord, utc_now
@@ -266,6 +272,8 @@ class Applier:
             status=StatusRecord(status, utc_now()),
             recovered=recovered,
             fields=kind.desired(request),
+            org_id=self.client.config.org_id,
+            sandbox=request_sandbox(request, self.client.config.sandbox_name),
         )
 
     def _record(
@@ -454,7 +462,9 @@ class Applier:
             self._put(self._entry(request, found, _seen(found, request.kind), True))
         entry = self._applied(request)
         assert entry.remote_id is not None
-        status = request.kind.cancel(self.client, entry.remote_id)
+        sandbox = recorded_sandbox(entry.kind, entry.sandbox, None)
+        client = self.client.in_sandbox(sandbox) if sandbox else self.client
+        status = request.kind.cancel(client, entry.remote_id)
         self._put(replace(entry, path=request.path, status=StatusRecord(status, utc_now())))
         return Outcome(action, True, f"cancelled {entry.remote_id} ({status})", entry.remote_ids)
 
