@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -15,19 +16,28 @@ def test_watch_shows_the_table_after_each_poll(run, adobe, repo: Path) -> None:
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "declare")
     assert run("-C", str(repo), "apply", "--auto-approve").exit_code == 0
-    watcher = subprocess.Popen(
-        cli_command(repo, "status", "--watch", "--interval", "0.2", "--timeout", "60"),
-        env=cli_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        time.sleep(1.5)  # a few polls while the jobs are still being processed
-        adobe.admin.advance(40 * 24 * 3600)  # now the emulator completes them
-        out, err = watcher.communicate(timeout=60)
-    finally:
-        watcher.kill()
+    command = cli_command(repo, "status", "--watch", "--interval", "0.2", "--timeout", "60")
+    lines: list[str] = []
+    with subprocess.Popen(
+        command, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as watcher:
+        assert watcher.stdout is not None and watcher.stderr is not None
+        stdout = watcher.stdout
+        reader = threading.Thread(target=lambda: lines.extend(iter(stdout.readline, "")))
+        reader.start()
+        try:
+            # Wait for a poll that shows the jobs still being processed (however slow the
+            # machine), then let the emulator complete them.
+            deadline = time.monotonic() + 60
+            while not any("not final yet" in line for line in lines):
+                assert watcher.poll() is None and time.monotonic() < deadline, "".join(lines)
+                time.sleep(0.05)
+            adobe.admin.advance(40 * 24 * 3600)
+            watcher.wait(timeout=60)
+        finally:
+            watcher.kill()
+            reader.join(timeout=10)
+        out, err = "".join(lines), watcher.stderr.read()
     assert watcher.returncode == 0, out + err
     tables = out.count("REQUEST ")
     assert tables >= 2, out  # one per poll while waiting, and the final one
