@@ -253,7 +253,7 @@ class PrivacyJob(RequestKind):
         # Everything of the body but its users: requests that differ in any of it are
         # separate submissions. Products in order of their code (Adobe reads include as
         # a set), options as the create sends them.
-        options = _options(request.plain_spec())
+        options = _options(request.spec)  # none of it is an identity: nothing to decrypt
         return (
             options["regulation"],
             tuple(sorted(options["include"])),
