@@ -38,7 +38,7 @@ key                         class  effect (counter)
                                    organisation (and sandbox) instead of the new
                                    one's, which is stored under its own id
                                    (``reused_id``)
-``partial_answer_rate``    write  ``POST /jobs`` stores the jobs of every user but
+``partial_answer_rate``     write  ``POST /jobs`` stores the jobs of every user but
                                    answers only those of the first half of its users
                                    (at least one user left out; a one-user create is
                                    answered in full) (``partial_answer``)

@@ -14,8 +14,8 @@ and ``action`` descriptions both say separate jobs are created for each.
 
 The fault plan's lying totals and short pages act on ``GET /jobs``, reused ids on the
 ``jobId`` values ``POST /jobs`` answers, a partial answer on which users' jobs it lists
-(``faults.py``). Search lag does not: it is
-modelled on the work-order and expiration lists only.
+(``faults.py``). Search lag does not: it is modelled on the work-order and expiration
+lists only.
 """
 
 from __future__ import annotations

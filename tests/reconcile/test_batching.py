@@ -254,26 +254,30 @@ def test_a_request_never_straddles_two_submissions(adobe, tmp_path: Path, sizes,
 
 
 def test_a_dropped_answer_to_a_batch_is_recovered_per_request(adobe, tmp_path: Path) -> None:
-    requests = [declared(f"lost-{i:02d}", privacy_job(f"lost-{i:02d}")) for i in range(40)]
+    # Two submissions (one per regulation), the answer to each dropped after the commit.
+    requests = [
+        declared(f"lost-{i:02d}", privacy_job(f"lost-{i:02d}", regulation=("gdpr", "ccpa")[i % 2]))
+        for i in range(40)
+    ]
     adobe.admin.set_faults({"write": {"drop_after_commit_rate": 1.0}})
     ledger = Ledger.load(tmp_path / "ledger")
     with client_for(adobe) as client:
         result = apply_all(adobe, client, requests, ledger)
         adobe.admin.set_faults({})
-        assert adobe.admin.counters()["total"] == {"drop_after_commit": 1}
+        assert adobe.admin.counters()["total"] == {"drop_after_commit": 2}
         assert result.success and not result.pending
         assert {o.message for o in result.outcomes} == {
             "found at Adobe and recorded 2 privacy job(s)"
         }
         assert all(o.recovered for o in result.outcomes)
-        assert job_posts(adobe) == 1
+        assert job_posts(adobe) == 2
         for request in requests:
             entry = ledger.get(request.name)
             assert entry.recovered and own_jobs(ledger, request.name) == [(request.name, "u0")] * 2
         assert not ledger.intents and duplicates(adobe) == []
         # The next run has nothing to do and sends nothing.
         again = apply_all(adobe, client, requests, ledger)
-    assert again.outcomes == () and job_posts(adobe) == 1
+    assert again.outcomes == () and job_posts(adobe) == 2
 
 
 def test_a_lost_answer_in_the_middle_of_batches_sends_nothing_twice(adobe, tmp_path: Path) -> None:
