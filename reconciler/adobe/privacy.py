@@ -120,8 +120,8 @@ class PrivacyApi:
         look for the users' ``key`` in ``list_privacy_jobs`` before sending again.
 
         An answer without a job for some user that was sent is ``OutcomeUnknownError``,
-        unless ``partial_answer``: then it is returned, for a caller that sent the users of several
-        requests and takes each user it has no job for as an outcome unknown.
+        unless ``partial_answer``: then it is returned, for a caller that sent the users of
+        several requests and takes each user it has no job for as an outcome unknown.
         """
         checked = [u if isinstance(u, PrivacyUser) else PrivacyUser.from_spec(u) for u in users]
         _check_users(checked)
