@@ -434,3 +434,19 @@ def test_batch_setting_must_be_a_boolean(run, adobe, repo: Path) -> None:
     result = run("-C", str(repo), "plan")
     assert result.exit_code == 1
     assert "batchPrivacyJobs" in result.output
+
+
+def test_a_partial_answer_to_one_request_alone_is_not_believed(adobe, tmp_path: Path) -> None:
+    # Batching off: the answer leaves out one of the request's two users. The client takes
+    # it for an unknown outcome, and the request is found whole by its tag.
+    requests = [declared("solo", privacy_job("solo", users=2))]
+    adobe.admin.set_faults({"write": {"partial_answer_rate": 1.0}})
+    ledger = Ledger.load(tmp_path / "ledger")
+    with client_for(adobe) as client:
+        result = apply_all(adobe, client, requests, ledger, batch=False)
+    adobe.admin.set_faults({})
+    assert adobe.admin.counters()["total"] == {"partial_answer": 1}
+    (outcome,) = result.outcomes
+    assert outcome.ok and outcome.recovered
+    assert sorted(own_jobs(ledger, "solo")) == sorted([("solo", "u0"), ("solo", "u1")] * 2)
+    assert job_posts(adobe) == 1 and duplicates(adobe) == []
