@@ -17,7 +17,7 @@ define compile_locks
 	$(UV_PIP_COMPILE) --extra build --constraints $(LOCK) -o $(RUNTIME_LOCK)
 endef
 
-.PHONY: help install test lint typecheck pytest chaos demo bench lock lock-upgrade dist workflows clean
+.PHONY: help install test lint typecheck pytest chaos demo bench lock lock-upgrade dist workflows schemas clean
 
 help:
 	@echo "make demo          run the whole story against the embedded emulator"
@@ -89,6 +89,10 @@ dist: $(STAMP)
 workflows: $(STAMP)
 	$(BIN)/python -c 'from pathlib import Path; from reconciler.scaffold.workflows import own_workflows; \
 		[Path(".github/workflows", n).write_text(t) for n, t in own_workflows().items()]'
+
+# The regulation and product lists in schemas/privacy-job.schema.json, from reconciler/adobe/codes.py.
+schemas: $(STAMP)
+	$(BIN)/python -m reconciler.schema_enums
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .coverage build dist

@@ -63,6 +63,10 @@ DERIVED_SCOPE_DIGITS = 8
 class Limits:
     max_identities_per_request: int = 10_000
     max_identities_per_run: int = 100_000
+    # Budgets below Adobe's quotas (None: Adobe's own): what the plan allots, per quota.
+    identities_per_day: int | None = None
+    identities_per_month: int | None = None
+    active_expirations: int | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,8 @@ class Settings:
     # Whether pending privacy jobs of one regulation, products and options share
     # submissions of up to 1,000 users (apply.batchPrivacyJobs).
     batch_privacy_jobs: bool = True
+    # A request due within this many days is at risk (deadlines.atRiskDays).
+    at_risk_days: int = 7
 
     # `scope:` as reconciler.yaml writes it; None: derived (see `scope`).
     declared_scope: str | None = None
@@ -185,6 +191,9 @@ def load_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:
         limits=Limits(
             max_identities_per_request=limits.get("maxIdentitiesPerRequest", 10_000),
             max_identities_per_run=limits.get("maxIdentitiesPerRun", 100_000),
+            identities_per_day=limits.get("identitiesPerDay"),
+            identities_per_month=limits.get("identitiesPerMonth"),
+            active_expirations=limits.get("activeExpirations"),
         ),
         client=ClientSettings(
             max_concurrency=client.get("maxConcurrency", 4),
@@ -209,6 +218,7 @@ def load_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:
         apply_branch=data.get("apply", {}).get("branch", "main"),
         resend_after=parse_duration(data.get("apply", {}).get("resendAfter", "1h")),
         batch_privacy_jobs=data.get("apply", {}).get("batchPrivacyJobs", True),
+        at_risk_days=data.get("deadlines", {}).get("atRiskDays", 7),
         declared_scope=data.get("scope"),
     )
 

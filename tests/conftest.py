@@ -92,10 +92,15 @@ def run() -> Callable[..., Result]:
 
 
 def git(cwd: Path, *args: str) -> str:
-    """Run real git in ``cwd`` and return its output."""
-    return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env={**os.environ}
-    ).stdout
+    """Run real git in ``cwd`` and return its output (its error output in the failure)."""
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, env={**os.environ}
+    )
+    if done.returncode != 0:
+        raise AssertionError(
+            f"git {' '.join(args)} in {cwd} exited {done.returncode}: {done.stderr}"
+        )
+    return done.stdout
 
 
 @pytest.fixture
@@ -105,7 +110,7 @@ def repo(tmp_path: Path) -> Path:
     (path / "requests").mkdir(parents=True)
     git(path, "init", "-q", "-b", "main")
     # The default client-side rate (10 calls/s) suits Adobe; the emulator can take more.
-    write(path, "reconciler.yaml", "client:\n  requestsPerSecond: 1000\n")
+    write(path, "reconciler.yaml", "scope: testrepo\nclient:\n  requestsPerSecond: 1000\n")
     return path
 
 

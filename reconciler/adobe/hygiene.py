@@ -143,7 +143,7 @@ class HygieneApi:
         shows one on the last page), and the work orders found must add up to every
         ``total`` and ``count`` the pages gave, or the listing is read once more, and then
         raises ``InvalidResponseError`` (see ``paging``); nothing is yielded before that.
-        A server that repeats a page, or whose pages never end, gets
+        A server that repeats a page in both readings, or whose pages never end, gets
         ``InvalidResponseError`` rather than a loop.
         """
         if not 1 <= limit <= MAX_PAGE_LIMIT:

@@ -17,9 +17,11 @@ taken on their word:
   was read); when that one disagrees too, :class:`InvalidResponseError` says the listing
   contradicts itself and nothing is returned.
 
-A page that repeats only items already seen, a page with more items than asked for, or
-pages that never end are refused at once: they are a server that does not page as asked,
-and reading again would not change that.
+A page that repeats only items already seen ends that reading, as a disagreement
+does: a server paging by fewer than asked, or a gateway mixing page sizes, can show one
+once, so the listing is read once more, and a second reading that repeats a page too
+says the server does not page as asked. A page with more items than asked for, or pages
+that never end, are refused at once: reading again would not change them.
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ class _Walk(Generic[T]):
 
     items: tuple[T, ...]
     pages: tuple[Page[T], ...]
+    # Why the reading ended before an empty page (a page repeating earlier ones).
+    problem: str | None = None
 
     @property
     def pages_with_items(self) -> int:
@@ -99,7 +103,7 @@ class Listing(Generic[T]):
         problem = None
         for _ in range(LISTINGS):
             walk = self._walk()
-            problem = self._contradiction(walk)
+            problem = walk.problem or self._contradiction(walk)
             if problem is None:
                 return walk.items
             log.debug("%s: %s", self.endpoint, problem)
@@ -132,10 +136,10 @@ class Listing(Generic[T]):
                 if self.first_page_may_repeat and number == 1 and keys == first_keys:
                     pages.pop()  # page 0 again, under its other number
                     continue
-                raise InvalidResponseError(
-                    f"{self.endpoint}: page {number} repeats earlier results;"
-                    " the server does not page"
+                problem = (
+                    f"page {number} repeats earlier results (the server does not page as asked)"
                 )
+                return _Walk(tuple(items), tuple(pages), problem)
             # Counted by distinct keys: a page shifted by new arrivals may repeat a few,
             # which the totals then show.
             for item, key in zip(page.items, keys, strict=True):

@@ -46,7 +46,14 @@ from reconciler.check.ledgerrules import (
     merged,
     read_ledger,
 )
-from reconciler.check.settingsrules import endpoint_findings, settings_changes, value_at
+from reconciler.check.retryrules import retry_findings
+from reconciler.check.settingsrules import (
+    endpoint_findings,
+    scope_changes,
+    scope_findings,
+    settings_changes,
+    value_at,
+)
 from reconciler.check.validation import (
     YAML_SUFFIXES,
     Loaded,
@@ -328,9 +335,12 @@ def validate_with_ledger(settings: Settings, paths: Sequence[Path] = ()) -> Repo
     targets = list(paths) or [settings.requests_path]
     loaded = load_requests(discover(targets), settings)
     entries, unreadable = _ledgers(settings, None, ())
-    twins = applied_twins(loaded.requests, entries.values())
-    endpoints = endpoint_findings(_settings_document(settings), SETTINGS_FILE)
-    return _report(loaded, [*loaded.findings, *twins], [*unreadable, *endpoints])
+    twins = [*applied_twins(loaded.requests, entries.values())]
+    twins += retry_findings(loaded.requests, entries)
+    document = _settings_document(settings)
+    endpoints = endpoint_findings(document, SETTINGS_FILE)
+    scope = scope_findings(settings, document, SETTINGS_FILE)
+    return _report(loaded, [*loaded.findings, *twins], [*unreadable, *endpoints, *scope])
 
 
 def validate_against_base(
@@ -357,10 +367,18 @@ def validate_against_base(
         for f in applied_twins(loaded.requests, entries.values())
         if (f.path, f.line) not in renamed
     ]
+    twins += retry_findings(loaded.requests, entries)
     document = _settings_document(settings)
-    others = [*unreadable, *endpoint_findings(document, SETTINGS_FILE)]
+    others = [
+        *unreadable,
+        *endpoint_findings(document, SETTINGS_FILE),
+        *scope_findings(settings, document, SETTINGS_FILE),
+    ]
     if not requests_only:
         others += settings_changes(before_settings, document, SETTINGS_FILE, ref)
+        others += scope_changes(
+            before_settings, settings, document, SETTINGS_FILE, ref, applied=bool(entries)
+        )
         imports = {
             r.name: r
             for r in everything.requests

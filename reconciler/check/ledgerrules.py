@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 
 from reconciler.check.findings import Finding, Severity
+from reconciler.check.retryrules import is_retry
 from reconciler.model import Request
 from reconciler.reconcile.intents import FOLDER as INTENTS
 from reconciler.reconcile.ledger import SCHEMA, Entry, Ledger, LedgerError
@@ -207,7 +208,7 @@ def applied_twins(requests: Iterable[Request], entries: Iterable[Entry]) -> Iter
         kind = request.kind.value
         candidates = [*index.get((kind, count), ()), *index.get((kind, 0), ())]
         twin = next((e for e in candidates if _matches(e, request)), None)
-        if twin is None:
+        if twin is None or is_retry(request, twin):  # a failed one, submitted again
             continue
         mark = request.where("metadata", "name")
         ids = ", ".join(twin.remote_ids)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
+from reconciler.check.deadlinerules import deadline_dates
 from reconciler.check.findings import Finding, finding_at
 from reconciler.kinds.record_delete import ALL_DATASETS
 from reconciler.model import Request
@@ -444,6 +445,7 @@ RULES: tuple[Rule, ...] = (
     ciphertext_form,
     identity_limits,
     safe_text,
+    deadline_dates,
 )
 
 

@@ -281,8 +281,10 @@ def _recipients(
 def scope_findings(settings: Settings, document: Document | None, shown: str) -> list[Finding]:
     """A warning when ``reconciler.yaml`` names no ``scope``: the scope is then derived
     from the root commit, which a shallow clone or a rewritten history does not have, so
-    the message gives the exact line that stores it (a new one before the first commit)."""
-    if settings.declared_scope is not None:
+    the message gives the exact line that stores it (a new one before the first commit).
+    Nothing without a ``reconciler.yaml``: there is no file to add the line to, and
+    ``reconciler init`` writes one with its scope."""
+    if settings.declared_scope is not None or document is None:
         return []
     try:
         derived = derive_scope(settings.root)

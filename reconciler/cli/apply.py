@@ -73,7 +73,20 @@ def _check_fresh(
             "the plan is stale: the requests, the ledger or Adobe changed since it was made; "
             "run `reconciler plan` again. Nothing was applied"
         )
-    if doc["actions"] != [a.to_json() for a in plan.actions]:
+    deferred = {a.name for a in plan.actions if a.type is ActionType.DEFER}
+    was = {a.get("name") for a in doc["actions"] if a.get("action") == ActionType.DEFER.value}
+    if deferred != was:
+        raise ApplyRefused(
+            "the plan is stale: what Adobe's quotas leave room for changed since it was made "
+            f"({len(deferred)} request(s) would wait now, {len(was)} in the plan); run "
+            "`reconciler plan` again. Nothing was applied"
+        )
+
+    # A deadline's days left move with the day, not with the inputs.
+    def steps(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in a.items() if k != "deadline"} for a in actions]
+
+    if steps(doc["actions"]) != steps([a.to_json() for a in plan.actions]):
         raise ApplyRefused(
             "the plan file's actions differ from what its inputs give (edited by hand?); "
             "run `reconciler plan` again. Nothing was applied"
@@ -140,7 +153,7 @@ def _check_resend(ws: Workspace, names: Sequence[str]) -> None:
             )
 
 
-def _short(result: ApplyResult) -> str:
+def _short(result: ApplyResult, deferred: int) -> str:
     parts = [
         f"{result.count(t)} {t.value}d"
         for t in (ActionType.CREATE, ActionType.UPDATE)
@@ -152,12 +165,14 @@ def _short(result: ApplyResult) -> str:
         parts.append(f"{result.count(ActionType.ADOPT)} adopted")
     if result.pending:
         parts.append(f"{len(result.pending)} pending verification")
+    if deferred:
+        parts.append(f"{deferred} deferred")
     if result.failed:
         parts.append(f"{len(result.failed)} failed")
     return ", ".join(parts) or "nothing changed"
 
 
-def _summary(result: ApplyResult) -> str:
+def _summary(result: ApplyResult, deferred: int) -> str:
     recovered = sum(1 for o in result.outcomes if o.ok and o.recovered)
     found_instead = sum(
         1 for o in result.outcomes if o.ok and o.recovered and o.action.type is ActionType.CREATE
@@ -172,6 +187,8 @@ def _summary(result: ApplyResult) -> str:
         parts.append(f"{recovered} found at Adobe and recorded")
     if result.pending:
         parts.append(f"{len(result.pending)} pending verification")
+    if deferred:
+        parts.append(f"{deferred} deferred (quota)")
     parts.append(f"{len(result.failed)} failed")
     return "Apply complete: " + ", ".join(parts) + "."
 
@@ -292,6 +309,7 @@ def command(
         )
         click.echo(text(plan))
         result = ApplyResult(())
+        deferred = plan.count(ActionType.DEFER)
         if plan.has_changes:
             if doc is None and not auto_approve:
                 if not sys.stdin.isatty():
@@ -318,7 +336,7 @@ def command(
                 a = outcome.action
                 message = printable(outcome.message, 300)
                 click.echo(f"  {mark} {a.type.value:<6} {a.name}: {message}")
-            click.echo(_summary(result))
+            click.echo(_summary(result, deferred))
         if commit or push:
             # Also commits entries a killed earlier run wrote but did not commit.
             lines = [
@@ -328,7 +346,10 @@ def command(
                 for o in result.outcomes
                 if o.ok
             ]
-            subject = f"reconciler apply: {_short(result)}"
+            lines += [
+                f"deferred {a.name} (quota)" for a in plan.actions if a.type is ActionType.DEFER
+            ]
+            subject = f"reconciler apply: {_short(result, deferred)}"
             if problems:
                 subject += " (unreviewed)"
                 lines.insert(0, f"Unreviewed ({ALLOW_FLAG}): {reasons}")
@@ -345,6 +366,13 @@ def command(
             "was lost or not believable and nothing carrying their tag is visible yet. They "
             "are not sent again until apply.resendAfter has passed; the next runs look for "
             "them first.",
+            err=True,
+        )
+    if deferred:
+        click.echo(
+            f"{deferred} request(s) deferred: they do not fit what remains of Adobe's quota "
+            "(or the budget in limits) now; a later run applies them, earliest first, without "
+            "anyone touching them (the scheduled workflow runs apply).",
             err=True,
         )
     if not result.success:

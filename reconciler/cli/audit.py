@@ -6,25 +6,49 @@ import csv
 import io
 import json
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from reconciler.git.ledgerbranch import attach
+from reconciler.git.ledgerbranch import attach, load_ledger
 from reconciler.reconcile.audit import RequestAudit, audit_requests, has_history
+from reconciler.reconcile.deadlines import Deadline
+from reconciler.reconcile.lifecycle import entry_deadlines, retries
 from reconciler.reconcile.planview import printable
 from reconciler.settings import load_settings
 
 CSV_COLUMNS = ("request", "kind", "event", "date", "commit", "author", "email", "details")
 
 
-def _table(audits: list[RequestAudit]) -> str:
+@dataclass(frozen=True)
+class Lifecycle:
+    """What the audit adds to git's trail: deadlines, and the retryOf links both ways."""
+
+    deadlines: Mapping[str, Deadline]
+    retried_by: Mapping[str, str]  # failed request -> the one submitting it again
+
+    def retry_of(self, name: str) -> str | None:
+        return next((old for old, new in self.retried_by.items() if new == name), None)
+
+
+def _table(audits: list[RequestAudit], life: Lifecycle) -> str:
+    deadlines = life.deadlines
     out = []
     for a in audits:
         ids = ", ".join(a.remote_ids[:3]) + ("…" if len(a.remote_ids) > 3 else "")
         out.append(f"{a.name}  ({a.kind or '?'}, {a.path or 'file not in history'})")
         if ids:
             out.append(f"  remote: {ids}")
+        if a.name in deadlines:
+            due = deadlines[a.name]
+            out.append(f"  deadline: received {due.received_at}, {due} ({due.regulation})")
+        if life.retry_of(a.name):
+            out.append(f"  retry of: {life.retry_of(a.name)}")
+        if a.name in life.retried_by:
+            out.append(f"  retried by: {life.retried_by[a.name]}")
         for e in a.events:
             who = f"{e.author} <{e.email}>" if e.author else ""
             sha = (e.commit or "")[:10]
@@ -36,7 +60,8 @@ def _table(audits: list[RequestAudit]) -> str:
     return "\n".join(out).rstrip()
 
 
-def _json(audits: list[RequestAudit]) -> str:
+def _json(audits: list[RequestAudit], life: Lifecycle) -> str:
+    deadlines = life.deadlines
     return json.dumps(
         {
             "version": 1,
@@ -46,6 +71,9 @@ def _json(audits: list[RequestAudit]) -> str:
                     "kind": a.kind,
                     "path": a.path,
                     "remoteIds": list(a.remote_ids),
+                    "deadline": deadlines[a.name].to_json() if a.name in deadlines else None,
+                    "retryOf": life.retry_of(a.name),
+                    "retriedBy": life.retried_by.get(a.name),
                     "events": [
                         {
                             "event": e.event,
@@ -66,7 +94,7 @@ def _json(audits: list[RequestAudit]) -> str:
     )
 
 
-def _csv(audits: list[RequestAudit]) -> str:
+def _csv(audits: list[RequestAudit], life: Lifecycle) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -129,4 +157,10 @@ def command(ctx: click.Context, names: tuple[str, ...], fmt: str) -> None:
         click.echo("no commits yet: the audit trail starts with the first commit", err=True)
         if fmt == "table":
             return
-    click.echo(FORMATS[fmt](audits))
+    # The deadline of each applied data subject's request (csv keeps its stable columns).
+    ledger = load_ledger(settings)
+    entries = [e for e in (ledger.get(a.name) for a in audits) if e is not None]
+    today = datetime.now(UTC).date()
+    deadlines = entry_deadlines(settings.root, entries, today, settings.at_risk_days)
+    retried = retries(settings.requests_path, settings.root)
+    click.echo(FORMATS[fmt](audits, Lifecycle(deadlines, retried)))

@@ -16,8 +16,9 @@ from reconciler.git.ledgerbranch import ledger_history
 from reconciler.reconcile.ledger import Entry, atomic_write
 from reconciler.reconcile.planner import Plan, RemoteState, inputs_digest, plan_changes
 from reconciler.reconcile.planview import FORMATS, to_json
+from reconciler.reconcile.quota import allot, consumes, estimate_quota, read_quota
 from reconciler.reconcile.remote import fetch_remote_state
-from reconciler.reconcile.workspace import Workspace, open_workspace
+from reconciler.reconcile.workspace import Workspace, declared_times, open_workspace
 
 
 def make_plan(
@@ -27,16 +28,49 @@ def make_plan(
     requests whose create had an unknown outcome, to send again before their grace
     period (``apply.resendAfter``) has passed."""
     grace = ws.settings.resend_after
+    limits = ws.settings.limits
+    margin = ws.settings.at_risk_days
+    today = datetime.now(UTC).date()
     if offline:
-        return plan_changes(ws.requests, ws.ledger, None, grace=grace), None
+        plan = plan_changes(ws.requests, ws.ledger, None, grace=grace, margin=margin)
+        if consumes(plan):
+            quota = estimate_quota(ws.ledger, limits, today)
+            plan = allot(plan, quota, declared_order(ws, plan), today)
+        return plan, None
     for request in ws.requests:  # a missing key is an error before any call to Adobe
         request.require_plaintext()
     with ws.client(os.environ) as client:
-        today = datetime.now(UTC).date()
         remote = fetch_remote_state(client, ws.requests, ws.ledger, today, ws.settings.scope)
-    history = lost_entries(ws)
-    plan = plan_changes(ws.requests, ws.ledger, remote, grace=grace, resend=resend, history=history)
+        history = lost_entries(ws)
+        plan = plan_changes(
+            ws.requests,
+            ws.ledger,
+            remote,
+            grace=grace,
+            resend=resend,
+            history=history,
+            margin=margin,
+        )
+        if consumes(plan):  # one GET /quota, only when something would consume it
+            quota = read_quota(client, ws.ledger, limits, today)
+            plan = allot(plan, quota, declared_order(ws, plan), today)
     return plan, remote
+
+
+def declared_order(ws: Workspace, plan: Plan) -> dict[str, tuple[int, float]]:
+    """The order creates get quota in: data subjects' requests by due date, earliest
+    first, so that one that is due never waits behind one that is not; then the others,
+    oldest declared first (when the file was added to git); requests not committed yet
+    come last."""
+    added = declared_times(ws.settings.root, ws.settings.requests_path)
+    order: dict[str, tuple[int, float]] = {}
+    for action in plan.actions:
+        due = action.deadline.due_by if action.deadline else None
+        if due is not None:
+            order[action.name] = (0, float(due.toordinal()))
+        elif action.path in added:
+            order[action.name] = (1, float(added[action.path]))
+    return order
 
 
 def lost_entries(ws: Workspace) -> dict[str, tuple[str, Entry]]:

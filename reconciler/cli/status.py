@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,11 +15,13 @@ from reconciler.cli.progress import progress_bar
 from reconciler.errors import UsageError
 from reconciler.git.ledgerbranch import attach, load_ledger
 from reconciler.git.publish import commit_ledger, commit_message
+from reconciler.reconcile.deadlines import Deadline, State
 from reconciler.reconcile.ledger import Ledger
+from reconciler.reconcile.lifecycle import FAIL_ON, entry_deadlines, failed, retries
 from reconciler.reconcile.lock import repository_lock
 from reconciler.reconcile.status import Refreshed, is_final, refresh
 from reconciler.reconcile.workspace import Workspace
-from reconciler.settings import load_settings
+from reconciler.settings import Settings, load_settings
 
 
 def _products(row: Refreshed) -> str:
@@ -31,8 +34,10 @@ def _products(row: Refreshed) -> str:
     return ", ".join(f"{n}: {s}" for n, s in pairs)
 
 
-def _table(rows: list[Refreshed]) -> str:
-    lines = [f"{'REQUEST':<32} {'KIND':<17} {'REMOTE ID':<42} {'STATUS':<12} PRODUCTS"]
+def _table(rows: list[Refreshed], deadlines: Mapping[str, Deadline]) -> str:
+    lines = [
+        f"{'REQUEST':<32} {'KIND':<17} {'REMOTE ID':<42} {'STATUS':<12} {'DEADLINE':<36} PRODUCTS"
+    ]
     for r in rows:
         e = r.entry
         rid = ", ".join(e.remote_ids[:1]) + (
@@ -42,11 +47,15 @@ def _table(rows: list[Refreshed]) -> str:
         if r.error:
             status += " (refresh failed)"
         products = _products(r)
-        lines.append(f"{e.name:<32} {e.kind.value:<17} {rid or '-':<42} {status:<12} {products}")
+        due = deadlines.get(e.name)
+        shown = str(due) if due else "-"
+        lines.append(
+            f"{e.name:<32} {e.kind.value:<17} {rid or '-':<42} {status:<12} {shown:<36} {products}"
+        )
     return "\n".join(lines)
 
 
-def _json(rows: list[Refreshed]) -> str:
+def _json(rows: list[Refreshed], deadlines: Mapping[str, Deadline]) -> str:
     return json.dumps(
         {
             "version": 1,
@@ -63,6 +72,9 @@ def _json(rows: list[Refreshed]) -> str:
                     ],
                     "changed": r.changed,
                     "error": r.error,
+                    "deadline": (
+                        deadlines[r.entry.name].to_json() if r.entry.name in deadlines else None
+                    ),
                 }
                 for r in rows
             ],
@@ -104,6 +116,16 @@ def _json(rows: list[Refreshed]) -> str:
 @click.option(
     "--commit", "commit", is_flag=True, help="Commit status changes in the ledger to git."
 )
+@click.option(
+    "--fail-on",
+    "fail_on",
+    type=click.Choice(sorted(FAIL_ON)),
+    default="failed",
+    show_default=True,
+    help="Exit 1 when a request failed at Adobe or is not found there (always), and also "
+    "when one is overdue (overdue), or within deadlines.atRiskDays of its due date or "
+    "overdue (at-risk).",
+)
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -114,6 +136,7 @@ def command(
     timeout: float | None,
     refresh_all: bool,
     commit: bool,
+    fail_on: str,
 ) -> None:
     """Refresh the status of applied requests from Adobe into the ledger.
 
@@ -153,12 +176,12 @@ def command(
                 if not watch or done:
                     break
                 if timeout is not None and time.monotonic() - started > timeout:
-                    click.echo(_table(rows) if fmt == "table" else _json(rows))
+                    _show(rows, ledger, settings, fmt)
                     click.echo("gave up watching: not every request is final yet", err=True)
                     ctx.exit(1)
                 time.sleep(interval)
                 wanted = [r.entry for r in rows]
-        click.echo(_table(rows) if fmt == "table" else _json(rows))
+        deadlines = _show(rows, ledger, settings, fmt)
         if commit:
             changed = [r for r in rows if r.changed]
             lines = [
@@ -173,8 +196,57 @@ def command(
             )
             click.echo(message, err=fmt == "json")
     overdue = _pending(ledger, settings.resend_after)
-    if any(r.error for r in rows) or overdue:
+    retried = retries(settings.requests_path, settings.root)
+    alarms = _alarms(ledger, deadlines, FAIL_ON[fail_on], retried)
+    if any(r.error for r in rows) or overdue or alarms:
         ctx.exit(1)
+
+
+def _shown_rows(rows: list[Refreshed], ledger: Ledger) -> list[Refreshed]:
+    """The rows refreshed, and every failed request that was not (a final status): a
+    failure stays in view until it is dealt with."""
+    seen = {r.entry.name for r in rows}
+    return rows + [Refreshed(e, False) for e in ledger if e.name not in seen and failed(e)]
+
+
+def _show(
+    rows: list[Refreshed], ledger: Ledger, settings: Settings, fmt: str
+) -> dict[str, Deadline]:
+    today = datetime.now(UTC).date()
+    shown = _shown_rows(rows, ledger)
+    deadlines = entry_deadlines(
+        settings.root, [r.entry for r in shown], today, settings.at_risk_days
+    )
+    click.echo(_table(shown, deadlines) if fmt == "table" else _json(shown, deadlines))
+    return deadlines
+
+
+def _alarms(
+    ledger: Ledger,
+    deadlines: Mapping[str, Deadline],
+    states: frozenset[State],
+    retried: Mapping[str, str],
+) -> bool:
+    """Say which requests failed at Adobe, and which deadlines are in ``states``; whether
+    any is (``status`` then exits 1). A failed request another one submits again
+    (``retryOf``) is dealt with: that one is followed instead."""
+    bad = [e for e in ledger if failed(e) and e.name not in retried]
+    for entry in [e for e in ledger if failed(e) and e.name in retried]:
+        click.echo(
+            f"retried: {entry.name} failed; {retried[entry.name]} submits it again", err=True
+        )
+    for entry in bad:
+        value = entry.status.value if entry.status else ""
+        click.echo(
+            f"failed: {entry.name}: Adobe reports {value}; see `reconciler audit {entry.name}` "
+            "and, once the cause is fixed, submit it again as a new request with "
+            f"metadata.retryOf: {entry.name}",
+            err=True,
+        )
+    late = sorted((n, d) for n, d in deadlines.items() if d.state in states)
+    for name, due in late:
+        click.echo(f"deadline: {name}: {due}", err=True)
+    return bool(bad or late)
 
 
 def _pending(ledger: Ledger, grace: timedelta) -> bool:

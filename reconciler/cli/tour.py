@@ -95,7 +95,9 @@ def _seed_repository(demo: Demo, examples: Path, schemas: Path) -> None:
     shutil.copytree(schemas, demo.repo / "schemas")
     (demo.repo / "reconciler.yaml").write_text(
         "# Repository settings: see schemas/settings.schema.json\n"
-        "apiVersion: reconciler/v1\nadobe:\n  sandboxName: prod\n"
+        "apiVersion: reconciler/v1\n"
+        "# Names this repository in the tags of what it creates (`reconciler init` writes one).\n"
+        "scope: demo\nadobe:\n  sandboxName: prod\n"
         "limits:\n  maxIdentitiesPerRequest: 1000\n"
     )
     demo.git("add", "-A")

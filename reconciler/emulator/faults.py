@@ -47,6 +47,9 @@ key                         class  effect (counter)
                                    from ``GET /workorder`` and ``GET /ttl``, totals
                                    included; by id they are there (``search_lag``,
                                    once per listing that hid something)
+``search_index_lag_s``      read   as ``search_lag_s``, only for work-order listings
+                                   that use ``search``: the search index lags, the
+                                   listing without it does not (``search_lag``)
 ``lying_total_rate``        read   a listing's ``total``/``totalRecords``/
                                    ``total_count`` disagrees with its items: the
                                    count with an empty page, or fewer than the page
@@ -123,6 +126,7 @@ class FaultSpec:
     reused_id_rate: float = 0.0
     partial_answer_rate: float = 0.0
     search_lag_s: float = 0.0
+    search_index_lag_s: float = 0.0
     lying_total_rate: float = 0.0
     short_page_rate: float = 0.0
 
@@ -214,6 +218,7 @@ class FaultDecision:
     reused_id: bool = False
     partial_answer: bool = False
     search_lag_s: float = 0.0
+    search_index_lag_s: float = 0.0
     lie: str | None = None  # one of LIES: the listing's total disagrees with its items
     short_page: bool = False
 
@@ -230,9 +235,12 @@ class RequestFaults:
     route_class: str
     happened: list[str] = field(default_factory=list)
 
-    def lag_cutoff(self, now: float) -> float | None:
-        """The latest creation time a listing shows at ``now``; None when nothing lags."""
+    def lag_cutoff(self, now: float, *, searched: bool = False) -> float | None:
+        """The latest creation time a listing shows at ``now`` (one that uses ``search``
+        when ``searched``); None when nothing lags."""
         lag = self.decision.search_lag_s
+        if searched:
+            lag = max(lag, self.decision.search_index_lag_s)
         return now - lag if lag > 0 else None
 
     def page_size(self, limit: int) -> int:
@@ -343,7 +351,13 @@ class FaultInjector:
         if spec.lying_total_rate and rng.random() < spec.lying_total_rate:
             lie = rng.choice(LIES)
         short = bool(spec.short_page_rate and rng.random() < spec.short_page_rate)
-        return FaultDecision(latency_s, search_lag_s=spec.search_lag_s, lie=lie, short_page=short)
+        return FaultDecision(
+            latency_s,
+            search_lag_s=spec.search_lag_s,
+            search_index_lag_s=spec.search_index_lag_s,
+            lie=lie,
+            short_page=short,
+        )
 
     def count(self, kind: str, route_class: str) -> None:
         """Count a fault that was decided earlier and has now happened."""

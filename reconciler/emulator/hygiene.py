@@ -296,7 +296,7 @@ def list_workorders(emulator: Emulator, request: Request, body: bytes) -> Respon
     now = emulator.clock.now()
     faults = request_faults(request.scope)
     size = faults.page_size(query.limit)
-    cutoff = faults.lag_cutoff(now)
+    cutoff = faults.lag_cutoff(now, searched=bool(query.search))
     # Status and updatedAt (which follows the status) are computed from the clock, not stored.
     if query.statuses is None and query.order_field in WORKORDER_SORT_KEYS:
         total, page, hid = _page_in_sql(emulator, caller, query, now, size, cutoff)

@@ -30,7 +30,7 @@ REQUEST_ACTIONS = ("delete_identity", "delete-identity")
 WORKORDER_TYPES = ("identity-delete",)
 # The spec gives no maxLength for these (CreateWorkorderRequest, UpdateWorkorderRequest):
 # the bounds are the emulator's own, well above the most a request file may hold (a
-# displayName of 256 characters, a description of 1,024 plus a tag of at most 77), so a
+# displayName of 256 characters, a description of 1,024 plus a tag of at most 94), so a
 # 10 MB description is refused instead of being sent back on every list page. Dataset ids
 # are 24 hex digits or ALL.
 MAX_DISPLAY_NAME = 1_024

@@ -7,33 +7,20 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from reconciler.adobe import codes
 from reconciler.emulator.clock import utc_day
 from reconciler.emulator.config import MAX_USER_IDS_PER_USER, MAX_USERS_PER_JOB
 from reconciler.emulator.gateway import bad_request, query_day, query_int
 
-# The spec's enum plus the newest doc's spellings (privacy-jobs guide, 2025).
-REGULATIONS: frozenset[str] = frozenset(
-    "apa_aus ccpa cpa_co_usa cpra_ca_usa ctdpa_ct_usa dpdpa dpdpa_de_usa fdbr_fl_usa gdpr "
-    "hipaa_usa icdpa_ia_usa lgpd_bra mcdpa_mn_usa mcdpa_mt_usa mhmda_wa_usa ndpa_ne_usa "
-    "nhpa_nh_usa njdpa_nj_usa nzpa_nzl ocpa_or_usa pdpa_tha ql25 ql25_qc_can tdpsa_tx_usa "
-    "tipa_tn_usa ucpa_ut_usa vcdpa_va_usa".split()
+# Adobe's vocabulary, from the one table the schema and `reconciler new` read too
+# (sources and dates there). The current codes, and the retired short names the spec's
+# enum still lists, taken as their current code: a client written from the spec sends them.
+REGULATIONS: frozenset[str] = frozenset(codes.regulation_codes()) | frozenset(
+    codes.RETIRED_REGULATIONS
 )
-# Product codes from the Privacy Service appendix, matched case-insensitively.
+# Every accepted spelling, lowercased (Adobe ignores case), → the product's code.
 PRODUCTS: dict[str, str] = {
-    p.lower(): p
-    for p in (
-        "adCloud",
-        "AdobeCloudPlatform",
-        "analytics",
-        "AudienceManager",
-        "campaign",
-        "CustomerJourneyAnalytics",
-        "Identity",
-        "journeyOrchestration",
-        "marketo",
-        "profileService",
-        "target",
-    )
+    spelling.lower(): product.code for product in codes.PRODUCTS for spelling in product.accepted
 }
 ID_TYPES = frozenset(
     {"standard", "custom", "integrationCode", "namespaceId", "unregistered", "analytics", "target"}
@@ -132,6 +119,15 @@ def _company_contexts(raw: Any, org_id: str) -> None:
         raise bad_request("companyContexts must hold an imsOrgID equal to x-gw-ims-org-id.")
 
 
+def _regulation(raw: Any) -> str:
+    """The current code of the regulation ``raw`` names (a retired short name is filed,
+    and listed, under its successor)."""
+    found = codes.find_regulation(raw) if isinstance(raw, str) else None
+    if found is None:
+        raise bad_request("regulation is missing or not supported.")
+    return found.code
+
+
 def _products(raw: Any) -> tuple[str, ...]:
     if not isinstance(raw, list) or not raw:
         raise bad_request("include must list at least one product.")
@@ -142,8 +138,9 @@ def _products(raw: Any) -> tuple[str, ...]:
         canonical = PRODUCTS.get(product.lower())
         if canonical is None:
             raise bad_request(f"Unknown product {product[:64]!r}.")
-        # The spec says uniqueItems. Codes match ignoring case, so "analytics" and
-        # "Analytics" name one product twice: refused as well.
+        # The spec says uniqueItems. Codes match ignoring case, and a product may have
+        # two spellings, so "analytics" and "Analytics", or "aepDataLake" and
+        # "AdobeCloudPlatform", name one product twice: refused as well.
         if canonical in products:
             raise bad_request(f"include lists {canonical} more than once.")
         products.append(canonical)
@@ -181,9 +178,7 @@ def parse_jobs(body: Any, org_id: str) -> NewJobs:
     products = _products(body.get("include"))
     # Not in the schema's ``required``, but the spec's requestBody description says the
     # payload "must include ... a valid regulation code", as the privacy-jobs guide does.
-    regulation = body.get("regulation")
-    if not isinstance(regulation, str) or regulation not in REGULATIONS:
-        raise bad_request("regulation is missing or not supported.")
+    regulation = _regulation(body.get("regulation"))
     _options(body)
     # Not in the request schema either; the response's schema says a requestId "provided
     # in the request payload" is used, else one is generated.
@@ -223,9 +218,7 @@ def _date(params: Mapping[str, str], key: str, today: date) -> date | None:
 
 def parse_job_query(params: Mapping[str, str], now: float) -> JobQuery:
     """``GET /jobs``: regulation required; paging and date window as in the privacy-jobs guide."""
-    regulation = params.get("regulation")
-    if not regulation or regulation not in REGULATIONS:
-        raise bad_request("regulation is missing or not supported.")
+    regulation = _regulation(params.get("regulation"))
     status = params.get("status") or None
     if status is not None and status not in JOB_STATUS_FILTERS:
         raise bad_request(f"status must be one of {', '.join(sorted(JOB_STATUS_FILTERS))}.")

@@ -219,6 +219,34 @@ def last_commits(repo: Repository, folder: str, changes: str = "") -> dict[str, 
     return found
 
 
+def added_at(repo: Repository, folder: str) -> dict[str, int]:
+    """When each file under ``folder`` (from the top) was last added, as the commit's
+    Unix time, by path from the top: one pass over history (the order in which requests
+    were declared, oldest first)."""
+    if not has_commits(repo):
+        return {}
+    _, out = run(
+        repo,
+        "log",
+        "-z",
+        "--format=%x00%ct",
+        "--name-only",
+        "--no-renames",
+        "--diff-filter=A",
+        "--end-of-options",
+        "HEAD",
+        "--",
+        f":(literal){folder}",
+        what=f"read the history of {folder}",
+        hint=DAMAGED,
+    )
+    found: dict[str, int] = {}
+    for header, names in _records(out, 1, 1):
+        for (path,) in names:
+            found.setdefault(path, int(header[0]))
+    return found
+
+
 def last_versions(repo: Repository, folder: str) -> dict[str, str]:
     """For each file that was ever directly in ``folder`` (from the top), the newest
     commit reachable from HEAD that holds a version of it (added or modified there): the

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from reconciler.adobe.errors import NotFoundError
 from reconciler.errors import ReconcilerError
+from reconciler.reconcile.deadlines import Period
 from reconciler.reconcile.tagging import Scope, read_tag
 
 if TYPE_CHECKING:
@@ -37,6 +38,14 @@ if TYPE_CHECKING:
 
 # The fields every kind may change after it is applied (and that no fingerprint covers).
 DESCRIPTIVE_FIELDS = ("displayName", "description")
+
+
+def day_of(stamp: str) -> date | None:
+    """The UTC day of a recorded instant (``…Z``), or None when it is not one."""
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC).date()
+    except ValueError:
+        return None
 
 
 def utc_now() -> str:
@@ -136,6 +145,8 @@ class Applied(Protocol):
     def jobs(self) -> tuple[RemoteJob, ...]: ...
     @property
     def status(self) -> StatusRecord | None: ...
+    @property
+    def submitted_at(self) -> str: ...
 
 
 class RequestKind(ABC):
@@ -171,6 +182,8 @@ class RequestKind(ABC):
     max_identities: ClassVar[int | None] = None
     #: Statuses that can no longer change.
     final_statuses: ClassVar[frozenset[str]] = frozenset()
+    #: Final statuses that mean Adobe did what was asked (not failed, not cancelled).
+    done_statuses: ClassVar[frozenset[str]] = frozenset()
     #: Statuses in which the mutable fields can still be changed at Adobe.
     open_statuses: ClassVar[frozenset[str]] = frozenset()
     #: How many units (:meth:`batch_size`) one submission of several requests holds at
@@ -253,6 +266,25 @@ class RequestKind(ABC):
     def facts(self, request: Request) -> dict[str, str]:
         """What Adobe would report about this request's object, in the words of
         :attr:`RemoteObject.facts` (e.g. ``{"dataset": …, "identity count": …}``)."""
+        return {}
+
+    def deadline_period(self, request_spec: Mapping[str, Any]) -> Period | None:
+        """The response period of a data subject's request of this kind with this ``spec``
+        (:mod:`reconciler.reconcile.deadlines`); None: the kind answers no data subject
+        (data cleansing, retention), so ``metadata.receivedAt`` sets no deadline."""
+        return None
+
+    def done_on(self, entry: Applied) -> date | None:
+        """The day Adobe was seen to have finished the applied request (a deadline is met
+        or missed on it); None while it is not finished, or failed."""
+        status = entry.status
+        if status is None or status.value not in self.done_statuses:
+            return None
+        return day_of(status.observed_at)
+
+    def consumption(self, identity_count: int) -> dict[str, int]:
+        """What one object of this kind holding ``identity_count`` identities consumes of
+        Adobe's quotas, by quota name (:mod:`reconciler.adobe.quotas`); none by default."""
         return {}
 
     def own(self, request: Request, found: Iterable[RemoteObject]) -> tuple[RemoteObject, ...]:

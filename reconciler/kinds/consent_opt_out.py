@@ -19,8 +19,10 @@ from reconciler.kinds.base import (
     RemoteObject,
     RequestKind,
     StatusRecord,
+    day_of,
     grouped,
 )
+from reconciler.reconcile.deadlines import OPT_OUT, Period
 
 # Values per namespace in one consent request (its schema's maxItems).
 MAX_VALUES_PER_NAMESPACE = 1_000
@@ -48,6 +50,13 @@ class ConsentOptOut(RequestKind):
 
     def target(self, spec: Mapping[str, Any]) -> str:
         return "opt-out of sale" if spec.get("optOutOfSale") else "opt-in to sale"
+
+    def deadline_period(self, request_spec: Mapping[str, Any]) -> Period | None:
+        return OPT_OUT
+
+    def done_on(self, entry: Applied) -> date | None:
+        # Adobe keeps nothing to finish: sent is done.
+        return day_of(entry.submitted_at)
 
     # -- `reconciler new` -------------------------------------------------------------
 

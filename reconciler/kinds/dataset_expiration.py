@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from reconciler.adobe.models import parse_instant
+from reconciler.adobe.quotas import ACTIVE_EXPIRATIONS
 from reconciler.check.findings import Finding
 from reconciler.kinds.base import (
     DESCRIPTIVE_FIELDS,
@@ -74,6 +75,10 @@ class DatasetExpiration(ListedKind):
 
     def facts(self, request: Request) -> dict[str, str]:
         return {"dataset": str(request.spec["datasetId"])}
+
+    def consumption(self, identity_count: int) -> dict[str, int]:
+        # One of the expirations active at once, until it executes or is cancelled.
+        return {ACTIVE_EXPIRATIONS: 1}
 
     def desired(self, request: Request) -> dict[str, str]:
         return {"expiry": canonical_expiry(str(request.spec["expiry"]))}

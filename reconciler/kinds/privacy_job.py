@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from reconciler.adobe import NotFoundError, PrivacyJobStatus, PrivacyUser
+from reconciler.adobe.codes import product_key
 from reconciler.check.findings import finding_at
 from reconciler.errors import UsageError
 from reconciler.kinds.base import (
@@ -27,6 +28,7 @@ from reconciler.kinds.base import (
     StatusRecord,
     utc_now,
 )
+from reconciler.reconcile.deadlines import PERIODS, Period
 from reconciler.reconcile.tagging import Scope, split_job_key
 from reconciler.schemas import validator
 from reconciler.settings import ADOBE_MAX_USERS_PER_JOB
@@ -43,8 +45,9 @@ if TYPE_CHECKING:
 
 # Adobe lists privacy jobs at most 60 days back.
 JOB_LOOKBACK_DAYS = 59
-# Privacy Service products of Experience Platform: data lake, identity graph, profile store.
-DEFAULT_INCLUDE = ("aepDataLake", "identity", "profileService")
+# Privacy Service products of Experience Platform: data lake, identity graph, profile store
+# (codes as reconciler/adobe/codes.py spells them).
+DEFAULT_INCLUDE = ("AdobeCloudPlatform", "identity", "profileService")
 DEFAULT_ACTIONS = ("delete",)
 
 
@@ -90,11 +93,19 @@ class PrivacyJob(RequestKind):
     look_before_create = False
     found_status = "submitted"
     final_statuses = frozenset(s.value for s in PrivacyJobStatus if s.is_final)
+    done_statuses = frozenset({PrivacyJobStatus.COMPLETE.value})
 
     def identity_paths(self, spec: Mapping[str, Any]) -> Iterator[tuple[str, str, PathKey]]:
         for i, user in enumerate(spec["users"]):
             for j, uid in enumerate(user["userIDs"]):
                 yield uid["namespace"], uid["value"], ("spec", "users", i, "userIDs", j, "value")
+
+    def deadline_period(self, request_spec: Mapping[str, Any]) -> Period | None:
+        code = str(request_spec.get("regulation", ""))
+        known = PERIODS.get(code)
+        if known is not None:
+            return known
+        return Period(code, None, None, "not in the table of response periods")
 
     def target(self, spec: Mapping[str, Any]) -> str:
         return f"{spec['regulation']}: {', '.join(spec['include'])}"
@@ -148,7 +159,7 @@ class PrivacyJob(RequestKind):
         unknown = [p for p in include if p not in known]
         if unknown:
             raise UsageError(f"--include {unknown[0]!r} is not a product code: {', '.join(known)}")
-        lowered = [p.lower() for p in include]
+        lowered = [product_key(p) for p in include]
         if len(set(lowered)) != len(lowered):
             raise UsageError("--include names a product twice (Adobe ignores case)")
         return {
@@ -200,14 +211,15 @@ class PrivacyJob(RequestKind):
                 seen[key] = i
         products: set[str] = set()
         for i, product in enumerate(request.spec["include"]):
-            if product.lower() in products:  # Adobe reads product codes case-insensitively
+            if product_key(product) in products:
                 yield finding_at(
                     request,
                     ("spec", "include", i),
                     "duplicate-product",
-                    f"product {product!r} is listed twice (Adobe ignores case); remove one",
+                    f"product {product!r} is listed twice (Adobe ignores case, and "
+                    "aepDataLake is AdobeCloudPlatform); remove one",
                 )
-            products.add(product.lower())
+            products.add(product_key(product))
 
     # -- Adobe ------------------------------------------------------------------------
 

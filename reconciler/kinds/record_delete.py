@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from reconciler.adobe import WorkOrder, WorkOrderStatus
+from reconciler.adobe.quotas import DAILY_IDENTITIES, MONTHLY_IDENTITIES
 from reconciler.check.findings import finding_at
 from reconciler.errors import UsageError
 from reconciler.kinds.base import Created, ListedKind, RemoteObject, grouped
@@ -95,6 +96,10 @@ class RecordDelete(ListedKind):
 
     def target(self, spec: Mapping[str, Any]) -> str:
         return f"dataset {spec['datasetId']}"
+
+    def consumption(self, identity_count: int) -> dict[str, int]:
+        # Each identity counts once against both, as accepted (the workorder guide).
+        return {DAILY_IDENTITIES: identity_count, MONTHLY_IDENTITIES: identity_count}
 
     def facts(self, request: Request) -> dict[str, str]:
         facts = {"dataset": str(request.spec["datasetId"]), "action": RECORD_DELETE_ACTION}

@@ -47,7 +47,7 @@ import threading
 import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_incrementing
 
@@ -357,8 +357,10 @@ class Applier:
         return list(kind.own(request, kind.find(self.client, request, self.today(), self.scope)))
 
     def _find_after_unknown(self, request: Request) -> list[RemoteObject]:
-        """Look for the tag a few times, waiting longer each time: Adobe's listings may
-        show a new object only after a while."""
+        """Look for the tag a few times, waiting longer each time (Adobe's listings may
+        show a new object only after a while), then once without Adobe's search over the
+        days since the intent's first send: a search index that lags or misses must not
+        be the only look (as the plan does for an intent it finds)."""
         retrying = Retrying(
             stop=stop_after_attempt(RECOVERY_LOOKUPS),
             wait=wait_incrementing(start=RECOVERY_WAIT_SECONDS, increment=RECOVERY_WAIT_SECONDS),
@@ -367,7 +369,20 @@ class Applier:
             sleep=self.sleep,
         )
         found: list[RemoteObject] = retrying(self._find, request)
-        return found
+        return found or self._find_unsearched(request)
+
+    def _find_unsearched(self, request: Request) -> list[RemoteObject]:
+        """The request's own objects among those created since its intent's first send,
+        listed without Adobe's search where the kind can (see ``find_since``)."""
+        kind = request.kind
+        intent = self.ledger.intent(request.name)
+        sent = intent.first_sent_at.date() if intent is not None else self.today()
+        since = sent - timedelta(days=1)  # a clock slightly ahead of Adobe's
+        return list(
+            kind.own(
+                request, kind.find_since(self.client, request, since, self.today(), self.scope)
+            )
+        )
 
     def _create(self, action: Action, request: Request) -> Outcome:
         kind = request.kind
@@ -529,8 +544,9 @@ class Applier:
         self, unknown: Sequence[tuple[Action, Request, str]], outcomes: dict[str, Outcome]
     ) -> None:
         """:meth:`_unknown` for requests of one submission: each one's tag looked for, in
-        one look for all of them each time (as many looks, as far apart); each request
-        found is recorded alone, each one not found is pending alone. Nothing is sent."""
+        one look for all of them each time (as many looks, as far apart, then each one
+        without the search); each request found is recorded alone, each one not found is
+        pending alone. Nothing is sent."""
         for _, request, why in unknown:
             self._mark_unknown(request, why)
         kind = unknown[0][1].kind
@@ -563,7 +579,16 @@ class Applier:
             if not missing:
                 return
         for action, request, why in unknown:
-            if request.name in missing:
+            if request.name not in missing:
+                continue
+            # Then once without the search, as for one request (nothing to read for a kind
+            # whose find_batch already lists without it).
+            unsearched = self._find_unsearched(request)
+            if unsearched:
+                outcomes[action.name] = self._record(
+                    action, request, unsearched, status=_seen(unsearched, kind), recovered=True
+                )
+            else:
                 outcomes[action.name] = _pending(action, why, "it is not visible at Adobe yet")
 
     def _adopt(self, action: Action, request: Request) -> Outcome:

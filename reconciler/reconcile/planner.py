@@ -13,6 +13,9 @@ by planning again and comparing. Actions:
                was last applied), and the kind can change it at Adobe;
 * ``cancel``   applied (or found by its tag), declared ``cancelled: true``, and not
                cancelled at Adobe yet, for kinds Adobe lets cancel;
+* ``defer``    would be ``create``, but does not fit what remains of one of Adobe's
+               quotas (or a lower budget) today or this month: applied by a later run
+               (:mod:`reconciler.reconcile.quota`);
 * ``noop``     applied and unchanged;
 * ``conflict`` applied, but an immutable field changed since: needs a new request;
 * ``orphan``   in the ledger, file gone: nothing can be undone remotely;
@@ -35,22 +38,28 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.kinds import RequestKind
 from reconciler.kinds.base import RemoteObject
 from reconciler.model import Request
+from reconciler.reconcile.deadlines import AT_RISK_DAYS, Deadline
 from reconciler.reconcile.intents import Intent
 from reconciler.reconcile.ledger import Entry, Fingerprint, Ledger
+from reconciler.reconcile.lifecycle import request_deadline
 from reconciler.reconcile.tagging import same_tagged, tagged, untag
 from reconciler.settings import DEFAULT_GRACE
+
+if TYPE_CHECKING:
+    from reconciler.reconcile.quota import QuotaState
 
 
 class ActionType(StrEnum):
     CREATE = "create"
+    DEFER = "defer"
     ADOPT = "adopt"
     UPDATE = "update"
     CANCEL = "cancel"
@@ -62,6 +71,8 @@ class ActionType(StrEnum):
 
 # How the reason of a create that sends a request again begins (a visible decision).
 RESEND = "sent again"
+# What the reason of a create that submits a failed request again says (retryOf).
+RETRY = "retry of "
 CHANGES = (ActionType.CREATE, ActionType.ADOPT, ActionType.UPDATE, ActionType.CANCEL)
 # The reason of an offline action whose encrypted identities could not be compared.
 UNCHECKED = (
@@ -104,6 +115,8 @@ class Action:
     target: str = ""
     changes: tuple[Change, ...] = ()
     remote_ids: tuple[str, ...] = ()
+    # A data subject's request: when it is due (from metadata.receivedAt), on the plan's day.
+    deadline: Deadline | None = None
 
     @property
     def is_change(self) -> bool:
@@ -128,6 +141,7 @@ class Action:
                 {"field": c.field, "before": c.before, "after": c.after} for c in self.changes
             ],
             "remoteIds": list(self.remote_ids),
+            "deadline": self.deadline.to_json() if self.deadline else None,
         }
 
 
@@ -138,6 +152,8 @@ class Plan:
     actions: tuple[Action, ...]
     online: bool
     notes: tuple[str, ...] = ()
+    # The quotas the creates were allotted against (None: no create consumes one).
+    quota: QuotaState | None = None
 
     def count(self, kind: ActionType) -> int:
         return sum(1 for a in self.actions if a.type is kind)
@@ -187,7 +203,9 @@ class _Planner:
         grace: timedelta,
         resend: frozenset[str],
         history: Mapping[str, tuple[str, Entry]],
+        margin: int = AT_RISK_DAYS,
     ) -> None:
+        self.margin = margin
         self.remote = remote
         self.now = now
         self.intents = intents
@@ -209,6 +227,7 @@ class _Planner:
                 identity_count=count,
                 namespaces=namespaces,
                 target=kind.target(request.spec),
+                deadline=request_deadline(request, entry, self.now.date(), self.margin),
                 **kw,
             )
 
@@ -499,6 +518,7 @@ def plan_changes(
     grace: timedelta = DEFAULT_GRACE,
     resend: Iterable[str] = (),
     history: Mapping[str, tuple[str, Entry]] | None = None,
+    margin: int = AT_RISK_DAYS,
 ) -> Plan:
     """Compare declared requests with the ledger and (when given) Adobe's state.
 
@@ -511,7 +531,13 @@ def plan_changes(
         for request in requests:
             request.require_plaintext()
     planner = _Planner(
-        remote, now or datetime.now(UTC), ledger.intents, grace, frozenset(resend), history or {}
+        remote,
+        now or datetime.now(UTC),
+        ledger.intents,
+        grace,
+        frozenset(resend),
+        history or {},
+        margin,
     )
     actions = [planner.plan(r, ledger.get(r.name)) for r in requests]
     declared = {r.name for r in requests}
@@ -528,9 +554,22 @@ def plan_changes(
                     remote_ids=entry.remote_ids,
                 )
             )
+    by_name = {r.name: r for r in requests}
+    actions = [_retry_reason(a, by_name.get(a.name), ledger) for a in actions]
     order = {t: i for i, t in enumerate(ActionType)}
     actions.sort(key=lambda a: (order[a.type], a.name))
     return Plan(tuple(actions), online=remote is not None, notes=remote.notes if remote else ())
+
+
+def _retry_reason(action: Action, request: Request | None, ledger: Ledger) -> Action:
+    """A create that submits a failed request again says which (``metadata.retryOf``)."""
+    target = request.metadata.get("retryOf") if request is not None else None
+    if action.type is not ActionType.CREATE or not isinstance(target, str):
+        return action
+    entry = ledger.get(target)
+    status = entry.status.value if entry is not None and entry.status else "unknown"
+    retry = f"{RETRY}{target} (its last status at Adobe: {status})"
+    return replace(action, reason=f"{action.reason}; {retry}" if action.reason else retry)
 
 
 def inputs_digest(

@@ -20,11 +20,15 @@ import unicodedata
 from typing import Any
 
 from reconciler.reconcile.ledger import utc_now
-from reconciler.reconcile.planner import Action, ActionType, Plan
+from reconciler.reconcile.planner import RETRY, Action, ActionType, Plan
+from reconciler.reconcile.quota import Allowance, QuotaState
 
 PLAN_VERSION = 1
+# What a plan with no change can still hold that is not "Adobe matches the requests".
+NOT_MATCHING = (ActionType.CONFLICT, ActionType.ORPHAN, ActionType.PENDING, ActionType.DEFER)
 SYMBOL = {
     ActionType.CREATE: "+",
+    ActionType.DEFER: ">",
     ActionType.ADOPT: "=",
     ActionType.UPDATE: "~",
     ActionType.CANCEL: "x",
@@ -62,6 +66,8 @@ def headline(plan: Plan) -> str:
     ]
     if plan.count(ActionType.CANCEL):
         parts.append(f"{plan.count(ActionType.CANCEL)} to cancel")
+    if plan.count(ActionType.DEFER):
+        parts.append(f"{plan.count(ActionType.DEFER)} deferred (quota)")
     if plan.count(ActionType.ADOPT):
         parts.append(f"{plan.count(ActionType.ADOPT)} to record from Adobe")
     parts.append(f"{plan.count(ActionType.NOOP)} unchanged")
@@ -75,7 +81,13 @@ def headline(plan: Plan) -> str:
 
 
 def _detail(action: Action) -> str:
-    if action.type in (ActionType.CREATE, ActionType.NOOP, ActionType.ADOPT, ActionType.CANCEL):
+    if action.type in (
+        ActionType.CREATE,
+        ActionType.DEFER,
+        ActionType.NOOP,
+        ActionType.ADOPT,
+        ActionType.CANCEL,
+    ):
         ns = ", ".join(printable(n, 40) for n in action.namespaces)
         what = f"{action.identity_count:,} identit{'y' if action.identity_count == 1 else 'ies'}"
         text = f"{what} ({ns}) → " if ns else ""  # kinds that name no identity: the target
@@ -104,15 +116,42 @@ def text(plan: Plan) -> str:
             continue
         head = f"  {SYMBOL[a.type]} {a.type.value:<8} {a.kind.value:<17} {a.name:<{width}}"
         lines.append(f"{head}  {_detail(a)}")
-        if a.type in (ActionType.ADOPT, ActionType.CANCEL) or a.resend:
+        shows_reason = a.type in (ActionType.ADOPT, ActionType.CANCEL, ActionType.DEFER)
+        if shows_reason or a.resend or RETRY in a.reason:
             lines.append(f"    {printable(a.reason, 300)}")
-    if not plan.has_changes and not any(
-        plan.count(t) for t in (ActionType.CONFLICT, ActionType.ORPHAN, ActionType.PENDING)
-    ):
+        if a.deadline is not None:
+            lines.append(f"    deadline: {a.deadline}")
+    if not plan.has_changes and not any(plan.count(t) for t in NOT_MATCHING):
         lines.append("  No changes. Adobe matches the requests.")
     if plan.identities_to_submit:
         lines += ["", f"Identities to submit: {plan.identities_to_submit:,}"]
+    lines += _quota_text(plan.quota)
     return "\n".join(lines).rstrip()
+
+
+def _quota_source(quota: QuotaState) -> str:
+    if not quota.estimated:
+        return "from Adobe's GET /quota"
+    return printable(quota.note, 300) if quota.note else "estimated from the ledger"
+
+
+def _quota_text(quota: QuotaState | None) -> list[str]:
+    if quota is None or not quota.allowances:
+        return []
+    width = max(len(a.label) for a in quota.allowances)
+    lines = ["", f"Quota ({_quota_source(quota)}):"]
+    for a in quota.allowances:
+        lines.append(
+            f"  {a.label:<{width}}  {a.consumed:,} used of {a.limit:,}{_limit_note(a)}; "
+            f"this plan {a.planned:,}; {a.left_after:,} left after it"
+        )
+    return lines
+
+
+def _limit_note(a: Allowance) -> str:
+    if a.budget is not None and a.budget == a.limit and a.adobe_limit not in (None, a.limit):
+        return f" (budget in limits; Adobe's {a.adobe_limit:,})"
+    return ""
 
 
 def _md(text: str) -> str:
@@ -127,14 +166,16 @@ def markdown(plan: Plan) -> str:
     if shown:
         lines += ["| | Action | Kind | Request | Details |", "|---|---|---|---|---|"]
         for a in shown:
+            due = f" (deadline: {a.deadline})" if a.deadline is not None else ""
             lines.append(
                 f"| {SYMBOL[a.type]} | **{a.type.value}** | {a.kind.value} | `{a.name}` "
-                f"| {_md(_detail(a))} |"
+                f"| {_md(_detail(a) + due)} |"
             )
-    else:
+    elif not any(plan.count(t) for t in NOT_MATCHING):
         lines.append("No changes. Adobe matches the requests.")
     if plan.identities_to_submit:
         lines += ["", f"**Identities to submit:** {plan.identities_to_submit:,}"]
+    lines += _quota_markdown(plan.quota)
     resent = [a for a in shown if a.resend]
     if resent:
         lines += [
@@ -161,6 +202,24 @@ def markdown(plan: Plan) -> str:
     return "\n".join(lines)
 
 
+def _quota_markdown(quota: QuotaState | None) -> list[str]:
+    if quota is None or not quota.allowances:
+        return []
+    lines = [
+        "",
+        f"**Quota** ({_md(_quota_source(quota))})",
+        "",
+        "| Quota | Used | Limit | This plan | Left after |",
+        "|---|--:|--:|--:|--:|",
+    ]
+    for a in quota.allowances:
+        lines.append(
+            f"| {a.label} | {a.consumed:,} | {a.limit:,}{_md(_limit_note(a))} | {a.planned:,} "
+            f"| {a.left_after:,} |"
+        )
+    return lines
+
+
 def to_json(plan: Plan, salt: str = "", digest: str = "") -> dict[str, Any]:
     doc: dict[str, Any] = {
         "version": PLAN_VERSION,
@@ -169,6 +228,7 @@ def to_json(plan: Plan, salt: str = "", digest: str = "") -> dict[str, Any]:
         "online": plan.online,
         "summary": summary(plan),
         "notes": list(plan.notes),
+        "quota": plan.quota.to_json() if plan.quota is not None else None,
         "actions": [a.to_json() for a in plan.actions],
     }
     if digest:

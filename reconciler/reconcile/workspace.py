@@ -62,6 +62,20 @@ def open_workspace(
     return Workspace(settings, loaded.requests, ledger)
 
 
+def declared_times(root: Path, folder: Path) -> dict[str, int]:
+    """When each file under ``folder`` was added (a commit's Unix time), by path relative
+    to ``root``; empty outside git and before the first commit."""
+    repo = find_repo(root)
+    if repo is None or not folder.resolve().is_relative_to(repo.top):
+        return {}
+    prefix = PurePosixPath(relative(repo, root))
+    return {
+        PurePosixPath(path).relative_to(prefix).as_posix(): when
+        for path, when in history.added_at(repo, relative(repo, folder)).items()
+        if PurePosixPath(path).is_relative_to(prefix)
+    }
+
+
 def last_commits(root: Path, folder: Path) -> dict[str, str]:
     """The commit that last changed each file under ``folder``, by path relative to
     ``root`` (a request's ``path``); empty outside git and before the first commit."""

@@ -318,9 +318,32 @@ def test_nothing_is_yielded_before_the_listing_adds_up(harness: Harness) -> None
 
 def test_list_server_that_ignores_page_is_caught(harness: Harness) -> None:
     harness.adobe.on("GET", LIST, page_of(["DI-1", "DI-2"], 50))
-    with pytest.raises(InvalidResponseError, match="page 1 repeats earlier results"):
+    with pytest.raises(InvalidResponseError) as caught:
         harness.make().hygiene.list_work_orders(limit=2)
-    assert len(harness.adobe.calls()) == 2
+    assert str(caught.value) == (
+        f"GET {HYGIENE}/workorder: Adobe's listing contradicts itself: page 1 repeats earlier"
+        " results (the server does not page as asked), in 2 listings in a row; nothing was"
+        " created because of it"
+    )
+    assert [r.url.params["page"] for r in harness.adobe.calls()] == ["0", "1", "0", "1"]
+
+
+def test_a_page_repeated_once_is_read_again(harness: Harness) -> None:
+    # A gateway that answered page 1 with page 0's items once (mixed page sizes): the
+    # second reading pages properly and is believed.
+    answers = iter(
+        [
+            page_of(["DI-1", "DI-2"], 3),
+            page_of(["DI-1", "DI-2"], 3),
+            page_of(["DI-1", "DI-2"], 3),
+            page_of(["DI-3"], 3),
+            page_of([], 3),
+        ]
+    )
+    harness.adobe.on("GET", LIST, lambda request: next(answers))
+    orders = harness.make().hygiene.list_work_orders(limit=2)
+    assert [o.workorder_id for o in orders] == ["DI-1", "DI-2", "DI-3"]
+    assert [r.url.params["page"] for r in harness.adobe.calls()] == ["0", "1", "0", "1", "2"]
 
 
 def test_a_page_larger_than_asked_is_refused(harness: Harness) -> None:

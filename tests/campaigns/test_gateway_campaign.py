@@ -50,6 +50,7 @@ from tests.conftest import git
 BATCH = 6
 RUN_TIMEOUT_S = 180
 LAG_S = 1.5  # the listings' lag: well inside the campaign's grace period
+INDEX_LAG_S = 2.5  # the search's lag: longer, and still inside it
 SETTLE_RUNS = 12
 # What a run that stops on purpose says (one line on stderr, exit 1): the other clone's
 # lease, a listing that contradicted itself twice or repeated a page (short pages mixed
@@ -76,7 +77,14 @@ def fault_plan(seed: int) -> dict[str, Any]:
             "commit_then_error_rate": 0.08,
             "reused_id_rate": 0.04,
         },
-        "read": {"search_lag_s": LAG_S, "lying_total_rate": 0.03, "short_page_rate": 0.1},
+        # The search index lags longer than the listing without search (still inside
+        # the grace period: a lost ledger has only the searched listing to go by).
+        "read": {
+            "search_lag_s": LAG_S,
+            "search_index_lag_s": INDEX_LAG_S,
+            "lying_total_rate": 0.03,
+            "short_page_rate": 0.1,
+        },
     }
 
 
@@ -150,6 +158,7 @@ def gateway_campaign(adobe, origin: Path, tmp_path: Path, rounds: int, seed: int
     for round_ in range(rounds):
         adobe.admin.set_faults(fault_plan(seed * 1000 + round_))
         if round_ % 2 == 1:
+            git(first, "reset", "-q", "--hard")  # what a killed run left uncommitted
             git(first, "pull", "-q", "--rebase", "origin", "main")
             declared |= declare(first, BATCH * (round_ + 1), BATCH)
             git(first, "push", "-q", "origin", "main")

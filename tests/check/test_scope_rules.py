@@ -14,7 +14,8 @@ from reconciler.check.settingsrules import scope_changes, scope_findings
 from reconciler.errors import SettingsError
 from reconciler.settings import load_settings
 from reconciler.yamlfile import load_document, parse_document
-from tests.conftest import git, write
+from tests.conftest import RECORD_DELETE, git, write
+from tests.ledger_helpers import record_applied
 
 SETTINGS = "reconciler.yaml"
 
@@ -37,6 +38,12 @@ def warnings(root: Path) -> list[str]:
     found = scope_findings(settings, document, SETTINGS)
     assert all(f.rule == "scope-not-stored" and f.severity is Severity.WARNING for f in found)
     return [f.message for f in found]
+
+
+def test_without_a_settings_file_there_is_no_line_to_add(tmp_path: Path) -> None:
+    """A folder that has not adopted the tool (the pre-commit hook run anywhere)."""
+    committed(tmp_path / "repo", None)
+    assert warnings(tmp_path / "repo") == []
 
 
 def test_a_stored_scope_is_no_warning(tmp_path: Path) -> None:
@@ -66,13 +73,14 @@ def test_without_a_scope_the_warning_prints_the_line_that_stores_the_derived_one
 def test_without_a_commit_the_warning_offers_a_new_scope(tmp_path: Path) -> None:
     (tmp_path / "repo").mkdir()
     git(tmp_path / "repo", "init", "-q", "-b", "main")
+    write(tmp_path / "repo", SETTINGS, "limits:\n  maxIdentitiesPerRun: 10\n")
     (message,) = warnings(tmp_path / "repo")
     assert "no commit" in message
     assert re.search(r"add the line `scope: \"?[0-9a-f]{8}\"?` to reconciler.yaml", message)
 
 
 def test_in_a_shallow_clone_the_warning_says_where_to_read_the_line(tmp_path: Path) -> None:
-    committed(tmp_path / "repo", None)
+    committed(tmp_path / "repo", "limits:\n  maxIdentitiesPerRun: 10\n")
     write(tmp_path / "repo", "more.txt", "x\n")
     git(tmp_path / "repo", "add", "more.txt")
     git(tmp_path / "repo", "commit", "-qm", "More")
@@ -161,3 +169,33 @@ def test_a_shallow_clone_cannot_tell_a_changed_scope(tmp_path: Path) -> None:
     settings = load_settings(tmp_path / "shallow")
     with pytest.raises(SettingsError, match="shallow clone"):
         list(scope_changes(None, settings, None, SETTINGS, "main", applied=True))
+
+
+# -- through `reconciler validate` -----------------------------------------------------------
+
+
+def test_validate_prints_the_warning_and_still_passes(run, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    root = committed(repo, "limits:\n  maxIdentitiesPerRun: 10\n")
+    write(repo, "requests/req-a.yaml", RECORD_DELETE.format(name="req-a"))
+    result = run("-C", str(repo), "validate")
+    assert result.exit_code == 0, result.output
+    (line,) = [ln for ln in result.output.splitlines() if "scope-not-stored" in ln]
+    assert line.startswith("reconciler.yaml:1:1: warning: ")
+    assert root[:8] in line
+
+
+def test_validate_base_refuses_a_changed_scope_once_applied(run, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    committed(repo, "scope: teama111\n")
+    write(repo, "requests/req-a.yaml", RECORD_DELETE.format(name="req-a"))
+    record_applied(repo, "req-a", "requests/req-a.yaml")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "Apply req-a")
+    git(repo, "checkout", "-q", "-b", "change-scope")
+    write(repo, SETTINGS, "scope: teamb222\n")
+    git(repo, "commit", "-qam", "Change the scope")
+    result = run("-C", str(repo), "validate", "--base", "main")
+    assert result.exit_code == 1, result.output
+    (line,) = [ln for ln in result.output.splitlines() if "(scope-changed)" in ln]
+    assert line.startswith("reconciler.yaml:1:1: error: scope changed from teama111 to teamb222")

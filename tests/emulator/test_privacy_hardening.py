@@ -301,7 +301,8 @@ def test_consent_with_every_optional_id_is_accepted(
 
 # -- 4. GET /jobs/{JOB_ID}/content: the access job's ZIP ------------------------------
 
-PRODUCTS = ["analytics", "AudienceManager", "target"]
+# As the appendix spells them today: the archive names its folders by product code.
+PRODUCTS = ["analytics", "audienceManager", "target"]
 SUBJECT: Body = {
     "key": "subject-1",
     "action": ["access", "delete"],

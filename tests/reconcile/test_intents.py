@@ -96,6 +96,30 @@ def test_lagging_search_and_a_lost_answer_never_duplicate(run, adobe, repo: Path
     assert tagged_counts(adobe) == {"req-a": 1}
 
 
+def test_a_lagging_search_index_is_not_the_only_look(run, adobe, repo: Path) -> None:
+    # Only the search lags (the listing without it does not): the lookups after the
+    # lost answer list the days since the intent without search and find it at once.
+    declare(repo, "req-a")
+    adobe.admin.set_faults(
+        {
+            "write": {"commit_then_error_rate": 1.0, "commit_then_statuses": [503]},
+            "read": {"search_index_lag_s": LAG_S},
+        }
+    )
+    first = apply(run, repo)
+    counters = adobe.admin.counters()["total"]
+    adobe.admin.set_faults({})
+    assert first.exit_code == 0, first.output
+    assert "1 found at Adobe and recorded" in first.output
+    assert "pending" not in first.output
+    assert counters.get("search_lag", 0) >= 1  # the search did hide it
+    assert posts(adobe, "/data/core/hygiene/workorder") == 1
+    assert tagged_counts(adobe) == {"req-a": 1}
+    entry = json.loads((repo / "ledger/req-a.json").read_text())
+    assert entry["remote"]["workorderId"] == adobe.admin.workorders()[0]["workorderId"]
+    assert intent(repo, "req-a") is None
+
+
 def test_a_status_code_is_never_taken_for_not_processed(run, adobe, repo: Path) -> None:
     names = [f"req-{status}" for status in (429, 401, 500, 502)]
     declare(repo, *names)

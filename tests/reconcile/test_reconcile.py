@@ -257,18 +257,19 @@ def test_retry_after_is_honoured(adobe, tmp_path: Path) -> None:
 def test_a_400_is_not_retried_and_adobe_message_reaches_the_user(
     run, repo3: Path, monkeypatch
 ) -> None:
-    # An organisation whose daily identity quota is smaller than the request: Adobe says 400.
-    from reconciler.emulator.config import EmulatorConfig, QuotaConfig
+    # A dataset whose primary identity namespace is not the request's: Adobe says 400.
+    from reconciler.emulator.config import DatasetConfig, EmulatorConfig
     from reconciler.emulator.testing import running_emulator
 
-    with running_emulator(EmulatorConfig(quotas=QuotaConfig(daily_identities=1))) as emu:
+    dataset = DatasetConfig("c48b51623ec641a2949d339bad69cb15", "Phones", "phone")
+    with running_emulator(EmulatorConfig(datasets=(dataset,))) as emu:
         for key, value in emu.env().items():
             monkeypatch.setenv(key, value)
         monkeypatch.setenv("ADOBE_SANDBOX_NAME", "prod")
         result = apply(run, repo3)
         posts = [w for w in writes(emu) if w == ("POST", "/data/core/hygiene/workorder")]
     assert result.exit_code == 1
-    assert "Daily identity quota exceeded" in result.output
+    assert "do not match the primary identity namespace phone" in result.output
     assert "1 failed" in result.output
     assert len(posts) == 1
 

@@ -119,7 +119,7 @@ def test_privacy_job_defaults(run, repo: Path) -> None:
     assert new(run, repo, "privacy-job", "--name", "p", "--regulation", "CCPA").exit_code == 0
     spec = requests_in(repo, TEMPLATE)["p"].spec
     assert spec["regulation"] == "ccpa"
-    assert spec["include"] == ["aepDataLake", "identity", "profileService"]
+    assert spec["include"] == ["AdobeCloudPlatform", "identity", "profileService"]
     assert [u["key"] for u in spec["users"]] == ["p-u1"]
     assert spec["users"][0]["action"] == ["delete"]
 
@@ -584,7 +584,7 @@ def test_help_has_an_example(run) -> None:
     assert result.exit_code == 0
     assert "Examples:" in result.output
     assert "reconciler new record-delete --name jira-12345" in result.output
-    assert "aepDataLake, identity, profileService" in " ".join(result.output.split())
+    assert "AdobeCloudPlatform, identity, profileService" in " ".join(result.output.split())
 
 
 def test_as_a_subprocess_from_stdin(repo: Path) -> None:

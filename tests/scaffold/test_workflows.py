@@ -180,13 +180,20 @@ def test_only_the_job_may_write_contents(name: str) -> None:
     ("name", "command"),
     [
         pytest.param(APPLY, "reconciler apply --auto-approve --commit", id="apply"),
-        pytest.param(STATUS, "reconciler status --commit", id="status"),
+        pytest.param(
+            STATUS,
+            "code=0\n"
+            "reconciler apply --auto-approve --commit || code=$?\n"
+            "reconciler status --commit || code=$?\n"
+            'exit "$code"\n',
+            id="status",
+        ),
     ],
 )
 def test_secrets_reach_the_one_step_that_calls_adobe(name: str, command: str) -> None:
     workflow = load(name)
     job = the_job(workflow)
-    step = step_running(job, command)
+    step = step_running(job, "reconciler apply --auto-approve --commit")
     assert step["run"] == command
     secrets = {key: f"${{{{ secrets.{key} }}}}" for key in ADOBE_SECRETS}
     assert step["env"] == secrets | ADOBE_ENDPOINTS
