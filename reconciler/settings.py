@@ -118,6 +118,9 @@ class Settings:
     apply_branch: str = "main"
     # How long a create with an unknown outcome waits before it is sent again.
     resend_after: timedelta = DEFAULT_GRACE
+    # Whether pending privacy jobs of one regulation, products and options share
+    # submissions of up to 1,000 users (apply.batchPrivacyJobs).
+    batch_privacy_jobs: bool = True
     # A request due within this many days is at risk (deadlines.atRiskDays).
     at_risk_days: int = 7
 
@@ -224,6 +227,7 @@ def load_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:
         ledger_branch=ledger_branch,
         apply_branch=data.get("apply", {}).get("branch", "main"),
         resend_after=parse_duration(data.get("apply", {}).get("resendAfter", "1h")),
+        batch_privacy_jobs=data.get("apply", {}).get("batchPrivacyJobs", True),
         at_risk_days=data.get("deadlines", {}).get("atRiskDays", 7),
         declared_scope=data.get("scope"),
     )

@@ -136,6 +136,7 @@ def _run(
             history=lost_entries(ws),
             guard=guard,
             scope=ws.settings.scope,
+            batch=ws.settings.batch_privacy_jobs,
         )
         publish(applier.declare(plan))
         with progress_bar(todo, "applying") as advance:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -188,6 +188,9 @@ class RequestKind(ABC):
     done_statuses: ClassVar[frozenset[str]] = frozenset()
     #: Statuses in which the mutable fields can still be changed at Adobe.
     open_statuses: ClassVar[frozenset[str]] = frozenset()
+    #: How many units (:meth:`batch_size`) one submission of several requests holds at
+    #: most (Adobe's limit); only kinds whose :meth:`batch_key` is not None use it.
+    max_batch: ClassVar[int] = 1
 
     # -- `reconciler new` (kinds it does not write keep ``new_unit`` None) --------------
 
@@ -354,6 +357,35 @@ class RequestKind(ABC):
     def create(self, client: AdobeClient, request: Request, scope: Scope) -> Created:
         """Create the request at Adobe, tagged in ``scope`` (raises ``OutcomeUnknownError``
         when unsure)."""
+
+    # -- several requests in one submission (kinds whose batch_key is not None) ---------
+
+    def batch_key(self, request: Request) -> Hashable | None:
+        """What requests sent together in one submission must share (everything of the
+        create but its units: a privacy job's regulation, products and options); None: the
+        request is always sent alone (the default)."""
+        return None
+
+    def batch_size(self, request: Request) -> int:
+        """How many of the submission's :attr:`max_batch` units the request takes."""
+        return 1
+
+    def create_batch(
+        self, client: AdobeClient, requests: Sequence[Request], scope: Scope
+    ) -> Mapping[str, Created]:
+        """Create ``requests`` (of one :meth:`batch_key`) at Adobe in one submission, each
+        tagged as :meth:`create` tags it; what the answer holds for each, by request name.
+
+        A request the answer holds nothing (or not everything) for is left out: its outcome
+        is unknown. Raises ``OutcomeUnknownError`` or ``ApiError`` for the whole submission."""
+        raise NotSupportedError(f"{self.noun}s are not created several at a time")
+
+    def find_batch(
+        self, client: AdobeClient, requests: Sequence[Request], today: date, scope: Scope
+    ) -> Mapping[str, list[RemoteObject]]:
+        """:meth:`find` for several requests at once, by name (in as few calls as the API
+        allows: after a lost answer to a batch, every request of it is looked for)."""
+        return {r.name: self.find(client, r, today, scope) for r in requests}
 
     def update(self, client: AdobeClient, remote_id: str, request: Request, scope: Scope) -> str:
         """Change the mutable fields at Adobe, keeping the form of tag the object has
