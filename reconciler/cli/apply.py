@@ -330,9 +330,18 @@ def command(
                     push_branch(ws.settings, remote, os.environ, resolve=resolve)
 
             result = _run(ws, plan, not problems, publish, guard)
+            deferred += len(result.deferred)  # refused by Adobe for its quota after all
             click.echo("")
             for outcome in result.outcomes:
-                mark = "?" if outcome.pending else "✓" if outcome.ok else "✗"
+                mark = (
+                    "?"
+                    if outcome.pending
+                    else ">"
+                    if outcome.deferred
+                    else "✓"
+                    if outcome.ok
+                    else "✗"
+                )
                 a = outcome.action
                 message = printable(outcome.message, 300)
                 click.echo(f"  {mark} {a.type.value:<6} {a.name}: {message}")
@@ -344,8 +353,9 @@ def command(
                 + (f" {', '.join(o.remote_ids[:5])}" if o.remote_ids else "")
                 + (f" (+{len(o.remote_ids) - 5} more)" if len(o.remote_ids) > 5 else "")
                 for o in result.outcomes
-                if o.ok
+                if o.ok and not o.deferred
             ]
+            lines += [f"deferred {o.action.name} (refused for quota)" for o in result.deferred]
             lines += [
                 f"deferred {a.name} (quota)" for a in plan.actions if a.type is ActionType.DEFER
             ]

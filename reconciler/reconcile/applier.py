@@ -100,6 +100,8 @@ class Outcome:
     recovered: bool = False
     # Sent, outcome unknown and not visible at Adobe yet: not a failure, not done.
     pending: bool = False
+    # Refused by Adobe for its quota (the plan's figures were behind): a later run sends it.
+    deferred: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,8 +120,16 @@ class ApplyResult:
     def pending(self) -> tuple[Outcome, ...]:
         return tuple(o for o in self.outcomes if o.pending)
 
+    @property
+    def deferred(self) -> tuple[Outcome, ...]:
+        return tuple(o for o in self.outcomes if o.deferred)
+
     def count(self, kind: ActionType) -> int:
-        return sum(1 for o in self.outcomes if o.ok and not o.pending and o.action.type is kind)
+        return sum(
+            1
+            for o in self.outcomes
+            if o.ok and not o.pending and not o.deferred and o.action.type is kind
+        )
 
 
 @dataclass
@@ -411,6 +421,8 @@ class Applier:
             if e.status not in UNCERTAIN_STATUSES and 400 <= e.status < 500:
                 with self._lock:  # Adobe refused it: nothing was created
                     self.ledger.drop_intent(request.name)
+                if over_quota(e):
+                    return _deferred(action, e)
                 raise
             return self._unknown(action, request, f"HTTP {e.status} after sending")
         doubt = self._doubt(request, created)
@@ -658,6 +670,27 @@ class Applier:
         status = request.kind.cancel(client, entry.remote_id)
         self._put(replace(entry, path=request.path, status=StatusRecord(status, utc_now())))
         return Outcome(action, True, f"cancelled {entry.remote_id} ({status})", entry.remote_ids)
+
+
+def over_quota(error: ApiError) -> bool:
+    """Whether Adobe refused a create for its quota. Adobe documents no error code for it
+    (the processing-timelines page only says going over "prevents new requests from being
+    accepted"), so the message is read: the emulator's, and any that names the quota."""
+    return error.status == 400 and "quota" in (error.message or "").lower()
+
+
+def _deferred(action: Action, error: ApiError) -> Outcome:
+    return Outcome(
+        action,
+        True,
+        f"deferred: Adobe refused it for its quota ({printable_reason(error)}); nothing was "
+        "created, and a later run sends it once the quota allows",
+        deferred=True,
+    )
+
+
+def printable_reason(error: ApiError) -> str:
+    return (error.message or f"HTTP {error.status}").splitlines()[0][:200]
 
 
 def _answered_tag(obj: RemoteObject) -> Tag | None:
