@@ -73,7 +73,7 @@ CLEANSING = "requests/record-deletes/qa-2026-11-test-identities.yaml"
 # The day the examples' receivedAt dates were written for: the demo moves them by as many
 # days as have passed since, so that their deadlines read the same on any day.
 EXAMPLES_DATED = date(2026, 12, 2)
-_RECEIVED = re.compile(r"^(\s*receivedAt: )(\d{4}-\d{2}-\d{2})\b", re.MULTILINE)
+_RECEIVED = re.compile(r"^([ \t]*receivedAt: )(\d{4}-\d{2}-\d{2})\b", re.MULTILINE)
 
 
 class Demo:
