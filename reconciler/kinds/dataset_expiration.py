@@ -28,12 +28,14 @@ from reconciler.kinds.base import (
     Listing,
     RemoteObject,
 )
+from reconciler.kinds.subject import misfiled_subject_request
 from reconciler.reconcile.tagging import TAG_PREFIX, Scope
 
 if TYPE_CHECKING:
     from reconciler.adobe import AdobeClient
     from reconciler.adobe import DatasetExpiration as Expiration
     from reconciler.model import Request
+    from reconciler.settings import Settings
 
 # Adobe refuses an expiry less than 24 hours after the request (POST and PUT /ttl).
 MIN_NOTICE = timedelta(hours=24)
@@ -94,6 +96,14 @@ class DatasetExpiration(ListedKind):
         return (
             f"expiry {request.spec['expiry']} is less than 24 hours away and Adobe refuses it; "
             "set an expiry at least a day after the change is applied"
+        )
+
+    def rules(self, request: Request, settings: Settings) -> Iterator[Finding]:
+        yield from misfiled_subject_request(
+            request,
+            "expiration-for-data-subject",
+            "a DatasetExpiration deletes a whole dataset on a date (retention), "
+            "not a data subject's records",
         )
 
     def across(self, requests: Iterable[Request]) -> Iterator[Finding]:

@@ -21,6 +21,7 @@ from reconciler.adobe.quotas import DAILY_IDENTITIES, MONTHLY_IDENTITIES
 from reconciler.check.findings import finding_at
 from reconciler.errors import UsageError
 from reconciler.kinds.base import Created, ListedKind, RemoteObject, grouped
+from reconciler.kinds.subject import misfiled_subject_request
 from reconciler.reconcile.tagging import TAG_PREFIX, UNSCOPED, Scope
 from reconciler.settings import ADOBE_MAX_IDENTITIES_PER_WORK_ORDER
 
@@ -165,6 +166,9 @@ class RecordDelete(ListedKind):
         every = options.dataset == ALL_DATASETS
         where = "EVERY dataset in the sandbox" if every else f"dataset {options.dataset}"
         lines = [
+            "# A record delete is for data cleansing, anonymous data and minimisation:",
+            "# a data subject's access or erasure request is a PrivacyJob instead",
+            "# (`reconciler new privacy-job --regulation gdpr …`), as Adobe says.",
             "# Once merged, the records of these identities are deleted from",
             f"# {where}; this cannot be undone.",
         ]
@@ -177,6 +181,14 @@ class RecordDelete(ListedKind):
     def rules(self, request: Request, settings: Settings) -> Iterator[Finding]:
         yield from _all_datasets_opt_in(request)
         yield from _single_namespace(request)
+        # Adobe's workorder guide: record deletes are not for data subject rights requests
+        # (https://experienceleague.adobe.com/en/docs/experience-platform/data-lifecycle/api/workorder).
+        yield from misfiled_subject_request(
+            request,
+            "record-delete-for-data-subject",
+            "a RecordDelete is for data cleansing, anonymous data and minimisation "
+            "(Adobe: record deletes are not for data subject rights requests)",
+        )
 
     # -- Adobe ------------------------------------------------------------------------
 
