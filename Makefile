@@ -70,6 +70,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/validate_bench.py
 	$(BIN)/python bench/apply_bench.py
+	$(BIN)/python bench/batch_bench.py
 
 # Keeps every pin that still satisfies pyproject.toml; adds and removes what changed.
 lock: $(STAMP)

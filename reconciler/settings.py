@@ -84,6 +84,15 @@ class AdobeSettings:
     ims_url: str = ADOBE_IMS_URL
     platform_url: str = ADOBE_PLATFORM_URL
     scopes: tuple[str, ...] = ()
+    # adobe.sandboxes: the sandboxes requests may name; empty: only sandbox_name.
+    sandboxes: tuple[str, ...] = ()
+
+    @property
+    def allowed_sandboxes(self) -> tuple[str, ...]:
+        """The sandboxes requests may target: ``adobe.sandboxes``, else the default one."""
+        if self.sandboxes:
+            return self.sandboxes
+        return (self.sandbox_name,) if self.sandbox_name else ()
 
 
 @dataclass(frozen=True)
@@ -111,6 +120,9 @@ class Settings:
     apply_branch: str = "main"
     # How long a create with an unknown outcome waits before it is sent again.
     resend_after: timedelta = DEFAULT_GRACE
+    # Whether pending privacy jobs of one regulation, products and options share
+    # submissions of up to 1,000 users (apply.batchPrivacyJobs).
+    batch_privacy_jobs: bool = True
     # A request due within this many days is at risk (deadlines.atRiskDays).
     at_risk_days: int = 7
 
@@ -207,6 +219,7 @@ def load_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:
             platform_url=env.get("ADOBE_PLATFORM_URL")
             or adobe.get("platformUrl", ADOBE_PLATFORM_URL),
             scopes=tuple(adobe.get("scopes", ())),
+            sandboxes=tuple(adobe.get("sandboxes", ())),
         ),
         allow_cleartext_identities=policy.get("allowCleartextIdentities", True),
         require_approval=policy.get("requireApproval", False),
@@ -217,6 +230,7 @@ def load_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:
         ledger_branch=ledger_branch,
         apply_branch=data.get("apply", {}).get("branch", "main"),
         resend_after=parse_duration(data.get("apply", {}).get("resendAfter", "1h")),
+        batch_privacy_jobs=data.get("apply", {}).get("batchPrivacyJobs", True),
         at_risk_days=data.get("deadlines", {}).get("atRiskDays", 7),
         declared_scope=data.get("scope"),
     )

@@ -37,6 +37,7 @@ def settings_text(*keys: Key, cleartext: bool = False) -> str:
     if keys:
         lines += ["encryption:", "  recipients:", *(f"    - {k.public}" for k in keys)]
     lines += ["policy:", f"  allowCleartextIdentities: {'true' if cleartext else 'false'}"]
+    lines += ["scope: testrepo"]
     return "\n".join(lines) + "\n"
 
 

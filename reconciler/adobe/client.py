@@ -16,7 +16,7 @@ from reconciler.adobe.hygiene import HygieneApi
 from reconciler.adobe.limits import CallResult, run_concurrently
 from reconciler.adobe.privacy import PrivacyApi
 from reconciler.adobe.retry import RetryEvent
-from reconciler.adobe.transport import Transport
+from reconciler.adobe.transport import Transport, check_sandbox
 from reconciler.adobe.ttl import DatasetExpirationApi
 
 T = TypeVar("T")
@@ -69,6 +69,20 @@ class AdobeClient:
         self.hygiene = HygieneApi(self._transport)
         self.ttl = DatasetExpirationApi(self._transport)
         self.privacy = PrivacyApi(self._transport, today=today)
+
+    def in_sandbox(self, sandbox: str) -> AdobeClient:
+        """This client with its Data Hygiene calls (``hygiene``, ``ttl``) in ``sandbox``:
+        the same connections, token, rate and concurrency limits; ``config.sandbox_name``
+        says ``sandbox``. Closing it closes nothing (this client owns the connections)."""
+        view = object.__new__(AdobeClient)
+        view.config = self.config.with_changes(sandbox_name=check_sandbox(sandbox))
+        view._owns_http = False
+        view._http = self._http
+        view._transport = self._transport
+        view.hygiene = self.hygiene.in_sandbox(sandbox)
+        view.ttl = self.ttl.in_sandbox(sandbox)
+        view.privacy = self.privacy  # org-wide: no sandbox
+        return view
 
     @property
     def token_fetches(self) -> int:

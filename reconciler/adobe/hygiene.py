@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from reconciler.adobe.errors import InvalidArgumentError, InvalidResponseError
 from reconciler.adobe.fields import Fields, is_safe_id
 from reconciler.adobe.models import Quota, WorkOrder, WorkOrderPage
 from reconciler.adobe.paging import Listing, Page, Scope, Told
-from reconciler.adobe.transport import HYGIENE, Params, Transport, path_segment
+from reconciler.adobe.transport import HYGIENE, Params, Transport, check_sandbox, path_segment
 
 log = logging.getLogger("reconciler.adobe")
+T = TypeVar("T")
 
 # Adobe's documented ceiling for one work order created by API (the UI allows 10,000).
 MAX_IDENTITIES_PER_WORK_ORDER = 100_000
@@ -29,10 +30,27 @@ class Identity(NamedTuple):
 
 
 class HygieneApi:
-    """Work orders and quotas. Use through ``AdobeClient.hygiene``."""
+    """Work orders and quotas. Use through ``AdobeClient.hygiene``.
 
-    def __init__(self, transport: Transport) -> None:
+    Work orders live in one sandbox each: the calls go to the configuration's sandbox,
+    or to another one through :meth:`in_sandbox` (same connections, token and limits).
+    """
+
+    def __init__(self, transport: Transport, sandbox: str | None = None) -> None:
         self._transport = transport
+        self._sandbox = None if sandbox is None else check_sandbox(sandbox)
+
+    @property
+    def sandbox(self) -> str:
+        """The sandbox these calls go to (``x-sandbox-name``)."""
+        return self._sandbox or self._transport.config.sandbox_name
+
+    def in_sandbox(self, sandbox: str) -> HygieneApi:
+        """The same calls in ``sandbox``, over the same transport."""
+        return HygieneApi(self._transport, sandbox)
+
+    def _call(self, method: str, path: str, parse: Callable[[object], T], **kw: Any) -> T:
+        return self._transport.call(HYGIENE, method, path, parse, sandbox=self._sandbox, **kw)
 
     def create_work_order(
         self,
@@ -87,13 +105,11 @@ class HygieneApi:
             body["targetServices"] = list(_strings(target_services, "target_services"))
         redact = [value for ids in grouped.values() for value in ids]
         parse = partial(_parse_created, dataset_id, display_name, description)
-        return self._transport.call(HYGIENE, "POST", "/workorder", parse, body=body, redact=redact)
+        return self._call("POST", "/workorder", parse, body=body, redact=redact)
 
     def get_work_order(self, workorder_id: str) -> WorkOrder:
         """``GET /workorder/{id}``; ``NotFoundError`` if Adobe does not know it."""
-        return self._transport.call(
-            HYGIENE, "GET", _work_order_path(workorder_id), WorkOrder.from_api
-        )
+        return self._call("GET", _work_order_path(workorder_id), WorkOrder.from_api)
 
     def update_work_order(
         self,
@@ -114,11 +130,11 @@ class HygieneApi:
             body["displayName"] = display_name
         if description is not None:
             body["description"] = description
-        updated = self._transport.call(HYGIENE, "PUT", path, WorkOrder.from_api, body=body)
+        updated = self._call("PUT", path, WorkOrder.from_api, body=body)
         if display_name is not None and updated.display_name != display_name:
             log.debug("PUT %s ignored displayName; resending it as name", path)
             body["name"] = body.pop("displayName")
-            updated = self._transport.call(HYGIENE, "PUT", path, WorkOrder.from_api, body=body)
+            updated = self._call("PUT", path, WorkOrder.from_api, body=body)
         return updated
 
     def iter_work_orders(
@@ -144,7 +160,9 @@ class HygieneApi:
         ``total`` and ``count`` the pages gave, or the listing is read once more, and then
         raises ``InvalidResponseError`` (see ``paging``); nothing is yielded before that.
         A server that repeats a page in both readings, or whose pages never end, gets
-        ``InvalidResponseError`` rather than a loop.
+        ``InvalidResponseError`` rather than a loop. ``sandbox_name`` lists another
+        sandbox than :attr:`sandbox`, or ``*`` every sandbox of the organisation (the
+        spec's work orders do not say which sandbox each is in).
         """
         if not 1 <= limit <= MAX_PAGE_LIMIT:
             raise InvalidArgumentError(f"limit must be within 1..{MAX_PAGE_LIMIT}")
@@ -179,8 +197,7 @@ class HygieneApi:
 
     def _pages(self, params: Params, limit: int) -> tuple[WorkOrder, ...]:
         def read(page: int) -> Page[WorkOrder]:
-            result = self._transport.call(
-                HYGIENE,
+            result = self._call(
                 "GET",
                 "/workorder",
                 partial(WorkOrderPage.from_api, where=f"work order list page {page}"),
@@ -210,7 +227,7 @@ class HygieneApi:
     def get_quota(self, quota_type: str | None = None) -> tuple[Quota, ...]:
         """``GET /quota``: usage against the org's limits."""
         params = {"quotaType": quota_type} if quota_type else None
-        return self._transport.call(HYGIENE, "GET", "/quota", _parse_quotas, params=params)
+        return self._call("GET", "/quota", _parse_quotas, params=params)
 
 
 def _parse_created(dataset_id: str, display_name: str, description: str, data: object) -> WorkOrder:

@@ -112,11 +112,16 @@ class PrivacyApi:
         priority: str | None = None,
         analytics_delete_method: str | None = None,
         merge_policy_id: str | None = None,
+        partial_answer: bool = False,
     ) -> PrivacyJobsCreated:
         """``POST /jobs``: one job per user, action and product. Not idempotent.
 
         ``companyContexts`` comes from the configured org. May raise ``OutcomeUnknownError``:
         look for the users' ``key`` in ``list_privacy_jobs`` before sending again.
+
+        An answer without a job for some user that was sent is ``OutcomeUnknownError``,
+        unless ``partial_answer``: then it is returned, for a caller that sent the users of
+        several requests and takes each user it has no job for as an outcome unknown.
         """
         checked = [u if isinstance(u, PrivacyUser) else PrivacyUser.from_spec(u) for u in users]
         _check_users(checked)
@@ -150,7 +155,7 @@ class PrivacyApi:
         if merge_policy_id is not None:
             body["mergePolicyId"] = merge_policy_id
         redact = [uid.value for user in checked for uid in user.user_ids]
-        parse = partial(_parse_created, frozenset(user.key for user in checked))
+        parse = partial(_parse_created, frozenset(user.key for user in checked), partial_answer)
         return self._transport.call(PRIVACY, "POST", "/jobs", parse, body=body, redact=redact)
 
     def get_privacy_job(self, job_id: str) -> PrivacyJob:
@@ -276,10 +281,11 @@ class PrivacyApi:
         ).collect()
 
 
-def _parse_created(keys: frozenset[str], data: object) -> PrivacyJobsCreated:
+def _parse_created(keys: frozenset[str], partial_answer: bool, data: object) -> PrivacyJobsCreated:
     """The answer to ``POST /jobs``, which must be about the users sent: an answer for
     someone else's request would have the caller record jobs that are not its own (read
-    after a POST, so the caller sees ``OutcomeUnknownError``)."""
+    after a POST, so the caller sees ``OutcomeUnknownError``). With ``partial_answer``, an
+    answer may leave users out (the caller knows they are unknown)."""
     created = PrivacyJobsCreated.from_api(data)
     where = "POST /data/core/privacy/jobs"
     if not created.jobs:
@@ -289,7 +295,7 @@ def _parse_created(keys: frozenset[str], data: object) -> PrivacyJobsCreated:
     answered = {job.user_key for job in created.jobs}
     if not answered - {None} <= keys:
         raise InvalidResponseError(f"{where}: the answer names a user key that was not sent")
-    if None not in answered and answered != keys:
+    if not partial_answer and None not in answered and answered != keys:
         raise InvalidResponseError(f"{where}: the answer has no job for a user that was sent")
     return created
 

@@ -21,6 +21,7 @@ from reconciler.adobe.errors import (
     AdobeError,
     ApiError,
     AuthenticationError,
+    InvalidArgumentError,
     InvalidResponseError,
     NotFoundError,
     OutcomeUnknownError,
@@ -58,6 +59,20 @@ class Api:
 HYGIENE = Api("Data Hygiene", HYGIENE_BASE, sandboxed=True)
 # Privacy Service is org-wide: it takes no x-sandbox-name header.
 PRIVACY = Api("Privacy Service", PRIVACY_BASE, sandboxed=False)
+
+
+def check_sandbox(name: object) -> str:
+    """``name`` if it can be sent as ``x-sandbox-name``: a non-empty sandbox name without
+    whitespace or control characters, and not ``*`` (which only the list's ``sandboxName``
+    query takes, for every sandbox)."""
+    if (
+        not isinstance(name, str)
+        or not name
+        or name == "*"
+        or any(ch.isspace() or not ch.isprintable() for ch in name)
+    ):
+        raise InvalidArgumentError("a sandbox must be a sandbox name (such as prod), not empty")
+    return name
 
 
 def path_segment(value: str) -> str:
@@ -103,6 +118,7 @@ class Transport:
         body: Mapping[str, object] | None = None,
         expect_json: bool = True,
         redact: Iterable[str] = (),
+        sandbox: str | None = None,
     ) -> T:
         """Make one call (with retries) and return ``parse`` of its JSON (of ``None`` if no
         body is expected).
@@ -110,9 +126,16 @@ class Transport:
         ``parse`` runs inside the attempt, so an answer of the wrong shape is subject to the
         retry policy: after a POST it is an ``OutcomeUnknownError``. ``path`` is relative to
         the API's base and must be built with ``path_segment``. ``redact`` lists values
-        (identities) that must not be copied from an error message.
+        (identities) that must not be copied from an error message. ``sandbox`` names the
+        sandbox of a sandboxed API's call (``x-sandbox-name``), the configuration's when
+        None; an API without sandboxes refuses one.
         """
         method = method.upper()
+        if sandbox is not None:
+            if not api.sandboxed:
+                raise InvalidArgumentError(f"{api.name} has no sandboxes: it is org-wide")
+            check_sandbox(sandbox)
+        header_sandbox = (sandbox or self.config.sandbox_name) if api.sandboxed else None
         full_path = api.base + path
         request_id = str(uuid.uuid4())
         payload = (
@@ -126,7 +149,7 @@ class Transport:
 
         def attempt() -> T:
             data = self._attempt(
-                api,
+                header_sandbox,
                 method,
                 full_path,
                 params,
@@ -175,7 +198,7 @@ class Transport:
 
     def _attempt(
         self,
-        api: Api,
+        sandbox: str | None,
         method: str,
         path: str,
         params: Params | None,
@@ -187,7 +210,7 @@ class Transport:
     ) -> object:
         for round_ in (1, 2):
             token = self.tokens.token()
-            raw = self._send(api, method, path, params, payload, request_id, token)
+            raw = self._send(sandbox, method, path, params, payload, request_id, token)
             if raw.status == 401:
                 # Whatever else it means, the token is not to be used again.
                 self.tokens.invalidate(token)
@@ -201,7 +224,7 @@ class Transport:
 
     def _send(
         self,
-        api: Api,
+        sandbox: str | None,
         method: str,
         path: str,
         params: Params | None,
@@ -218,8 +241,8 @@ class Transport:
             "Accept": "application/json",
             "User-Agent": f"reconciler/{__version__}",
         }
-        if api.sandboxed:
-            headers["x-sandbox-name"] = config.sandbox_name
+        if sandbox is not None:
+            headers["x-sandbox-name"] = sandbox
         if payload is not None:
             headers["Content-Type"] = "application/json"
         request = self._http.build_request(

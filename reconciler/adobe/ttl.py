@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, time
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from reconciler.adobe.errors import (
     ApiError,
@@ -34,7 +34,7 @@ from reconciler.adobe.models import (
     parse_instant,
 )
 from reconciler.adobe.paging import Listing, Page, Scope, Told
-from reconciler.adobe.transport import HYGIENE, Params, Transport, path_segment
+from reconciler.adobe.transport import HYGIENE, Params, Transport, check_sandbox, path_segment
 
 MAX_PAGE_LIMIT = 100
 STATUSES = frozenset(s.value for s in DatasetExpirationStatus) - {"unknown"}
@@ -46,13 +46,31 @@ _EXPIRY_TEXT = re.compile(
     r"(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?"
 )
 Expiry = date | datetime | str
+T = TypeVar("T")
 
 
 class DatasetExpirationApi:
-    """Dataset expirations. Use through ``AdobeClient.ttl``."""
+    """Dataset expirations. Use through ``AdobeClient.ttl``.
 
-    def __init__(self, transport: Transport) -> None:
+    An expiration lives in the sandbox of its dataset: the calls go to the
+    configuration's sandbox, or to another one through :meth:`in_sandbox`.
+    """
+
+    def __init__(self, transport: Transport, sandbox: str | None = None) -> None:
         self._transport = transport
+        self._sandbox = None if sandbox is None else check_sandbox(sandbox)
+
+    @property
+    def sandbox(self) -> str:
+        """The sandbox these calls go to (``x-sandbox-name``)."""
+        return self._sandbox or self._transport.config.sandbox_name
+
+    def in_sandbox(self, sandbox: str) -> DatasetExpirationApi:
+        """The same calls in ``sandbox``, over the same transport."""
+        return DatasetExpirationApi(self._transport, sandbox)
+
+    def _call(self, method: str, path: str, parse: Callable[[object], T], **kw: Any) -> T:
+        return self._transport.call(HYGIENE, method, path, parse, sandbox=self._sandbox, **kw)
 
     def create_expiration(
         self,
@@ -87,13 +105,13 @@ class DatasetExpirationApi:
                 )
             return created
 
-        return self._transport.call(HYGIENE, "POST", "/ttl", parse, body=body)
+        return self._call("POST", "/ttl", parse, body=body)
 
     def get_expiration(self, ttl_or_dataset_id: str) -> DatasetExpiration:
         """``GET /ttl/{id}`` by expiration id or dataset id; ``NotFoundError`` if neither."""
         path = _path(ttl_or_dataset_id)
         parse = partial(_answer_for, ttl_or_dataset_id, "dataset expiration")
-        return self._transport.call(HYGIENE, "GET", path, parse)
+        return self._call("GET", path, parse)
 
     def update_expiration(
         self,
@@ -126,7 +144,7 @@ class DatasetExpirationApi:
                 )
             return updated
 
-        return self._transport.call(HYGIENE, "PUT", path, parse, body=body)
+        return self._call("PUT", path, parse, body=body)
 
     def cancel_expiration(self, ttl_id: str) -> DatasetExpiration:
         """``DELETE /ttl/{id}``: cancel a pending expiration; returns it, ``cancelled``.
@@ -147,7 +165,7 @@ class DatasetExpirationApi:
             return cancelled
 
         try:
-            return self._transport.call(HYGIENE, "DELETE", path, parse)
+            return self._call("DELETE", path, parse)
         except ApiError as refused:
             if refused.status not in (400, 404):
                 raise
@@ -169,9 +187,12 @@ class DatasetExpirationApi:
         display_name: str | None = None,
         description: str | None = None,
         dataset_name: str | None = None,
+        sandbox_name: str | None = None,
         limit: int = MAX_PAGE_LIMIT,
     ) -> Iterator[DatasetExpiration]:
-        """``GET /ttl``, every page, each expiration once (the sandbox of the configuration).
+        """``GET /ttl``, every page, each expiration once (of :attr:`sandbox`; of another
+        with ``sandbox_name``, or of every sandbox with ``*``: the guide's parameter, which
+        the spec lacks; each expiration says its ``sandboxName``).
 
         ``search`` matches author, display name, description and dataset name ignoring case,
         or an expiration id exactly; ``author`` takes ``LIKE``/``NOT LIKE`` patterns. Pages
@@ -200,6 +221,7 @@ class DatasetExpirationApi:
             ("displayName", display_name),
             ("description", description),
             ("datasetName", dataset_name),
+            ("sandboxName", sandbox_name),
         ):
             if value is not None:
                 params[name] = value
@@ -220,8 +242,7 @@ class DatasetExpirationApi:
 
     def _page_reader(self, params: Params) -> Callable[[int], Page[DatasetExpiration]]:
         def read(page: int) -> Page[DatasetExpiration]:
-            result = self._transport.call(
-                HYGIENE,
+            result = self._call(
                 "GET",
                 "/ttl",
                 partial(

@@ -45,6 +45,7 @@ from reconciler.check.ledgerrules import (
     ledger_changes,
     merged,
     read_ledger,
+    sandbox_changes,
 )
 from reconciler.check.retryrules import retry_findings
 from reconciler.check.settingsrules import (
@@ -337,6 +338,7 @@ def validate_with_ledger(settings: Settings, paths: Sequence[Path] = ()) -> Repo
     entries, unreadable = _ledgers(settings, None, ())
     twins = [*applied_twins(loaded.requests, entries.values())]
     twins += retry_findings(loaded.requests, entries)
+    twins += sandbox_changes(loaded.requests, entries, settings.adobe.sandbox_name)
     document = _settings_document(settings)
     endpoints = endpoint_findings(document, SETTINGS_FILE)
     scope = scope_findings(settings, document, SETTINGS_FILE)
@@ -368,6 +370,7 @@ def validate_against_base(
         if (f.path, f.line) not in renamed
     ]
     twins += retry_findings(loaded.requests, entries)
+    moved = sandbox_changes(everything.requests, entries, settings.adobe.sandbox_name)
     document = _settings_document(settings)
     others = [
         *unreadable,
@@ -391,4 +394,4 @@ def validate_against_base(
         }
         then = _files_at(base, base.fork, folders)
         others += ledger_changes(then, now, ref, imports, settings.ledger_branch)
-    return _report(loaded, [*loaded.findings, *rules, *twins], others)
+    return _report(loaded, [*loaded.findings, *rules, *twins, *moved], others)

@@ -27,6 +27,7 @@ from pathlib import Path, PurePosixPath
 
 from reconciler.check.findings import Finding, Severity
 from reconciler.check.retryrules import is_retry
+from reconciler.kinds.base import declared_sandbox, recorded_sandbox, request_sandbox
 from reconciler.model import Request
 from reconciler.reconcile.intents import FOLDER as INTENTS
 from reconciler.reconcile.ledger import SCHEMA, Entry, Ledger, LedgerError
@@ -222,6 +223,38 @@ def applied_twins(requests: Iterable[Request], entries: Iterable[Entry]) -> Iter
             f"{applied}: applying it would send the same identities to Adobe again under a "
             f"new name; a request's name is permanent: keep {twin.name!r} ({twin.path}) and "
             "drop this file",
+        )
+
+
+def sandbox_changes(
+    requests: Iterable[Request], entries: Mapping[str, Entry], default: str | None
+) -> Iterator[Finding]:
+    """``sandbox-changed`` for each applied request whose sandbox is not the one its entry
+    records (an entry recording none was applied in ``default``, ``adobe.sandboxName``):
+    the sandbox is part of what was deleted, and Adobe cannot move a work order. Left
+    alone where either side cannot be resolved here (no default known)."""
+    for request in requests:
+        entry = entries.get(request.name)
+        if entry is None or entry.kind is not request.kind:
+            continue
+        now = request_sandbox(request, default)
+        then = recorded_sandbox(entry.kind, entry.sandbox, default)
+        if now is None or then is None or now == then:
+            continue
+        declared = declared_sandbox(request) is not None
+        mark = request.where(*(("metadata", "sandbox") if declared else ("metadata", "name")))
+        restore = f"restore metadata.sandbox: {then}"
+        if then == default:
+            restore += f" (or remove it: {then} is the default)"
+        yield Finding(
+            request.path,
+            mark.line,
+            mark.column,
+            "sandbox-changed",
+            f"request {request.name!r} was applied in sandbox {then} (its ledger entry says so) "
+            f"and now targets {now}; the sandbox cannot change once applied, since Adobe "
+            f"cannot move a {request.kind.noun}: {restore}, and declare a new request (a new "
+            f"file with a new name) for {now}",
         )
 
 

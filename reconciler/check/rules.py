@@ -18,6 +18,7 @@ from typing import Any
 
 from reconciler.check.deadlinerules import deadline_dates
 from reconciler.check.findings import Finding, finding_at
+from reconciler.kinds.base import declared_sandbox, request_sandbox
 from reconciler.kinds.record_delete import ALL_DATASETS
 from reconciler.model import Request
 from reconciler.secrets.crypto import MAX_PLAINTEXT_BYTES, CiphertextError, inspect
@@ -434,8 +435,50 @@ def safe_text(request: Request, settings: Settings) -> Iterator[Finding]:
             )
 
 
+def sandbox_allowed(request: Request, settings: Settings) -> Iterator[Finding]:
+    """A Data Hygiene request targets a sandbox the repository may target: one of
+    ``adobe.sandboxes``, or without that list the default one (``adobe.sandboxName``).
+    A request with no sandbox to resolve (no default set here) is left to where the
+    default is known: the apply job checks again before anything is sent."""
+    default = settings.adobe.sandbox_name
+    sandbox = request_sandbox(request, default)
+    allowed = settings.adobe.allowed_sandboxes
+    if sandbox is None or sandbox in allowed:
+        return
+    declared = declared_sandbox(request) is not None
+    path = ("metadata", "sandbox") if declared else ("metadata", "name")
+    if settings.adobe.sandboxes:
+        listed = ", ".join(allowed)
+        if declared:
+            what = (
+                f"sandbox {sandbox!r} is not one this repository may target (adobe.sandboxes "
+                f"in reconciler.yaml lists {listed}): name one of those, or add {sandbox!r} "
+                "to adobe.sandboxes (a change a maintainer reviews)"
+            )
+        else:
+            what = (
+                f"this request names no sandbox and goes to the default one, {sandbox!r} "
+                f"(adobe.sandboxName or ADOBE_SANDBOX_NAME), which adobe.sandboxes ({listed}) "
+                f"does not list: set metadata.sandbox to one of those, or add {sandbox!r} to "
+                "adobe.sandboxes"
+            )
+    elif default:
+        what = (
+            f"sandbox {sandbox!r} is not this repository's sandbox ({default!r}, "
+            f"adobe.sandboxName): to target several, list them in reconciler.yaml "
+            f"(adobe.sandboxes: [{default}, {sandbox}]), or remove metadata.sandbox"
+        )
+    else:
+        what = (
+            f"sandbox {sandbox!r} is not listed in reconciler.yaml: list the sandboxes "
+            f"requests may target in adobe.sandboxes (e.g. adobe.sandboxes: [{sandbox}])"
+        )
+    yield _finding(request, path, "sandbox-not-allowed", what)
+
+
 RULES: tuple[Rule, ...] = (
     name_matches_file,
+    sandbox_allowed,
     dataset_all,
     kind_rules,
     identity_formats,

@@ -16,7 +16,8 @@ with ``--base`` every such change is a finding that says why it matters
 * ``limits.*`` raised, ``policy.allowCleartextIdentities`` turned on,
   ``policy.requireApproval`` turned off: errors.
   Lowering a limit or tightening the policy is fine and reported nowhere.
-* ``encryption.recipients`` and ``adobe.orgId``/``adobe.sandboxName`` changed:
+* ``encryption.recipients`` and ``adobe.orgId``/``adobe.sandboxName`` changed, and
+  ``adobe.sandboxes`` letting requests target a sandbox they could not before:
   warnings naming what changed (public keys and names only).
 * ``scope`` changed while the ledger has entries: an error (``scope-changed``,
   :func:`scope_changes`), since every object applied so far carries the old
@@ -252,6 +253,7 @@ def settings_changes(
             "a maintainer merge the change on its own",
         )
     yield from _recipients(before, now, at, base)
+    yield from _sandboxes(before, now, at, base)
     for key in ("orgId", "sandboxName"):
         old_name, new_name = value_at(before, "adobe", key), value_at(now, "adobe", key)
         if old_name != new_name:
@@ -263,6 +265,30 @@ def settings_changes(
                 "set, requests would be applied there; confirm it",
                 Severity.WARNING,
             )
+
+
+def _sandboxes(
+    before: Any, now: Any, at: Callable[..., tuple[str, int, int]], base: str
+) -> Iterator[Finding]:
+    """A warning when ``adobe.sandboxes`` lets requests target a sandbox they could not
+    target at the base (a production sandbox, perhaps): names only, never identities."""
+
+    def allowed(data: Any) -> set[str]:
+        listed = value_at(data, "adobe", "sandboxes")
+        if isinstance(listed, list):
+            return {s for s in listed if isinstance(s, str)}
+        default = value_at(data, "adobe", "sandboxName")
+        return {default} if isinstance(default, str) else set()
+
+    added = sorted(allowed(now) - allowed(before))
+    if added and value_at(now, "adobe", "sandboxes") is not None:
+        yield Finding(
+            *at("adobe", "sandboxes"),
+            "adobe-sandboxes-changed",
+            f"adobe.sandboxes lets requests target {', '.join(added)} since {base}: requests "
+            "naming it in metadata.sandbox would be applied there; confirm it",
+            Severity.WARNING,
+        )
 
 
 def _recipients(

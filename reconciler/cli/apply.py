@@ -194,6 +194,7 @@ def _run(
             history=lost_entries(ws),
             guard=guard,
             scope=ws.settings.scope,
+            batch=ws.settings.batch_privacy_jobs,
         )
         publish(applier.declare(plan))
         with progress_bar(todo, "applying") as advance:
@@ -409,9 +410,18 @@ def command(
                     push_branch(ws.settings, remote, os.environ, resolve=resolve)
 
             result = _run(ws, plan, commits, publish, guard, _recorder(ws, approvals))
+            deferred += len(result.deferred)  # refused by Adobe for its quota after all
             click.echo("")
             for outcome in result.outcomes:
-                mark = "?" if outcome.pending else "✓" if outcome.ok else "✗"
+                mark = (
+                    "?"
+                    if outcome.pending
+                    else ">"
+                    if outcome.deferred
+                    else "✓"
+                    if outcome.ok
+                    else "✗"
+                )
                 a = outcome.action
                 message = printable(outcome.message, 300)
                 click.echo(f"  {mark} {a.type.value:<6} {a.name}: {message}")
@@ -423,8 +433,9 @@ def command(
                 + (f" {', '.join(o.remote_ids[:5])}" if o.remote_ids else "")
                 + (f" (+{len(o.remote_ids) - 5} more)" if len(o.remote_ids) > 5 else "")
                 for o in result.outcomes
-                if o.ok
+                if o.ok and not o.deferred
             ]
+            lines += [f"deferred {o.action.name} (refused for quota)" for o in result.deferred]
             lines += [
                 f"deferred {a.name} (quota)" for a in plan.actions if a.type is ActionType.DEFER
             ]

@@ -42,6 +42,8 @@ def _table(audits: list[RequestAudit], life: Lifecycle) -> str:
         out.append(f"{a.name}  ({a.kind or '?'}, {a.path or 'file not in history'})")
         if ids:
             out.append(f"  remote: {ids}")
+        if a.sandbox:
+            out.append(f"  sandbox: {a.sandbox}")
         if a.name in deadlines:
             due = deadlines[a.name]
             out.append(f"  deadline: received {due.received_at}, {due} ({due.regulation})")
@@ -72,6 +74,8 @@ def _json(audits: list[RequestAudit], life: Lifecycle) -> str:
                     "kind": a.kind,
                     "path": a.path,
                     "remoteIds": list(a.remote_ids),
+                    "sandbox": a.sandbox,
+                    "orgId": a.org_id,
                     "deadline": deadlines[a.name].to_json() if a.name in deadlines else None,
                     "retryOf": life.retry_of(a.name),
                     "retriedBy": life.retried_by.get(a.name),

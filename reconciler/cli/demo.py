@@ -42,10 +42,12 @@ def _invoke(args: Sequence[str]) -> int:
 def command(directory: Path | None) -> None:
     """Run the whole workflow against the embedded Adobe emulator.
 
-    In a throwaway git repository made from the example requests: a pull
-    request check that catches a mistake, the fix, the plan, the apply and
-    its ledger commit, status refreshes, an update, and the audit trail.
-    Nothing leaves this machine.
+    In a throwaway git repository made from the example requests (privacy
+    jobs for data subjects' requests, record deletes for data cleansing): a
+    pull request check that catches an erasure filed as a record delete and a
+    typo, the fix, the plan with deadlines, the apply and its ledger commit,
+    status refreshes, an update, and the audit trail. Nothing leaves this
+    machine.
 
     \b
     Example:

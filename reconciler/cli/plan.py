@@ -15,7 +15,7 @@ from reconciler.check.ledgerrules import entry_from
 from reconciler.git.ledgerbranch import ledger_history
 from reconciler.reconcile.ledger import Entry, atomic_write
 from reconciler.reconcile.planner import Plan, RemoteState, inputs_digest, plan_changes
-from reconciler.reconcile.planview import FORMATS, to_json
+from reconciler.reconcile.planview import FORMATS, NOT_MATCHING, to_json
 from reconciler.reconcile.quota import allot, consumes, estimate_quota, read_quota
 from reconciler.reconcile.remote import fetch_remote_state
 from reconciler.reconcile.workspace import Workspace, declared_times, open_workspace
@@ -30,9 +30,12 @@ def make_plan(
     grace = ws.settings.resend_after
     limits = ws.settings.limits
     margin = ws.settings.at_risk_days
+    sandbox = ws.settings.adobe.sandbox_name
     today = datetime.now(UTC).date()
     if offline:
-        plan = plan_changes(ws.requests, ws.ledger, None, grace=grace, margin=margin)
+        plan = plan_changes(
+            ws.requests, ws.ledger, None, grace=grace, margin=margin, sandbox=sandbox
+        )
         if consumes(plan):
             quota = estimate_quota(ws.ledger, limits, today)
             plan = allot(plan, quota, declared_order(ws, plan), today)
@@ -50,6 +53,7 @@ def make_plan(
             resend=resend,
             history=history,
             margin=margin,
+            sandbox=sandbox,
         )
         if consumes(plan):  # one GET /quota, only when something would consume it
             quota = read_quota(client, ws.ledger, limits, today)
@@ -110,7 +114,8 @@ def plan_document(ws: Workspace, plan: Plan, remote: RemoteState | None) -> str:
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
-    help="Exit 0 when there is nothing to change, 2 when there are changes, 1 on error.",
+    help="Exit 0 when Adobe matches the requests, 2 when there are changes or requests "
+    "needing attention (orphaned, deferred, pending verification), 1 on error or conflict.",
 )
 @click.pass_context
 def command(
@@ -135,4 +140,7 @@ def command(
     click.echo(FORMATS[fmt](plan))
     if plan.conflicts:
         ctx.exit(1)
-    ctx.exit(2 if detailed_exitcode and plan.has_changes else 0)
+    # Orphans, deferrals and creates pending verification change nothing now, but are
+    # not "Adobe matches the requests" either: a person (or a later run) has work.
+    attention = plan.has_changes or any(plan.count(t) for t in NOT_MATCHING)
+    ctx.exit(2 if detailed_exitcode and attention else 0)

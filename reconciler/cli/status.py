@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,7 @@ from reconciler.reconcile.deadlines import Deadline, State
 from reconciler.reconcile.ledger import Ledger
 from reconciler.reconcile.lifecycle import FAIL_ON, entry_deadlines, failed, retries
 from reconciler.reconcile.lock import repository_lock
-from reconciler.reconcile.status import Refreshed, is_final, refresh
+from reconciler.reconcile.status import Refreshed, is_final, refresh, sandbox_of
 from reconciler.reconcile.workspace import Workspace
 from reconciler.settings import Settings, load_settings
 
@@ -34,12 +35,14 @@ def _products(row: Refreshed) -> str:
     return ", ".join(f"{n}: {s}" for n, s in pairs)
 
 
-def _table(rows: list[Refreshed], deadlines: Mapping[str, Deadline]) -> str:
+def _table(rows: list[Refreshed], deadlines: Mapping[str, Deadline], default: str | None) -> str:
     lines = [
-        f"{'REQUEST':<32} {'KIND':<17} {'REMOTE ID':<42} {'STATUS':<12} {'DEADLINE':<36} PRODUCTS"
+        f"{'REQUEST':<32} {'KIND':<17} {'SANDBOX':<12} {'REMOTE ID':<42} {'STATUS':<12} "
+        f"{'DEADLINE':<36} PRODUCTS"
     ]
     for r in rows:
         e = r.entry
+        sandbox = sandbox_of(e, default) or "-"
         rid = ", ".join(e.remote_ids[:1]) + (
             f" +{len(e.remote_ids) - 1}" if len(e.remote_ids) > 1 else ""
         )
@@ -50,12 +53,13 @@ def _table(rows: list[Refreshed], deadlines: Mapping[str, Deadline]) -> str:
         due = deadlines.get(e.name)
         shown = str(due) if due else "-"
         lines.append(
-            f"{e.name:<32} {e.kind.value:<17} {rid or '-':<42} {status:<12} {shown:<36} {products}"
+            f"{e.name:<32} {e.kind.value:<17} {sandbox:<12} {rid or '-':<42} {status:<12} "
+            f"{shown:<36} {products}"
         )
     return "\n".join(lines)
 
 
-def _json(rows: list[Refreshed], deadlines: Mapping[str, Deadline]) -> str:
+def _json(rows: list[Refreshed], deadlines: Mapping[str, Deadline], default: str | None) -> str:
     return json.dumps(
         {
             "version": 1,
@@ -64,6 +68,8 @@ def _json(rows: list[Refreshed], deadlines: Mapping[str, Deadline]) -> str:
                     "name": r.entry.name,
                     "kind": r.entry.kind.value,
                     "remoteIds": list(r.entry.remote_ids),
+                    "sandbox": sandbox_of(r.entry, default),
+                    "orgId": r.entry.org_id,
                     "status": r.entry.status.value if r.entry.status else None,
                     "observedAt": r.entry.status.observed_at if r.entry.status else None,
                     "products": [
@@ -179,6 +185,8 @@ def command(
                     _show(rows, ledger, settings, fmt)
                     click.echo("gave up watching: not every request is final yet", err=True)
                     ctx.exit(1)
+                if fmt == "table":  # the table as it stands, until the next poll
+                    _watching(rows, ledger, settings, interval)
                 time.sleep(interval)
                 wanted = [r.entry for r in rows]
         deadlines = _show(rows, ledger, settings, fmt)
@@ -202,6 +210,19 @@ def command(
         ctx.exit(1)
 
 
+def _watching(rows: list[Refreshed], ledger: Ledger, settings: Settings, interval: float) -> None:
+    """One poll's table while watching: on a terminal in place of the last one."""
+    if sys.stdout.isatty():
+        click.clear()
+    _show(rows, ledger, settings, "table")
+    waiting = sum(1 for r in rows if not r.final)
+    stamp = datetime.now(UTC).strftime("%H:%M:%S")
+    click.echo(
+        f"{stamp} UTC: {waiting} of {len(rows)} not final yet; next poll in {interval:g}s "
+        "(Ctrl-C stops watching; the ledger keeps what was seen)"
+    )
+
+
 def _shown_rows(rows: list[Refreshed], ledger: Ledger) -> list[Refreshed]:
     """The rows refreshed, and every failed request that was not (a final status): a
     failure stays in view until it is dealt with."""
@@ -217,7 +238,11 @@ def _show(
     deadlines = entry_deadlines(
         settings.root, [r.entry for r in shown], today, settings.at_risk_days
     )
-    click.echo(_table(shown, deadlines) if fmt == "table" else _json(shown, deadlines))
+    default = settings.adobe.sandbox_name
+    if fmt == "table":
+        click.echo(_table(shown, deadlines, default))
+    else:
+        click.echo(_json(shown, deadlines, default))
     return deadlines
 
 

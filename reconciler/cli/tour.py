@@ -8,11 +8,13 @@ what a user would see in a pull request or in CI.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -23,23 +25,55 @@ PEOPLE = {
     "priya": ("Priya Privacy-Engineer", "priya@example.com"),
     "rui": ("Rui Reviewer", "rui@example.com"),
 }
-NEW_REQUEST = """\
+# Priya's first draft files a data subject's erasure as a record delete, out of habit.
+# The check warns (Adobe keeps record deletes for cleansing) and finds a typo.
+FIRST_DRAFT = """\
 # yaml-language-server: $schema=../../schemas/request.schema.json
 apiVersion: reconciler/v1
 kind: RecordDelete
 metadata:
   name: jira-12399
   ticket: JIRA-12399
+  receivedAt: {received}
 spec:
-  datasetId: ALL
+  datasetId: c48b51623ec641a2949d339bad69cb15
   displayName: Delete a former customer (JIRA-12399)
-  description: Customer asked for erasure by email on 2026-11-20.
+  description: Customer asked for erasure by email.
   identities:
-    - namespace: {code: email}
+    - namespace: {{code: email}}
       id: margaret.cavendish@example.com
-    - namespace: {code: email}
+    - namespace: {{code: email}}
       id: margaret.cavendish@example
 """
+# The fix: the same data subject's erasure as a privacy job, the email corrected.
+PRIVACY_JOB = """\
+# yaml-language-server: $schema=../../schemas/request.schema.json
+apiVersion: reconciler/v1
+kind: PrivacyJob
+metadata:
+  name: jira-12399
+  ticket: JIRA-12399
+  receivedAt: {received}
+spec:
+  regulation: gdpr
+  include: [AdobeCloudPlatform, identity, profileService]
+  users:
+    - key: jira-12399
+      action: [delete]
+      userIDs:
+        - namespace: email
+          value: margaret.cavendish@example.com
+          type: standard
+        - namespace: email
+          value: m.cavendish@example.org
+          type: standard
+"""
+# The cleansing request of the examples that the demo renames.
+CLEANSING = "requests/record-deletes/qa-2026-11-test-identities.yaml"
+# The day the examples' receivedAt dates were written for: the demo moves them by as many
+# days as have passed since, so that their deadlines read the same on any day.
+EXAMPLES_DATED = date(2026, 12, 2)
+_RECEIVED = re.compile(r"^([ \t]*receivedAt: )(\d{4}-\d{2}-\d{2})\b", re.MULTILINE)
 
 
 class Demo:
@@ -92,6 +126,7 @@ def _seed_repository(demo: Demo, examples: Path, schemas: Path) -> None:
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(demo.remote)], check=True)
     demo.git("init", "-q", "-b", "main")
     shutil.copytree(examples, demo.repo / "requests")
+    _redate(demo.repo / "requests", _today() - EXAMPLES_DATED)
     shutil.copytree(schemas, demo.repo / "schemas")
     (demo.repo / "reconciler.yaml").write_text(
         "# Repository settings: see schemas/settings.schema.json\n"
@@ -104,6 +139,21 @@ def _seed_repository(demo: Demo, examples: Path, schemas: Path) -> None:
     demo.git("commit", "-q", "-m", "Declare the first privacy requests")
     demo.git("remote", "add", "origin", str(demo.remote))
     demo.git("push", "-q", "origin", "main")
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _redate(folder: Path, by: timedelta) -> None:
+    """Move every ``receivedAt`` under ``folder`` ``by`` days later."""
+    if not by:
+        return
+    for path in sorted(folder.rglob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        moved = _RECEIVED.sub(lambda m: m[1] + (date.fromisoformat(m[2]) + by).isoformat(), text)
+        if moved != text:
+            path.write_text(moved, encoding="utf-8")
 
 
 def run_demo(
@@ -121,43 +171,49 @@ def run_demo(
 
     demo.step(
         "A repository of privacy requests",
-        "Each request is a YAML file under requests/: record deletes (Data Hygiene work\n"
-        "orders), privacy jobs (access/delete) and consent opt-outs. Validate them:",
+        "Each request is a YAML file under requests/: privacy jobs (Privacy Service) for\n"
+        "data subjects' access and erasure requests, with the day each was received;\n"
+        "record deletes (Data Hygiene work orders) for data cleansing and minimisation,\n"
+        "as Adobe advises; a consent opt-out and a dataset expiration. Validate them:",
     )
     _seed_repository(demo, examples, schemas)
     demo.run("validate")
 
     demo.step(
         "A pull request with a mistake",
-        "Priya adds requests/record-deletes/jira-12399.yaml on a branch. CI runs the\n"
+        "A former customer asks for erasure. Priya adds requests/record-deletes/\n"
+        "jira-12399.yaml on a branch, out of habit as a record delete. CI runs the\n"
         "pull-request check against main; in GitHub the findings appear on the lines\n"
         "(--format github). Identities are masked in every message.",
     )
     demo.git("checkout", "-q", "-b", "jira-12399")
-    path = demo.repo / "requests/record-deletes/jira-12399.yaml"
-    path.write_text(NEW_REQUEST)
+    received = (_today() - timedelta(days=2)).isoformat()
+    draft = demo.repo / "requests/record-deletes/jira-12399.yaml"
+    draft.write_text(FIRST_DRAFT.format(received=received))
     demo.git("add", "-A")
     demo.git("commit", "-q", "-m", "Add JIRA-12399 erasure")
     demo.run("validate", "--base", "main", expect=1)
 
     demo.step(
         "The fix",
-        "Priya fixes the email and, since the request really is for every dataset,\n"
-        "confirms it with `allowAllDatasets: true`, which the reviewer sees in the diff.",
+        "As the warning says, a data subject's erasure is a privacy job: Priya refiles it\n"
+        "as one under GDPR (its deadline runs from receivedAt), fixes the email, and\n"
+        "amends her commit.",
     )
-    text = NEW_REQUEST.replace("margaret.cavendish@example\n", "m.cavendish@example.org\n")
-    text = text.replace(
-        "  ticket: JIRA-12399\n", "  ticket: JIRA-12399\n  allowAllDatasets: true\n"
-    )
-    path.write_text(text)
-    demo.git("commit", "-q", "-am", "Fix JIRA-12399: valid email, confirm ALL datasets")
+    path = demo.repo / "requests/privacy-jobs/jira-12399.yaml"
+    demo.git("rm", "-q", str(draft.relative_to(demo.repo)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(PRIVACY_JOB.format(received=received))
+    demo.git("add", "-A")
+    demo.git("commit", "-q", "--amend", "-m", "Add JIRA-12399 erasure (GDPR privacy job)")
     demo.run("validate", "--base", "main")
 
     demo.step(
         "The plan in the pull request",
         "The pull-request job has no credentials (forks must not reach them): it plans\n"
-        "from the ledger alone and posts this markdown in the job summary. Applying from\n"
-        "the branch is refused: apply runs only on main, on what review let through.",
+        "from the ledger alone and posts this markdown in the job summary, each data\n"
+        "subject's request with the day it is due. Applying from the branch is refused:\n"
+        "apply runs only on main, on what review let through.",
     )
     demo.run("plan", "--offline", "--format", "markdown")
     demo.run("apply", "--auto-approve", expect=1)
@@ -173,8 +229,9 @@ def run_demo(
     demo.step(
         "Apply on merge",
         "CI on main plans against Adobe and applies with --auto-approve. Each work order\n"
-        "carries its request's name as a tag, so a lost response can never cause a\n"
-        "second deletion. The ledger records what was applied and is committed back.",
+        "and privacy job carries its request's name as a tag, so a lost response can\n"
+        "never cause a second deletion. The ledger records what was applied and is\n"
+        "committed back.",
     )
     demo.run("apply", "--auto-approve", "--commit")
     demo.git("push", "-q", "origin", "main")
@@ -185,34 +242,37 @@ def run_demo(
 
     demo.step(
         "Status over time",
-        "Deletions take hours to days at Adobe. A scheduled job refreshes their status\n"
-        "into the ledger. (The emulator's clock is moved forward 1 hour here.)",
+        "Privacy jobs and deletions take hours to days at Adobe. A scheduled job refreshes\n"
+        "their status into the ledger, and each data subject's request shows whether it\n"
+        "was answered in time. (The emulator's clock is moved forward 1 hour here.)",
     )
     advance(3600)
     demo.run("status", "--commit")
 
     demo.step(
         "Renaming a request",
-        "Only displayName and description can change once applied. Priya renames one in\n"
-        "a pull request; the plan shows one update, and apply sends one PUT.",
+        "Only a work order's displayName and description can change once applied. Priya\n"
+        "renames the load-test cleansing in a pull request; the plan shows one update,\n"
+        "and apply sends one PUT.",
     )
-    demo.git("checkout", "-q", "-b", "rename-12399")
-    text = path.read_text().replace(
-        "displayName: Delete a former customer (JIRA-12399)",
-        "displayName: Erasure for JIRA-12399 (verified)",
+    demo.git("checkout", "-q", "-b", "rename-qa")
+    cleansing = demo.repo / CLEANSING
+    text = cleansing.read_text().replace(
+        "displayName: Load-test identities in prod (DATA-2231)",
+        "displayName: Load test LT-14 cleanup (DATA-2231)",
     )
-    path.write_text(text)
-    demo.git("commit", "-q", "-am", "Clarify the JIRA-12399 display name")
+    cleansing.write_text(text)
+    demo.git("commit", "-q", "-am", "Clarify the DATA-2231 display name")
     demo.run("validate", "--base", "main")
     demo.git("checkout", "-q", "main")
-    demo.git("merge", "-q", "--no-ff", "rename-12399", "-m", "Merge rename", who="rui")
+    demo.git("merge", "-q", "--no-ff", "rename-qa", "-m", "Merge rename", who="rui")
     demo.run("plan")
     demo.run("apply", "--auto-approve", "--commit")
 
     demo.step(
         "The audit trail",
         "A year later an auditor asks about JIRA-12399: who asked, who approved, when it\n"
-        "was sent to Adobe, with what id, and what became of it. (Also --format csv|json.)",
+        "was sent to Adobe, with what ids, and what became of it. (Also --format csv|json.)",
     )
     advance(30 * 24 * 3600)
     demo.run("status", "--commit")

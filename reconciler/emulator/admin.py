@@ -18,7 +18,7 @@ POST    /_emulator/reset             forget objects, tokens, faults, counters, t
 
 Fault kinds counted: ``latency``, ``error_500``, ``error_502``, ``error_503``,
 ``throttle_429``, ``drop_after_commit``, ``commit_then_429``, ``commit_then_401``,
-``commit_then_500``, ``commit_then_502``, ``commit_then_503``, ``reused_id``,
+``commit_then_500``, ``commit_then_502``, ``commit_then_503``, ``reused_id``, ``partial_answer``,
 ``search_lag``, ``lying_total``, ``short_page``, ``token_down`` (see ``faults.py``).
 Dumps hold counts, never identities.
 

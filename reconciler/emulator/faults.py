@@ -38,6 +38,10 @@ key                         class  effect (counter)
                                    organisation (and sandbox) instead of the new
                                    one's, which is stored under its own id
                                    (``reused_id``)
+``partial_answer_rate``     write  ``POST /jobs`` stores the jobs of every user but
+                                   answers only those of the first half of its users
+                                   (at least one user left out; a one-user create is
+                                   answered in full) (``partial_answer``)
 ``search_lag_s``            read   work orders and dataset expirations created less
                                    than this many emulator seconds ago are missing
                                    from ``GET /workorder`` and ``GET /ttl``, totals
@@ -120,6 +124,7 @@ class FaultSpec:
     commit_then_error_rate: float = 0.0
     commit_then_statuses: tuple[int, ...] = COMMIT_THEN_STATUSES
     reused_id_rate: float = 0.0
+    partial_answer_rate: float = 0.0
     search_lag_s: float = 0.0
     search_index_lag_s: float = 0.0
     lying_total_rate: float = 0.0
@@ -211,6 +216,7 @@ class FaultDecision:
     drop_after_commit: bool = False
     commit_then_status: int | None = None  # answer with this once the handler committed
     reused_id: bool = False
+    partial_answer: bool = False
     search_lag_s: float = 0.0
     search_index_lag_s: float = 0.0
     lie: str | None = None  # one of LIES: the listing's total disagrees with its items
@@ -333,7 +339,11 @@ class FaultInjector:
             retry_after = spec.retry_after if status == 429 else None
             return FaultDecision(latency_s, retry_after=retry_after, commit_then_status=status)
         reused = bool(spec.reused_id_rate and rng.random() < spec.reused_id_rate)
-        return FaultDecision(latency_s, reused_id=reused)
+        if reused:
+            return FaultDecision(latency_s, reused_id=True)
+        # Drawn last, and only at a rate above 0: a plan without it replays as before.
+        partial = bool(spec.partial_answer_rate and rng.random() < spec.partial_answer_rate)
+        return FaultDecision(latency_s, partial_answer=partial)
 
     def _decide_read(self, spec: FaultSpec, latency_s: float) -> FaultDecision:
         rng = self._rng

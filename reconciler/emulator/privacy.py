@@ -13,8 +13,9 @@ and ``action`` descriptions both say separate jobs are created for each.
 ``privacy_content``) for 60 days after completion; otherwise 404.
 
 The fault plan's lying totals and short pages act on ``GET /jobs``, reused ids on the
-``jobId`` values ``POST /jobs`` answers (``faults.py``). Search lag does not: it is
-modelled on the work-order and expiration lists only.
+``jobId`` values ``POST /jobs`` answers, a partial answer on which users' jobs it lists
+(``faults.py``). Search lag does not: it is modelled on the work-order and expiration
+lists only.
 """
 
 from __future__ import annotations
@@ -94,16 +95,22 @@ def create_jobs(emulator: Emulator, request: Request, body: bytes) -> Response:
         if earlier:
             answered = [earlier[n % len(earlier)].job_id for n in range(len(jobs))]
             emulator.faults.happened(faults, "reused_id")
+    shown = list(zip(answered, jobs, strict=True))
+    if faults.decision.partial_answer and len(new.users) > 1:
+        # Every job is stored; the answer names those of the first half of the users only.
+        kept = {user.key for user in new.users[: len(new.users) // 2]}
+        shown = [(job_id, job) for job_id, job in shown if job[0].user_key in kept]
+        emulator.faults.happened(faults, "partial_answer")
     return JSONResponse(
         {
             "requestId": request_id,
-            "totalRecords": len(jobs),
+            "totalRecords": len(shown),
             "jobs": [
                 {
                     "jobId": job_id,
                     "customer": {"user": {"key": job.user_key, "action": [job.action]}},
                 }
-                for job_id, (job, _) in zip(answered, jobs, strict=True)
+                for job_id, (job, _) in shown
             ],
         },
         202,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -147,6 +147,8 @@ class Applied(Protocol):
     def status(self) -> StatusRecord | None: ...
     @property
     def submitted_at(self) -> str: ...
+    @property
+    def sandbox(self) -> str | None: ...
 
 
 class RequestKind(ABC):
@@ -186,6 +188,9 @@ class RequestKind(ABC):
     done_statuses: ClassVar[frozenset[str]] = frozenset()
     #: Statuses in which the mutable fields can still be changed at Adobe.
     open_statuses: ClassVar[frozenset[str]] = frozenset()
+    #: How many units (:meth:`batch_size`) one submission of several requests holds at
+    #: most (Adobe's limit); only kinds whose :meth:`batch_key` is not None use it.
+    max_batch: ClassVar[int] = 1
 
     # -- `reconciler new` (kinds it does not write keep ``new_unit`` None) --------------
 
@@ -353,6 +358,35 @@ class RequestKind(ABC):
         """Create the request at Adobe, tagged in ``scope`` (raises ``OutcomeUnknownError``
         when unsure)."""
 
+    # -- several requests in one submission (kinds whose batch_key is not None) ---------
+
+    def batch_key(self, request: Request) -> Hashable | None:
+        """What requests sent together in one submission must share (everything of the
+        create but its units: a privacy job's regulation, products and options); None: the
+        request is always sent alone (the default)."""
+        return None
+
+    def batch_size(self, request: Request) -> int:
+        """How many of the submission's :attr:`max_batch` units the request takes."""
+        return 1
+
+    def create_batch(
+        self, client: AdobeClient, requests: Sequence[Request], scope: Scope
+    ) -> Mapping[str, Created]:
+        """Create ``requests`` (of one :meth:`batch_key`) at Adobe in one submission, each
+        tagged as :meth:`create` tags it; what the answer holds for each, by request name.
+
+        A request the answer holds nothing (or not everything) for is left out: its outcome
+        is unknown. Raises ``OutcomeUnknownError`` or ``ApiError`` for the whole submission."""
+        raise NotSupportedError(f"{self.noun}s are not created several at a time")
+
+    def find_batch(
+        self, client: AdobeClient, requests: Sequence[Request], today: date, scope: Scope
+    ) -> Mapping[str, list[RemoteObject]]:
+        """:meth:`find` for several requests at once, by name (in as few calls as the API
+        allows: after a lost answer to a batch, every request of it is looked for)."""
+        return {r.name: self.find(client, r, today, scope) for r in requests}
+
     def update(self, client: AdobeClient, remote_id: str, request: Request, scope: Scope) -> str:
         """Change the mutable fields at Adobe, keeping the form of tag the object has
         (:meth:`Scope.retagged`); returns the status Adobe answered."""
@@ -370,23 +404,57 @@ class RequestKind(ABC):
         return status is not None and status.value in self.final_statuses
 
 
+def declared_sandbox(request: Request) -> str | None:
+    """The sandbox ``metadata.sandbox`` names, or None when the file names none."""
+    value = request.metadata.get("sandbox")
+    return value if isinstance(value, str) and value else None
+
+
+def request_sandbox(request: Request, default: str | None) -> str | None:
+    """The sandbox a request's object is in: ``metadata.sandbox``, else ``default`` (the
+    settings' ``adobe.sandboxName``); None for organisation-wide kinds (Privacy Service)."""
+    if not isinstance(request.kind, ListedKind):
+        return None
+    return declared_sandbox(request) or default
+
+
+def recorded_sandbox(kind: RequestKind, recorded: str | None, default: str | None) -> str | None:
+    """The sandbox a ledger entry of ``kind`` was applied in: the one it records, else (an
+    entry written before sandboxes were recorded) ``default``; None for org-wide kinds."""
+    if not isinstance(kind, ListedKind):
+        return None
+    return recorded or default
+
+
 class ListedKind(RequestKind):
     """A kind whose objects Adobe lists in bulk (by the tag in their description) and
-    gets one by one by id: work orders and dataset expirations."""
+    gets one by one by id: Data Hygiene's work orders and dataset expirations.
+
+    Each object lives in one sandbox (``x-sandbox-name``), and Adobe lists and gets it
+    only there: a request's is ``metadata.sandbox`` or the client's default one
+    (:meth:`sandbox`), a ledger entry's the one it records or the default. Everything
+    is read, found, confirmed, updated and refreshed in that sandbox; the tag's scope
+    still decides whose an object is.
+    """
+
+    def sandbox(self, request: Request, client: AdobeClient) -> str:
+        """The sandbox of the request's object (``metadata.sandbox``, else the client's)."""
+        return declared_sandbox(request) or client.config.sandbox_name
 
     @abstractmethod
-    def list_tagged(self, client: AdobeClient) -> Iterable[RemoteObject]:
-        """Every object carrying a tag of any scope (the listing may hold others: they are
-        ignored)."""
+    def list_tagged(self, client: AdobeClient, sandbox: str) -> Iterable[RemoteObject]:
+        """Every object of ``sandbox`` carrying a tag of any scope (the listing may hold
+        others: they are ignored)."""
 
     @abstractmethod
-    def get_one(self, client: AdobeClient, remote_id: str) -> RemoteObject:
-        """One object by id (raises ``NotFoundError``)."""
+    def get_one(self, client: AdobeClient, remote_id: str, sandbox: str) -> RemoteObject:
+        """One object of ``sandbox`` by id (raises ``NotFoundError``, also when the id is
+        another sandbox's)."""
 
-    def list_unsearched(self, client: AdobeClient) -> Iterable[RemoteObject]:
-        """Every object, listed without Adobe's search (tags are matched here): what the
-        plan reads instead when the search is seen to miss tagged objects."""
-        return self.list_tagged(client)
+    def list_unsearched(self, client: AdobeClient, sandbox: str) -> Iterable[RemoteObject]:
+        """Every object of ``sandbox``, listed without Adobe's search (tags are matched
+        here): what the plan reads instead when the search is seen to miss tagged objects."""
+        return self.list_tagged(client, sandbox)
 
     def read(
         self,
@@ -398,13 +466,46 @@ class ListedKind(RequestKind):
     ) -> Listing:
         if not unrecorded and not any(e.remote_id for e in applied):
             return Listing()
+        # One listing per sandbox involved, not one ``sandboxName=*`` listing split
+        # afterwards: the spec's work orders do not say which sandbox each is in, a
+        # credential may be granted some sandboxes only, and a repository with one
+        # sandbox reads what it always read. Each name's objects are taken from its
+        # request's (or entry's) sandbox only: a tagged object in another sandbox is not
+        # the request's, whatever its tag says.
+        default = client.config.sandbox_name
+        owner: dict[str, str] = {}
+        ledger_ids: dict[str, list[Applied]] = defaultdict(list)
+        for request in unrecorded:
+            owner[request.name] = self.sandbox(request, client)
+        for entry in applied:
+            sandbox = entry.sandbox or default
+            owner.setdefault(entry.name, sandbox)
+            if entry.remote_id:
+                ledger_ids[sandbox].append(entry)
+        wanted = {owner[r.name] for r in unrecorded} | set(ledger_ids)
+        by_name: dict[str, list[RemoteObject]] = defaultdict(list)
+        by_id: dict[str, RemoteObject] = {}
+        notes: list[str] = []
+        for sandbox in sorted(wanted):
+            listing = self._read_sandbox(client, sandbox, ledger_ids[sandbox], scope)
+            for name, objects in listing.by_name.items():
+                if owner.get(name, sandbox) == sandbox:
+                    by_name[name].extend(objects)
+            by_id.update(listing.by_id)
+            where = f" in sandbox {sandbox}" if len(wanted) > 1 else ""
+            notes.extend(note + where for note in listing.notes)
+        return Listing(by_name, by_id, tuple(notes))
 
+    def _read_sandbox(
+        self, client: AdobeClient, sandbox: str, applied: Sequence[Applied], scope: Scope
+    ) -> Listing:
+        """One sandbox's objects carrying our tag, and those of its ``applied`` entries."""
         # Our objects by the request name in their tag and by id, completed by a get for each
         # applied entry the listing did not show (a tag edited by hand in Adobe's UI). Another
         # scope's objects are left out of both: another repository's, whatever their name.
         by_name: dict[str, list[RemoteObject]] = defaultdict(list)
         by_id: dict[str, RemoteObject] = {}
-        for obj in self.list_tagged(client):
+        for obj in self.list_tagged(client, sandbox):
             _, tag = read_tag(obj.description)
             if tag is None or not scope.owns(tag):
                 continue
@@ -414,7 +515,7 @@ class ListedKind(RequestKind):
         for entry in applied:
             if entry.remote_id and entry.remote_id not in by_id:
                 try:
-                    obj = self.get_one(client, entry.remote_id)
+                    obj = self.get_one(client, entry.remote_id, sandbox)
                 except NotFoundError:
                     continue
                 by_id[entry.remote_id] = obj
@@ -424,7 +525,7 @@ class ListedKind(RequestKind):
             return Listing(by_name, by_id)
         # The search left out objects that carry their tag: what it did not return for a
         # request not in the ledger may exist too. Read everything without it this run.
-        for obj in self.list_unsearched(client):
+        for obj in self.list_unsearched(client, sandbox):
             _, name = scope.untag(obj.description)
             if name is None or obj.remote_id in by_id:
                 continue
@@ -445,13 +546,18 @@ class ListedKind(RequestKind):
         objects: Sequence[RemoteObject],
         scope: Scope,
     ) -> str | None:
-        # By id the object is there at once (no listing lag): it must carry our tag. An
-        # answer naming an earlier object's id is caught here even without a ledger.
+        # By id the object is there at once (no listing lag): it must carry our tag, in the
+        # request's sandbox. An answer naming an earlier object's id is caught here even
+        # without a ledger.
+        sandbox = self.sandbox(request, client)
         for obj in objects:
             try:
-                stored = self.get_one(client, obj.remote_id)
+                stored = self.get_one(client, obj.remote_id, sandbox)
             except NotFoundError:
-                return f"Adobe has no {self.noun} {obj.remote_id}, which the create answered"
+                return (
+                    f"Adobe has no {self.noun} {obj.remote_id} in sandbox {sandbox}, which "
+                    "the create answered"
+                )
             _, tag = read_tag(stored.description)
             if tag is None or not scope.owns(tag) or tag.name != request.name:
                 return f"{obj.remote_id}, which the create answered, carries " + (
@@ -463,7 +569,7 @@ class ListedKind(RequestKind):
         if not entry.remote_id:
             return None
         try:
-            obj = self.get_one(client, entry.remote_id)
+            obj = self.get_one(client, entry.remote_id, entry.sandbox or client.config.sandbox_name)
         except NotFoundError:
             return StatusRecord("not-found", utc_now())
         return StatusRecord(obj.status, utc_now(), obj.products)

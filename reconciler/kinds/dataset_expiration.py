@@ -28,12 +28,14 @@ from reconciler.kinds.base import (
     Listing,
     RemoteObject,
 )
+from reconciler.kinds.subject import misfiled_subject_request
 from reconciler.reconcile.tagging import TAG_PREFIX, Scope
 
 if TYPE_CHECKING:
     from reconciler.adobe import AdobeClient
     from reconciler.adobe import DatasetExpiration as Expiration
     from reconciler.model import Request
+    from reconciler.settings import Settings
 
 # Adobe refuses an expiry less than 24 hours after the request (POST and PUT /ttl).
 MIN_NOTICE = timedelta(hours=24)
@@ -96,6 +98,14 @@ class DatasetExpiration(ListedKind):
             "set an expiry at least a day after the change is applied"
         )
 
+    def rules(self, request: Request, settings: Settings) -> Iterator[Finding]:
+        yield from misfiled_subject_request(
+            request,
+            "expiration-for-data-subject",
+            "a DatasetExpiration deletes a whole dataset on a date (retention), "
+            "not a data subject's records",
+        )
+
     def across(self, requests: Iterable[Request]) -> Iterator[Finding]:
         """One expiration per dataset in the repository (cancelled ones aside)."""
         first: dict[str, Request] = {}
@@ -119,15 +129,16 @@ class DatasetExpiration(ListedKind):
 
     # -- Adobe ------------------------------------------------------------------------
 
-    def list_tagged(self, client: AdobeClient) -> Iterable[RemoteObject]:
+    def list_tagged(self, client: AdobeClient, sandbox: str) -> Iterable[RemoteObject]:
         # The listing's search is not documented to be literal: tags are matched locally.
-        return (expiration_object(i) for i in client.ttl.list_expirations(search=TAG_PREFIX))
+        items = client.ttl.in_sandbox(sandbox).list_expirations(search=TAG_PREFIX)
+        return (expiration_object(i) for i in items)
 
-    def get_one(self, client: AdobeClient, remote_id: str) -> RemoteObject:
-        return expiration_object(client.ttl.get_expiration(remote_id))
+    def get_one(self, client: AdobeClient, remote_id: str, sandbox: str) -> RemoteObject:
+        return expiration_object(client.ttl.in_sandbox(sandbox).get_expiration(remote_id))
 
-    def list_unsearched(self, client: AdobeClient) -> Iterable[RemoteObject]:
-        return (expiration_object(i) for i in client.ttl.list_expirations())
+    def list_unsearched(self, client: AdobeClient, sandbox: str) -> Iterable[RemoteObject]:
+        return (expiration_object(i) for i in client.ttl.in_sandbox(sandbox).list_expirations())
 
     def read(
         self,
@@ -144,15 +155,16 @@ class DatasetExpiration(ListedKind):
                 found = self.find(client, request, today, scope)
                 if found:
                     by_name[request.name] = found
-        return Listing(by_name, listing.by_id)
+        return Listing(by_name, listing.by_id, listing.notes)
 
     def find(
         self, client: AdobeClient, request: Request, today: date, scope: Scope
     ) -> list[RemoteObject]:
         dataset = str(request.spec["datasetId"])
+        ttl = client.ttl.in_sandbox(self.sandbox(request, client))
         return [
             expiration_object(item)
-            for item in client.ttl.list_expirations(dataset_id=dataset)
+            for item in ttl.list_expirations(dataset_id=dataset)
             if item.dataset_id == dataset and scope.untag(item.description)[1] == request.name
         ]
 
@@ -164,7 +176,7 @@ class DatasetExpiration(ListedKind):
 
     def create(self, client: AdobeClient, request: Request, scope: Scope) -> Created:
         spec = request.spec
-        item = client.ttl.create_expiration(
+        item = client.ttl.in_sandbox(self.sandbox(request, client)).create_expiration(
             dataset_id=str(spec["datasetId"]),
             expiry=str(spec["expiry"]),
             display_name=request.display_name,
@@ -173,9 +185,11 @@ class DatasetExpiration(ListedKind):
         return Created((expiration_object(item),), item.status_text or str(item.status))
 
     def update(self, client: AdobeClient, remote_id: str, request: Request, scope: Scope) -> str:
-        # As for work orders: keep the tag the expiration has (one GET, for a rare update).
-        current = client.ttl.get_expiration(remote_id).description
-        item = client.ttl.update_expiration(
+        # As for work orders: in the request's sandbox (its entry's, or the plan is a
+        # conflict), keeping the tag the expiration has (one GET, for a rare update).
+        ttl = client.ttl.in_sandbox(self.sandbox(request, client))
+        current = ttl.get_expiration(remote_id).description
+        item = ttl.update_expiration(
             remote_id,
             expiry=str(request.spec["expiry"]),
             display_name=request.display_name,
@@ -184,6 +198,8 @@ class DatasetExpiration(ListedKind):
         return item.status_text or str(item.status)
 
     def cancel(self, client: AdobeClient, remote_id: str) -> str:
+        # In the client's sandbox: the applier passes one in the entry's sandbox
+        # (``AdobeClient.in_sandbox``).
         item = client.ttl.cancel_expiration(remote_id)
         return item.status_text or str(item.status)
 

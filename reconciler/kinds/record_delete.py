@@ -21,7 +21,8 @@ from reconciler.adobe.quotas import DAILY_IDENTITIES, MONTHLY_IDENTITIES
 from reconciler.check.findings import finding_at
 from reconciler.errors import UsageError
 from reconciler.kinds.base import Created, ListedKind, RemoteObject, grouped
-from reconciler.reconcile.tagging import TAG_PREFIX, Scope
+from reconciler.kinds.subject import misfiled_subject_request
+from reconciler.reconcile.tagging import TAG_PREFIX, UNSCOPED, Scope
 from reconciler.settings import ADOBE_MAX_IDENTITIES_PER_WORK_ORDER
 
 if TYPE_CHECKING:
@@ -65,13 +66,14 @@ def work_order_object(order: WorkOrder) -> RemoteObject:
 
 
 def tagged_work_orders(
-    client: AdobeClient, scope: Scope, name: str | None = None
+    client: AdobeClient, scope: Scope, name: str | None = None, sandbox: str | None = None
 ) -> list[WorkOrder]:
-    """Work orders carrying a tag: of any scope for all of them, or one request's in
-    ``scope`` (or without a scope) when ``name`` is given."""
+    """Work orders of ``sandbox`` (the client's when None) carrying a tag: of any scope for
+    all of them, or one request's in ``scope`` (or without a scope) when ``name`` is given."""
+    hygiene = client.hygiene if sandbox is None else client.hygiene.in_sandbox(sandbox)
     if name is None:
-        return list(client.hygiene.iter_work_orders(search=TAG_PREFIX))
-    orders = client.hygiene.iter_work_orders(search=scope.search(name))
+        return list(hygiene.iter_work_orders(search=TAG_PREFIX))
+    orders = hygiene.iter_work_orders(search=scope.search(name))
     return [o for o in orders if scope.untag(o.description)[1] == name]
 
 
@@ -164,6 +166,9 @@ class RecordDelete(ListedKind):
         every = options.dataset == ALL_DATASETS
         where = "EVERY dataset in the sandbox" if every else f"dataset {options.dataset}"
         lines = [
+            "# A record delete is for data cleansing, anonymous data and minimisation:",
+            "# a data subject's access or erasure request is a PrivacyJob instead",
+            "# (`reconciler new privacy-job --regulation gdpr …`), as Adobe says.",
             "# Once merged, the records of these identities are deleted from",
             f"# {where}; this cannot be undone.",
         ]
@@ -176,29 +181,43 @@ class RecordDelete(ListedKind):
     def rules(self, request: Request, settings: Settings) -> Iterator[Finding]:
         yield from _all_datasets_opt_in(request)
         yield from _single_namespace(request)
+        # Adobe's workorder guide: record deletes are not for data subject rights requests
+        # (https://experienceleague.adobe.com/en/docs/experience-platform/data-lifecycle/api/workorder).
+        yield from misfiled_subject_request(
+            request,
+            "record-delete-for-data-subject",
+            "a RecordDelete is for data cleansing, anonymous data and minimisation "
+            "(Adobe: record deletes are not for data subject rights requests)",
+        )
 
     # -- Adobe ------------------------------------------------------------------------
 
-    def list_tagged(self, client: AdobeClient) -> Iterable[RemoteObject]:
-        return (work_order_object(o) for o in client.hygiene.iter_work_orders(search=TAG_PREFIX))
+    def list_tagged(self, client: AdobeClient, sandbox: str) -> Iterable[RemoteObject]:
+        return (work_order_object(o) for o in tagged_work_orders(client, UNSCOPED, None, sandbox))
 
-    def get_one(self, client: AdobeClient, remote_id: str) -> RemoteObject:
-        return work_order_object(client.hygiene.get_work_order(remote_id))
+    def get_one(self, client: AdobeClient, remote_id: str, sandbox: str) -> RemoteObject:
+        return work_order_object(client.hygiene.in_sandbox(sandbox).get_work_order(remote_id))
 
-    def list_unsearched(self, client: AdobeClient) -> Iterable[RemoteObject]:
-        return (work_order_object(o) for o in client.hygiene.iter_work_orders())
+    def list_unsearched(self, client: AdobeClient, sandbox: str) -> Iterable[RemoteObject]:
+        orders = client.hygiene.in_sandbox(sandbox).iter_work_orders()
+        return (work_order_object(o) for o in orders)
 
     def find(
         self, client: AdobeClient, request: Request, today: date, scope: Scope
     ) -> list[RemoteObject]:
-        return [work_order_object(o) for o in tagged_work_orders(client, scope, request.name)]
+        sandbox = self.sandbox(request, client)
+        return [
+            work_order_object(o) for o in tagged_work_orders(client, scope, request.name, sandbox)
+        ]
 
     def find_since(
         self, client: AdobeClient, request: Request, since: date, today: date, scope: Scope
     ) -> list[RemoteObject]:
-        # Every work order created in the window (Adobe's fromDate/toDate), no search:
-        # the tag is matched here. The day after today bounds a clock slightly behind.
-        orders = client.hygiene.iter_work_orders(from_date=since, to_date=today + timedelta(days=1))
+        # Every work order of the request's sandbox created in the window (Adobe's
+        # fromDate/toDate), no search: the tag is matched here. The day after today bounds
+        # a clock slightly behind.
+        hygiene = client.hygiene.in_sandbox(self.sandbox(request, client))
+        orders = hygiene.iter_work_orders(from_date=since, to_date=today + timedelta(days=1))
         return [
             work_order_object(o) for o in orders if scope.untag(o.description)[1] == request.name
         ]
@@ -210,7 +229,7 @@ class RecordDelete(ListedKind):
 
     def create(self, client: AdobeClient, request: Request, scope: Scope) -> Created:
         spec = request.spec
-        order = client.hygiene.create_work_order(
+        order = client.hygiene.in_sandbox(self.sandbox(request, client)).create_work_order(
             dataset_id=spec["datasetId"],
             display_name=request.display_name,
             description=scope.tagged(request.description, request.name),
@@ -220,10 +239,13 @@ class RecordDelete(ListedKind):
         return Created((work_order_object(order),), order.status)
 
     def update(self, client: AdobeClient, remote_id: str, request: Request, scope: Scope) -> str:
-        # A PUT sends the whole description: read the tag the work order has first, so that
-        # one tagged before scopes keeps that tag (an update is rare; one GET more is cheap).
-        current = client.hygiene.get_work_order(remote_id).description
-        order = client.hygiene.update_work_order(
+        # In the request's sandbox, which is its entry's: the plan refuses (a conflict) an
+        # applied request whose sandbox changed. A PUT sends the whole description: read
+        # the tag the work order has first, so that one tagged before scopes keeps that tag
+        # (an update is rare; one GET more is cheap).
+        hygiene = client.hygiene.in_sandbox(self.sandbox(request, client))
+        current = hygiene.get_work_order(remote_id).description
+        order = hygiene.update_work_order(
             remote_id,
             display_name=request.display_name,
             description=scope.retagged(current, request.description, request.name),

@@ -19,6 +19,17 @@ jobs, dataset expirations); what is sent and looked for is the kind's
    tells later runs to look before anything is sent (the planner's
    ``pending-verification`` and its grace period).
 
+Requests a kind can send together (privacy jobs of one regulation, products and
+options: :meth:`~reconciler.kinds.base.RequestKind.batch_key`) are packed into
+submissions of at most the kind's ``max_batch`` units (1,000 users for a privacy
+job), a request never split between two (:func:`submissions`). The steps stay
+per request: every intent of a submission is written before its one create; the
+answer is split back by tag, each request believed (step 3) and recorded on its
+own; a request the answer leaves out, and every request of a submission whose
+outcome is unknown, is looked for by its own tag and recorded or left
+``pending-verification`` alone. A submission Adobe refuses outright created
+nothing: its requests are then sent one at a time, so one bad request fails alone.
+
 Consent opt-outs leave nothing at Adobe to find (202 without a body): their
 intent is all there is, so after an unknown outcome they wait out the same grace
 period and are then sent again, which is harmless for them (sending one twice
@@ -34,15 +45,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_incrementing
 
 from reconciler.adobe import AdobeClient, ApiError, OutcomeUnknownError
 from reconciler.errors import ReconcilerError
-from reconciler.kinds.base import Created, RemoteObject, RequestKind
+from reconciler.kinds.base import (
+    Created,
+    RemoteObject,
+    RequestKind,
+    recorded_sandbox,
+    request_sandbox,
+)
 from reconciler.model import Request
 from reconciler.reconcile.intents import Intent
 from reconciler.reconcile.ledger import Entry, Fingerprint, Ledger, RemoteJob, StatusRecord, utc_now
@@ -83,6 +100,8 @@ class Outcome:
     recovered: bool = False
     # Sent, outcome unknown and not visible at Adobe yet: not a failure, not done.
     pending: bool = False
+    # Refused by Adobe for its quota (the plan's figures were behind): a later run sends it.
+    deferred: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,8 +120,52 @@ class ApplyResult:
     def pending(self) -> tuple[Outcome, ...]:
         return tuple(o for o in self.outcomes if o.pending)
 
+    @property
+    def deferred(self) -> tuple[Outcome, ...]:
+        return tuple(o for o in self.outcomes if o.deferred)
+
     def count(self, kind: ActionType) -> int:
-        return sum(1 for o in self.outcomes if o.ok and not o.pending and o.action.type is kind)
+        return sum(
+            1
+            for o in self.outcomes
+            if o.ok and not o.pending and not o.deferred and o.action.type is kind
+        )
+
+
+@dataclass
+class _Submission:
+    """Creates packed into one submission: their actions and the units they take."""
+
+    actions: list[Action] = field(default_factory=list)
+    size: int = 0
+
+
+def submissions(
+    actions: Sequence[Action], requests: Mapping[str, Request]
+) -> list[tuple[Action, ...]]:
+    """The actions as they are sent: a create whose kind can send several together shares
+    a submission with the creates of the same batch key, first fit in plan order, up to
+    the kind's ``max_batch`` units and never split; everything else is alone. In the
+    order of each submission's first action."""
+    units: list[_Submission] = []
+    open_: dict[tuple[str, Hashable], list[_Submission]] = {}
+    for action in actions:
+        request = requests[action.name]
+        kind = request.kind
+        key = kind.batch_key(request) if action.type is ActionType.CREATE else None
+        size = kind.batch_size(request) if key is not None else 0
+        if key is None or size > kind.max_batch:
+            units.append(_Submission([action], size))
+            continue
+        candidates = open_.setdefault((kind.value, key), [])
+        unit = next((u for u in candidates if u.size + size <= kind.max_batch), None)
+        if unit is None:
+            unit = _Submission()
+            candidates.append(unit)
+            units.append(unit)
+        unit.actions.append(action)
+        unit.size += size
+    return [tuple(u.actions) for u in units]
 
 
 def check_plan(plan: Plan, max_identities: int) -> None:
@@ -143,8 +206,11 @@ class Applier:
         history: Mapping[str, tuple[str, Entry]] | None = None,
         guard: Callable[[], None] = lambda: None,
         scope: Scope = UNSCOPED,
+        batch: bool = True,
     ) -> None:
         self.scope = scope  # the repository's, for the tags it writes and looks for
+        # Whether creates a kind can send together share submissions (apply.batchPrivacyJobs).
+        self.batch = batch
         self.client = client
         self.ledger = ledger
         self.requests = requests
@@ -195,21 +261,26 @@ class Applier:
         for name in [n for n in self.ledger.intents if self.ledger.get(n) is not None]:
             self.ledger.drop_intent(name)  # its entry was written; the run stopped before
 
-        def one(action: Action) -> Outcome:
-            outcome = self._run(action)
+        def one(unit: tuple[Action, ...]) -> list[Outcome]:
+            outcomes = [self._run(unit[0])] if len(unit) == 1 else self._run_batch(unit)
             if on_outcome is not None:
-                on_outcome(outcome)
-            return outcome
+                for outcome in outcomes:
+                    on_outcome(outcome)
+            return outcomes
 
-        results = self.client.map_concurrently(one, todo)
-        outcomes = []
-        for result in results:
+        # A submission of several creates is one task among the others: it runs
+        # alongside them within the client's bounded concurrency.
+        units = submissions(todo, self.requests) if self.batch else [(a,) for a in todo]
+        by_name: dict[str, Outcome] = {}
+        for result in self.client.map_concurrently(one, units):
             if result.success:
                 assert result.value is not None
-                outcomes.append(result.value)
+                by_name.update((o.action.name, o) for o in result.value)
             else:
-                outcomes.append(Outcome(result.item, False, _reason(result.error)))
-        return ApplyResult(tuple(outcomes))
+                by_name.update(
+                    (a.name, Outcome(a, False, _reason(result.error))) for a in result.item
+                )
+        return ApplyResult(tuple(by_name[a.name] for a in todo))
 
     # -- one action ---------------------------------------------------------------------
 
@@ -266,6 +337,8 @@ class Applier:
             status=StatusRecord(status, utc_now()),
             recovered=recovered,
             fields=kind.desired(request),
+            org_id=self.client.config.org_id,
+            sandbox=request_sandbox(request, self.client.config.sandbox_name),
         )
 
     def _record(
@@ -314,8 +387,11 @@ class Applier:
             sleep=self.sleep,
         )
         found: list[RemoteObject] = retrying(self._find, request)
-        if found:
-            return found
+        return found or self._find_unsearched(request)
+
+    def _find_unsearched(self, request: Request) -> list[RemoteObject]:
+        """The request's own objects among those created since its intent's first send,
+        listed without Adobe's search where the kind can (see ``find_since``)."""
         kind = request.kind
         intent = self.ledger.intent(request.name)
         sent = intent.first_sent_at.date() if intent is not None else self.today()
@@ -345,6 +421,8 @@ class Applier:
             if e.status not in UNCERTAIN_STATUSES and 400 <= e.status < 500:
                 with self._lock:  # Adobe refused it: nothing was created
                     self.ledger.drop_intent(request.name)
+                if over_quota(e):
+                    return _deferred(action, e)
                 raise
             return self._unknown(action, request, f"HTTP {e.status} after sending")
         doubt = self._doubt(request, created)
@@ -375,10 +453,7 @@ class Applier:
         """A create that may or may not have reached Adobe: look for it, and otherwise
         leave its intent for later runs to look again; never send it again here."""
         kind = request.kind
-        with self._lock:
-            intent = self.ledger.intent(request.name)
-            if intent is not None:
-                self.ledger.put_intent(intent.unknown(why))
+        self._mark_unknown(request, why)
         if kind.findable:
             log.info(
                 "%s: outcome of the create unknown (%s); looking for its tag", request.name, why
@@ -391,14 +466,150 @@ class Applier:
             seen = "it is not visible at Adobe yet"
         else:
             seen = f"Adobe keeps no {kind.noun} to look for"
-        return Outcome(
-            action,
-            True,
-            f"pending verification: sent, outcome unknown ({why}) and {seen}; not sent "
-            "again. The next runs look for it first, and send it again only after "
-            "apply.resendAfter (or with --resend)",
-            pending=True,
+        return _pending(action, why, seen)
+
+    def _mark_unknown(self, request: Request, why: str) -> None:
+        """Say in the request's intent why its outcome is unknown (for later runs)."""
+        with self._lock:
+            intent = self.ledger.intent(request.name)
+            if intent is not None:
+                self.ledger.put_intent(intent.unknown(why))
+
+    # -- several creates in one submission ----------------------------------------------
+
+    def _run_batch(self, actions: Sequence[Action]) -> list[Outcome]:
+        """Creates of one batch key, sent together; one outcome per action, in order."""
+        requests = [self.requests[a.name] for a in actions]
+        kind = requests[0].kind
+        log.info("create %d %s requests in one submission", len(actions), kind.value)
+        outcomes: dict[str, Outcome] = {}
+        try:
+            pairs = list(zip(actions, requests, strict=True))
+            if kind.findable and kind.look_before_create:
+                found = kind.find_batch(self.client, requests, self.today(), self.scope)
+                for action, request in pairs:
+                    existing = kind.own(request, found.get(request.name, ()))
+                    if existing:
+                        outcomes[action.name] = self._record(
+                            action, request, existing, status=_seen(existing, kind), recovered=True
+                        )
+                pairs = [(a, r) for a, r in pairs if a.name not in outcomes]
+            if pairs:
+                self._send_batch(pairs, outcomes)
+        except ReconcilerError as e:  # each request not recorded yet failed with it
+            for action in actions:
+                outcomes.setdefault(action.name, Outcome(action, False, _reason(e)))
+        return [outcomes[a.name] for a in actions]
+
+    def _send_batch(
+        self, pairs: Sequence[tuple[Action, Request]], outcomes: dict[str, Outcome]
+    ) -> None:
+        """Send one submission and put each request's outcome in ``outcomes``."""
+        kind = pairs[0][1].kind
+        requests = [r for _, r in pairs]
+        self.guard()
+        # Every intent is on disk before the one create that sends them all: a run killed
+        # after sending leaves each request an intent to be looked for by.
+        for request in requests:
+            self._begin(request)
+        for action, request in pairs:
+            log.info("%s %s %s", action.type.value, request.kind.value, request.name)
+        try:
+            answered = kind.create_batch(self.client, requests, self.scope)
+        except OutcomeUnknownError as e:
+            why = f"HTTP {e.status}" if e.status else e.reason
+            self._unknown_batch([(a, r, f"{why} after sending") for a, r in pairs], outcomes)
+            return
+        except ApiError as e:
+            if e.status not in UNCERTAIN_STATUSES and 400 <= e.status < 500:
+                # Adobe refused the submission: nothing was created. Whichever request it
+                # refused, sent alone it fails alone and the others are created.
+                log.warning(
+                    "a submission of %d %s requests was refused (HTTP %s); sending each alone",
+                    len(pairs),
+                    kind.value,
+                    e.status,
+                )
+                for action, request in pairs:
+                    try:
+                        outcomes[action.name] = self._create(action, request)
+                    except ReconcilerError as alone:
+                        outcomes[action.name] = Outcome(action, False, _reason(alone))
+                return
+            self._unknown_batch(
+                [(a, r, f"HTTP {e.status} after sending") for a, r in pairs], outcomes
+            )
+            return
+        doubted: list[tuple[Action, Request, str]] = []
+        for action, request in pairs:
+            created = answered.get(request.name)
+            if created is None:
+                # Jobs for only some users: the rest may exist or not. Never recorded as done.
+                doubted.append(
+                    (action, request, "the answer to its submission left out some of its users")
+                )
+                continue
+            doubt = self._doubt(request, created)
+            if doubt:
+                log.warning("%s: the create's answer is not believed: %s", request.name, doubt)
+                doubted.append((action, request, doubt))
+                continue
+            outcomes[action.name] = self._record(
+                action, request, created.objects, status=created.status, recovered=False
+            )
+        if doubted:
+            self._unknown_batch(doubted, outcomes)
+
+    def _unknown_batch(
+        self, unknown: Sequence[tuple[Action, Request, str]], outcomes: dict[str, Outcome]
+    ) -> None:
+        """:meth:`_unknown` for requests of one submission: each one's tag looked for, in
+        one look for all of them each time (as many looks, as far apart, then each one
+        without the search); each request found is recorded alone, each one not found is
+        pending alone. Nothing is sent."""
+        for _, request, why in unknown:
+            self._mark_unknown(request, why)
+        kind = unknown[0][1].kind
+        if not kind.findable:
+            for action, _, why in unknown:
+                outcomes[action.name] = _pending(
+                    action, why, f"Adobe keeps no {kind.noun} to look for"
+                )
+            return
+        log.info(
+            "outcome of the create unknown for %d %s requests sent together; looking for "
+            "their tags",
+            len(unknown),
+            kind.value,
         )
+        missing = {request.name: (action, request) for action, request, _ in unknown}
+        for attempt in range(RECOVERY_LOOKUPS):
+            if attempt:  # the same growing waits as one request's lookups
+                self.sleep(RECOVERY_WAIT_SECONDS * attempt)
+            found = kind.find_batch(
+                self.client, [r for _, r in missing.values()], self.today(), self.scope
+            )
+            for name, (action, request) in list(missing.items()):
+                own = kind.own(request, found.get(name, ()))
+                if own:
+                    outcomes[name] = self._record(
+                        action, request, own, status=_seen(own, kind), recovered=True
+                    )
+                    del missing[name]
+            if not missing:
+                return
+        for action, request, why in unknown:
+            if request.name not in missing:
+                continue
+            # Then once without the search, as for one request (nothing to read for a kind
+            # whose find_batch already lists without it).
+            unsearched = self._find_unsearched(request)
+            if unsearched:
+                outcomes[action.name] = self._record(
+                    action, request, unsearched, status=_seen(unsearched, kind), recovered=True
+                )
+            else:
+                outcomes[action.name] = _pending(action, why, "it is not visible at Adobe yet")
 
     def _adopt(self, action: Action, request: Request) -> Outcome:
         found = self._find(request)
@@ -454,9 +665,32 @@ class Applier:
             self._put(self._entry(request, found, _seen(found, request.kind), True))
         entry = self._applied(request)
         assert entry.remote_id is not None
-        status = request.kind.cancel(self.client, entry.remote_id)
+        sandbox = recorded_sandbox(entry.kind, entry.sandbox, None)
+        client = self.client.in_sandbox(sandbox) if sandbox else self.client
+        status = request.kind.cancel(client, entry.remote_id)
         self._put(replace(entry, path=request.path, status=StatusRecord(status, utc_now())))
         return Outcome(action, True, f"cancelled {entry.remote_id} ({status})", entry.remote_ids)
+
+
+def over_quota(error: ApiError) -> bool:
+    """Whether Adobe refused a create for its quota. Adobe documents no error code for it
+    (the processing-timelines page only says going over "prevents new requests from being
+    accepted"), so the message is read: the emulator's, and any that names the quota."""
+    return error.status == 400 and "quota" in (error.message or "").lower()
+
+
+def _deferred(action: Action, error: ApiError) -> Outcome:
+    return Outcome(
+        action,
+        True,
+        f"deferred: Adobe refused it for its quota ({printable_reason(error)}); nothing was "
+        "created, and a later run sends it once the quota allows",
+        deferred=True,
+    )
+
+
+def printable_reason(error: ApiError) -> str:
+    return (error.message or f"HTTP {error.status}").splitlines()[0][:200]
 
 
 def _answered_tag(obj: RemoteObject) -> Tag | None:
@@ -465,6 +699,18 @@ def _answered_tag(obj: RemoteObject) -> Tag | None:
         parts = read_job_key(obj.user_key)
         return parts[0] if parts else None
     return read_tag(obj.description)[1] if obj.description else None
+
+
+def _pending(action: Action, why: str, seen: str) -> Outcome:
+    """The outcome of a create sent, with no answer believed, and not found at Adobe."""
+    return Outcome(
+        action,
+        True,
+        f"pending verification: sent, outcome unknown ({why}) and {seen}; not sent "
+        "again. The next runs look for it first, and send it again only after "
+        "apply.resendAfter (or with --resend)",
+        pending=True,
+    )
 
 
 def _seen(found: Sequence[RemoteObject], kind: RequestKind) -> str:

@@ -8,7 +8,10 @@ identities.
 
 Event kinds, in the stable JSON and CSV: ``declared``, ``changed``,
 ``removed``, ``merged``, ``approved``, ``applied``, ``recovered``, ``imported``,
-``updated``, ``status``.
+``updated``, ``status``. An ``applied`` (``recovered``, ``imported``) event of a
+Data Hygiene request says the sandbox it went to: the one its entry records, or
+the default one (``adobe.sandboxName``) for an entry written before sandboxes were
+recorded.
 
 ``merged`` is who made the merge commit (after a squash merge on GitHub, the pull
 request's author) and names the pull request its subject gives, as GitHub writes it
@@ -24,7 +27,7 @@ trail (see :func:`audit_requests`).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Any
@@ -41,6 +44,8 @@ from reconciler.git.history import (
 )
 from reconciler.git.ledgerbranch import ledger_repo
 from reconciler.git.repo import Repository, current_branch, has_commits, open_repo, relative, show
+from reconciler.kinds import Kind
+from reconciler.kinds.base import recorded_sandbox
 from reconciler.reconcile.approvals import Approval, pull_request_of
 from reconciler.settings import Settings
 
@@ -64,6 +69,10 @@ class RequestAudit:
     path: str
     remote_ids: tuple[str, ...]
     events: tuple[Event, ...] = field(default_factory=tuple)
+    # Where it was applied: the Data Hygiene sandbox (the default one for an entry that
+    # records none) and the organisation, when the ledger says.
+    sandbox: str | None = None
+    org_id: str | None = None
 
 
 def _changed_fields(old: bytes | None, new: bytes | None, path: str) -> str:
@@ -152,15 +161,36 @@ def _approval_of(doc: dict[str, Any]) -> Approval | None:
         return None  # an old revision not shaped like an entry: nothing to show
 
 
-def _ledger_events(
-    repo: Repository, rel_ledger: str, name: str
-) -> tuple[list[Event], tuple[str, ...], str, list[Approval]]:
+@dataclass(frozen=True)
+class _Applied:
+    """What the ledger's history says of one request."""
+
+    events: list[Event]
+    remote_ids: tuple[str, ...]
+    kind: str
+    sandbox: str | None
+    org_id: str | None
+    approvals: list[Approval]
+
+
+def _sandbox_of(doc: Mapping[str, Any], default: str | None) -> str | None:
+    """The sandbox an entry says it was applied in (``default`` when it records none);
+    None for organisation-wide kinds."""
+    kind, recorded = doc.get("kind"), doc.get("sandbox")
+    if not isinstance(kind, str) or kind not in Kind.names():
+        return recorded if isinstance(recorded, str) else None
+    return recorded_sandbox(Kind(kind), recorded if isinstance(recorded, str) else None, default)
+
+
+def _ledger_events(repo: Repository, rel_ledger: str, name: str, default: str | None) -> _Applied:
     path = f"{rel_ledger}/{name}.json" if rel_ledger != "." else f"{name}.json"
     events: list[Event] = []
     approvals: list[Approval] = []
     previous: dict[str, Any] | None = None
     remote_ids: tuple[str, ...] = ()
     kind = ""
+    sandbox: str | None = None
+    org_id: str | None = None
     for c in log_changes(repo, [f":(literal){path}"]):
         raw = show(repo, c.sha, path)
         if raw is None:
@@ -170,10 +200,12 @@ def _ledger_events(
         except ValueError:
             continue
         remote = doc.get("remote", {})
-        ids = tuple([remote["workorderId"]] if remote.get("workorderId") else [])
+        ids = tuple(remote[key] for key in ("workorderId", "ttlId") if remote.get(key))
         ids += tuple(j.get("jobId", "") for j in remote.get("jobs", ()))
         remote_ids = ids
         kind = doc.get("kind", kind)
+        sandbox = _sandbox_of(doc, default)
+        org_id = doc.get("orgId")
         status = (doc.get("status") or {}).get("value")
         if previous is None:
             what = (
@@ -182,7 +214,9 @@ def _ledger_events(
                 else ("recovered" if doc.get("recovered") else "applied")
             )
             listed = ", ".join(ids[:3]) + (f" (+{len(ids) - 3})" if len(ids) > 3 else "")
+            where = f"; in sandbox {sandbox}" if sandbox else ""
             detail = f"{listed or 'no remote id (consent)'}; submitted {doc.get('submittedAt')}"
+            detail += where
             events.append(Event(what, c.date, c.sha, c.author, c.email, detail))
         else:
             for key in ("displayName", "description"):
@@ -199,7 +233,7 @@ def _ledger_events(
                 Event("status", c.date, c.sha, c.author, c.email, f"{status} (observed {observed})")
             )
         previous = doc
-    return events, remote_ids, kind, approvals
+    return _Applied(events, remote_ids, kind, sandbox, org_id, approvals)
 
 
 def _with_merger(events: list[Event], approvals: Iterable[Approval]) -> list[Event]:
@@ -268,17 +302,27 @@ def audit_requests(settings: Settings, names: Iterable[str]) -> list[RequestAudi
     out = []
     for name in wanted:
         req_events, path, kind = _request_events(repo, rel_requests, name, line)
-        led_events, remote_ids, ledger_kind, approvals = _ledger_events(led_repo, rel_ledger, name)
-        if not req_events and not led_events:
+        applied = _ledger_events(led_repo, rel_ledger, name, settings.adobe.sandbox_name)
+        if not req_events and not applied.events:
             raise GitError(f"no history for request {name!r}: it was never committed")
-        req_events = _with_merger(req_events, approvals)
+        req_events = _with_merger(req_events, applied.approvals)
 
         def when(e: Event) -> tuple[int, str]:
             return order.get(e.commit or "", len(order)), e.date
 
-        approved = [e for e in led_events if e.event == "approved"]
-        events = sorted(req_events + [e for e in led_events if e not in approved], key=when)
+        approved = [e for e in applied.events if e.event == "approved"]
+        events = sorted(req_events + [e for e in applied.events if e not in approved], key=when)
         for e in approved:
             events = _before_merge(events, e, when)
-        out.append(RequestAudit(name, kind or ledger_kind, path, remote_ids, tuple(events)))
+        out.append(
+            RequestAudit(
+                name,
+                kind or applied.kind,
+                path,
+                applied.remote_ids,
+                tuple(events),
+                applied.sandbox,
+                applied.org_id,
+            )
+        )
     return out

@@ -178,6 +178,11 @@ class Entry:
     identity_count: int = 0
     # Mutable fields beyond displayName/description as last applied (an expiry).
     fields: Mapping[str, str] = field(default_factory=dict)
+    # Where it was applied: the organisation, and for Data Hygiene kinds the sandbox.
+    # None in entries written before they were recorded (the sandbox is then the
+    # default one, see ``reconciler.kinds.base.applied_sandbox``).
+    org_id: str | None = None
+    sandbox: str | None = None
     # The pull request that brought the request and who approved it (apply --approvals).
     approval: Approval | None = None
 
@@ -202,8 +207,14 @@ class Entry:
             "displayName": self.display_name,
             "description": self.description,
             "identityCount": self.identity_count,
-            "remote": {},
         }
+        # Only when known, so that an entry written before they were recorded is
+        # rewritten (a status refresh) as it was.
+        if self.org_id:
+            doc["orgId"] = self.org_id
+        if self.sandbox:
+            doc["sandbox"] = self.sandbox
+        doc["remote"] = {}
         if self.remote_id:
             doc["remote"][self.kind.ledger_key] = self.remote_id
         if self.request_id:
@@ -266,6 +277,8 @@ class Entry:
             fields=dict(doc.get("fields", {})),
             imported=doc.get("imported", False),
             recovered=doc.get("recovered", False),
+            org_id=doc.get("orgId"),
+            sandbox=doc.get("sandbox"),
             approval=Approval.from_json(doc["approval"]) if doc.get("approval") else None,
         )
 

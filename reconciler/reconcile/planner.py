@@ -44,7 +44,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from reconciler.kinds import RequestKind
-from reconciler.kinds.base import RemoteObject
+from reconciler.kinds.base import RemoteObject, recorded_sandbox, request_sandbox
 from reconciler.model import Request
 from reconciler.reconcile.deadlines import AT_RISK_DAYS, Deadline
 from reconciler.reconcile.intents import Intent
@@ -117,6 +117,8 @@ class Action:
     remote_ids: tuple[str, ...] = ()
     # A data subject's request: when it is due (from metadata.receivedAt), on the plan's day.
     deadline: Deadline | None = None
+    # The Data Hygiene sandbox the action acts in; None for org-wide kinds (or unknown).
+    sandbox: str | None = None
 
     @property
     def is_change(self) -> bool:
@@ -142,6 +144,7 @@ class Action:
             ],
             "remoteIds": list(self.remote_ids),
             "deadline": self.deadline.to_json() if self.deadline else None,
+            "sandbox": self.sandbox,
         }
 
 
@@ -204,8 +207,10 @@ class _Planner:
         resend: frozenset[str],
         history: Mapping[str, tuple[str, Entry]],
         margin: int = AT_RISK_DAYS,
+        sandbox: str | None = None,
     ) -> None:
         self.margin = margin
+        self.sandbox = sandbox  # the default one (adobe.sandboxName); None: unknown here
         self.remote = remote
         self.now = now
         self.intents = intents
@@ -217,6 +222,7 @@ class _Planner:
         kind = request.kind
         namespaces = tuple(sorted({i.namespace for i in request.identities()}))
         count = request.identity_count()
+        sandbox = request_sandbox(request, self.sandbox)
 
         def make(type_: ActionType, **kw: Any) -> Action:
             return Action(
@@ -228,11 +234,24 @@ class _Planner:
                 namespaces=namespaces,
                 target=kind.target(request.spec),
                 deadline=request_deadline(request, entry, self.now.date(), self.margin),
+                sandbox=sandbox,
                 **kw,
             )
 
         if entry is None:
             return self._unrecorded(request, make)
+        applied_in = recorded_sandbox(entry.kind, entry.sandbox, self.sandbox)
+        if sandbox is not None and applied_in is not None and sandbox != applied_in:
+            # The sandbox is part of what was deleted: like an immutable field, never sent
+            # as an update (nor read, updated or refreshed in the other sandbox).
+            return make(
+                ActionType.CONFLICT,
+                reason=f"sandbox changed after it was applied: applied in {applied_in}, the "
+                f"file now says {sandbox}; Adobe cannot move a {kind.noun}: restore "
+                f"metadata.sandbox: {applied_in} and declare a new request with a new name "
+                "for the other sandbox",
+                remote_ids=entry.remote_ids,
+            )
         note = ""
         if request.locked:  # offline, without the key
             changed = entry.kind is not kind or (
@@ -519,6 +538,7 @@ def plan_changes(
     resend: Iterable[str] = (),
     history: Mapping[str, tuple[str, Entry]] | None = None,
     margin: int = AT_RISK_DAYS,
+    sandbox: str | None = None,
 ) -> Plan:
     """Compare declared requests with the ledger and (when given) Adobe's state.
 
@@ -526,7 +546,9 @@ def plan_changes(
     against Adobe is applied, and applying needs the values. ``grace`` is how long
     after a create with an unknown outcome the request may be sent again; ``resend``
     names requests to send again earlier. ``history`` holds, for requests not in the
-    ledger, the newest entry git's history has of them and its commit."""
+    ledger, the newest entry git's history has of them and its commit. ``sandbox`` is the
+    default sandbox (``adobe.sandboxName``): that of requests naming none and of entries
+    recording none; a request applied in another sandbox than it now names is a conflict."""
     if remote is not None:
         for request in requests:
             request.require_plaintext()
@@ -538,6 +560,7 @@ def plan_changes(
         frozenset(resend),
         history or {},
         margin,
+        sandbox,
     )
     actions = [planner.plan(r, ledger.get(r.name)) for r in requests]
     declared = {r.name for r in requests}
@@ -552,6 +575,7 @@ def plan_changes(
                     reason="request file removed; removing a file cancels nothing at Adobe",
                     identity_count=entry.identity_count,
                     remote_ids=entry.remote_ids,
+                    sandbox=recorded_sandbox(entry.kind, entry.sandbox, sandbox),
                 )
             )
     by_name = {r.name: r for r in requests}

@@ -7,7 +7,7 @@ The JSON shape, also the plan file's, is versioned (``"version": 1``)::
                  "orphan": n, "identitiesToSubmit": n},
      "actions": [{"action", "name", "kind", "path", "reason", "identityCount",
                   "namespaces", "target", "changes": [{"field", "before", "after"}],
-                  "remoteIds"}],
+                  "remoteIds", "sandbox"}],
      "inputs": {"salt": hex, "digest": hex}}
 
 No format holds an identity value: actions carry counts and namespaces only.
@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from collections.abc import Sequence
 from typing import Any
 
+from reconciler.kinds.base import ListedKind
 from reconciler.reconcile.ledger import utc_now
 from reconciler.reconcile.planner import RETRY, Action, ActionType, Plan
 from reconciler.reconcile.quota import Allowance, QuotaState
@@ -105,22 +107,48 @@ def _detail(action: Action) -> str:
     return printable(action.reason, 300)
 
 
+ORG_WIDE = "organisation-wide (Privacy Service)"
+# A Data Hygiene action whose sandbox is not known here (an offline plan where
+# adobe.sandboxName is not set): it goes to the default sandbox, whichever it is.
+DEFAULT_SANDBOX = "the default sandbox (adobe.sandboxName)"
+
+
+def by_sandbox(actions: Sequence[Action]) -> list[tuple[str, list[Action]]]:
+    """``actions`` grouped by the sandbox they act in, each group headed by it
+    (sandboxes sorted, then the org-wide kinds), in plan order within a group. When at
+    most one sandbox is involved, one group with no heading: a plan that goes to one
+    sandbox reads as it always did."""
+    groups: dict[str, list[Action]] = {}
+    for action in actions:
+        if action.sandbox:
+            heading = f"sandbox {action.sandbox}"
+        else:
+            heading = DEFAULT_SANDBOX if isinstance(action.kind, ListedKind) else ORG_WIDE
+        groups.setdefault(heading, []).append(action)
+    if len([h for h in groups if h != ORG_WIDE]) <= 1:
+        return [("", list(actions))] if actions else []
+    order = sorted(groups, key=lambda h: (h == ORG_WIDE, h == DEFAULT_SANDBOX, h))
+    return [(heading, groups[heading]) for heading in order]
+
+
 def text(plan: Plan) -> str:
     lines = [headline(plan), ""]
     lines += [f"  note: {printable(n, 400)}" for n in plan.notes]
     if plan.notes:
         lines.append("")
     width = max((len(a.name) for a in plan.actions), default=0)
-    for a in plan.actions:
-        if a.type is ActionType.NOOP:
-            continue
-        head = f"  {SYMBOL[a.type]} {a.type.value:<8} {a.kind.value:<17} {a.name:<{width}}"
-        lines.append(f"{head}  {_detail(a)}")
-        shows_reason = a.type in (ActionType.ADOPT, ActionType.CANCEL, ActionType.DEFER)
-        if shows_reason or a.resend or RETRY in a.reason:
-            lines.append(f"    {printable(a.reason, 300)}")
-        if a.deadline is not None:
-            lines.append(f"    deadline: {a.deadline}")
+    shown = [a for a in plan.actions if a.type is not ActionType.NOOP]
+    for heading, group in by_sandbox(shown):
+        if heading:
+            lines.append(f"  In {heading}:")
+        for a in group:
+            head = f"  {SYMBOL[a.type]} {a.type.value:<8} {a.kind.value:<17} {a.name:<{width}}"
+            lines.append(f"{head}  {_detail(a)}")
+            shows_reason = a.type in (ActionType.ADOPT, ActionType.CANCEL, ActionType.DEFER)
+            if shows_reason or a.resend or RETRY in a.reason:
+                lines.append(f"    {printable(a.reason, 300)}")
+            if a.deadline is not None:
+                lines.append(f"    deadline: {a.deadline}")
     if not plan.has_changes and not any(plan.count(t) for t in NOT_MATCHING):
         lines.append("  No changes. Adobe matches the requests.")
     if plan.identities_to_submit:
@@ -164,13 +192,16 @@ def markdown(plan: Plan) -> str:
         lines += ["> [!NOTE]", f"> {_md(note)}", ""]
     shown = [a for a in plan.actions if a.type is not ActionType.NOOP]
     if shown:
-        lines += ["| | Action | Kind | Request | Details |", "|---|---|---|---|---|"]
-        for a in shown:
-            due = f" (deadline: {a.deadline})" if a.deadline is not None else ""
-            lines.append(
-                f"| {SYMBOL[a.type]} | **{a.type.value}** | {a.kind.value} | `{a.name}` "
-                f"| {_md(_detail(a) + due)} |"
-            )
+        for n, (heading, group) in enumerate(by_sandbox(shown)):
+            if heading:
+                lines += ([""] if n else []) + [f"**In {heading}**", ""]
+            lines += ["| | Action | Kind | Request | Details |", "|---|---|---|---|---|"]
+            for a in group:
+                due = f" (deadline: {a.deadline})" if a.deadline is not None else ""
+                lines.append(
+                    f"| {SYMBOL[a.type]} | **{a.type.value}** | {a.kind.value} | `{a.name}` "
+                    f"| {_md(_detail(a) + due)} |"
+                )
     elif not any(plan.count(t) for t in NOT_MATCHING):
         lines.append("No changes. Adobe matches the requests.")
     if plan.identities_to_submit:

@@ -6,7 +6,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from reconciler.adobe import AdobeClient
+from reconciler.kinds.base import recorded_sandbox
 from reconciler.reconcile.ledger import Entry, Ledger, StatusRecord
+
+
+def sandbox_of(entry: Entry, default: str | None) -> str | None:
+    """The sandbox an entry's status is read in: the one it records, or ``default`` (the
+    settings' ``adobe.sandboxName``) for one written before sandboxes were recorded; None
+    for organisation-wide kinds."""
+    return recorded_sandbox(entry.kind, entry.sandbox, default)
 
 
 def is_final(entry: Entry) -> bool:
@@ -26,7 +34,8 @@ class Refreshed:
 
 
 def refresh_entry(client: AdobeClient, entry: Entry) -> StatusRecord | None:
-    """The current remote status of one entry; None for kinds Adobe keeps no status for."""
+    """The current remote status of one entry (read in its sandbox, see
+    :func:`sandbox_of`); None for kinds Adobe keeps no status for."""
     return entry.kind.refresh(client, entry)
 
 

@@ -35,6 +35,7 @@ from reconciler.cli import cli
 from tests.conftest import (
     CONSENT,
     PRIVACY_JOB,
+    WORK_ORDER_TAG,
     git,
     tagged_counts,
     tagged_jobs,
@@ -251,8 +252,9 @@ def stored_identities(adobe: Any) -> dict[str, set[str]]:
         ).fetchall()
     found: dict[str, set[str]] = {}
     for row in rows:
-        name = row["d"].rsplit("[reconciler:", 1)[-1].rstrip("]")
-        found.setdefault(name, set()).add(row["v"])
+        match = WORK_ORDER_TAG.search(row["d"] or "")
+        if match:  # scoped or not, the tag's request name
+            found.setdefault(match.group(1), set()).add(row["v"])
     return found
 
 
@@ -329,7 +331,7 @@ def test_nothing_unreviewed_reaches_adobe(adobe: Any, chosen: set[str]) -> None:
             (order,) = [
                 o
                 for o in adobe.admin.workorders()
-                if o["description"].endswith("[reconciler:rd-a]")
+                if (m := WORK_ORDER_TAG.search(o["description"])) and m.group(1) == "rd-a"
             ]
             assert order["displayName"] == "Reviewed new title"
         if "new-privacy-job" in chosen:

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -194,11 +195,18 @@ def test_demo_runs_the_whole_story() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
     for needle in (
+        # The erasure first drafted as a record delete: warned, refiled as a privacy job.
+        "jira-12399.yaml:7:3: warning: metadata.receivedAt marks a data subject's request",
+        "(record-delete-for-data-subject)",
         "(email-format)",
-        "Apply complete: 6 created",
+        "Apply complete: 8 created",
         "No changes",
+        # Data subjects' requests show when they are due; the cleansing is renamed.
+        "(deadline: due ",
+        "~ update   RecordDelete      qa-2026-11-test-identities      displayName",
         "1 updated",
         "merged into main",
+        "jira-12399  (PrivacyJob, requests/privacy-jobs/jira-12399.yaml)",
         "Done.",
     ):
         assert needle in out
@@ -207,6 +215,17 @@ def test_demo_runs_the_whole_story() -> None:
         proc.stderr
     )
     assert "margaret.cavendish@example.com" not in out and "m.cavendish@example.org" not in out
+
+
+def test_the_demo_dates_the_examples_receipt_from_today(tmp_path: Path) -> None:
+    from reconciler.cli.tour import _redate
+
+    write(tmp_path, "a/one.yaml", "metadata:\n  name: one\n  receivedAt: 2026-11-24\n")
+    write(tmp_path, "two.yaml", "metadata:\n  name: two\n  ticket: receivedAt: 2026-11-24\n")
+    _redate(tmp_path, timedelta(days=40))
+    assert (tmp_path / "a/one.yaml").read_text().endswith("  receivedAt: 2027-01-03\n")
+    # Only the field itself moves, not text that happens to name it.
+    assert (tmp_path / "two.yaml").read_text().endswith("ticket: receivedAt: 2026-11-24\n")
 
 
 def _env_for(adobe) -> dict[str, str]:

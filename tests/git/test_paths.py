@@ -30,6 +30,7 @@ paths:
   ledger: "{LEDGER}"
 client:
   requestsPerSecond: 1000
+scope: testrepo
 """
 
 

@@ -24,7 +24,7 @@ from tests.conftest import CONSENT, RECORD_DELETE, git, request_from, write
 from tests.encryption_helpers import configure, new_key
 from tests.scaffold.test_workflows import APPLY, load, run_step, step_running, the_job
 
-SETTINGS = "client:\n  requestsPerSecond: 1000\n"
+SETTINGS = "scope: testrepo\nclient:\n  requestsPerSecond: 1000\n"
 OTHER_DELETE = RECORD_DELETE.replace("a@example.com", "c@example.com").replace(
     "b@example.com", "d@example.com"
 )
@@ -229,12 +229,12 @@ def test_endpoints_redirected_away_from_adobe(run: Any, applied: Path) -> None:
     assert validate(run, applied, "--base", "main") == (
         1,
         [
-            "reconciler.yaml:4:3: error: adobe.imsUrl changed since main and is not Adobe's: its "
+            "reconciler.yaml:5:3: error: adobe.imsUrl changed since main and is not Adobe's: its "
             "host ims.evil.example is outside Adobe's domains (adobelogin.com, adobe.io, "
             "adobe.com): the client secret and every request would be sent there; restore it "
             "(the apply workflow sets ADOBE_IMS_URL; a person applying from a clone reads this "
             "file) (endpoint-outside-adobe)",
-            "reconciler.yaml:5:3: error: adobe.platformUrl changed since main and is not Adobe's: "
+            "reconciler.yaml:6:3: error: adobe.platformUrl changed since main and is not Adobe's: "
             "its host 127.0.0.1 is this machine: requests would reach a local server (an "
             "emulator), not Adobe, and the ledger would record them as applied; restore it (the "
             "apply workflow sets ADOBE_PLATFORM_URL; a person applying from a clone reads this "
@@ -246,8 +246,8 @@ def test_endpoints_redirected_away_from_adobe(run: Any, applied: Path) -> None:
     code, lines = validate(run, applied)
     assert code == 0 and lines[-1] == "4 file(s) valid"
     assert [line.split(": warning: ")[0] for line in lines[:-1]] == [
-        "reconciler.yaml:4:3",
         "reconciler.yaml:5:3",
+        "reconciler.yaml:6:3",
     ]
 
 
@@ -260,7 +260,7 @@ def test_the_ledger_moved_would_send_everything_again(run: Any, applied: Path) -
     assert validate(run, applied, "--base", "main") == (
         1,
         [
-            "reconciler.yaml:4:3: error: paths.ledger changed from 'ledger' to 'records' since "
+            "reconciler.yaml:5:3: error: paths.ledger changed from 'ledger' to 'records' since "
             "main: the ledger there looks empty, so every applied request would be sent again "
             "(consents re-sent, jobs re-created); restore it (moving a folder is a maintainer's "
             "change of its own, files moved in the same commit) (settings-paths)",
@@ -293,7 +293,7 @@ def test_the_requests_moved_keep_their_base_rules(run: Any, applied: Path) -> No
             (
                 1,
                 [
-                    "reconciler.yaml:4:3: error: limits.maxIdentitiesPerRequest raised from 10000 "
+                    "reconciler.yaml:5:3: error: limits.maxIdentitiesPerRequest raised from 10000 "
                     "to 100000 since main: bigger deletions would pass the check from now on; "
                     "restore it, or have a maintainer merge the raise on its own (limit-raised)",
                     "1 error(s) in 1 of 4 file(s)",

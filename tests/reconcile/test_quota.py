@@ -194,3 +194,33 @@ def test_kinds_that_consume_no_quota_never_read_it(run, adobe, repo: Path) -> No
     doc = plan_json(run, repo)
     assert doc["quota"] is None
     assert not [r for r in adobe.admin.requests() if r["path"].endswith("/quota")]
+
+
+def test_a_create_adobe_refuses_for_its_quota_is_deferred_not_failed(
+    small_quota, tmp_path: Path
+) -> None:
+    # A plan whose figures are behind (another repository of the organisation spent the
+    # quota meanwhile): Adobe's 400 for the quota defers the create; nothing is lost.
+    from reconciler.adobe import AdobeClient, AdobeConfig
+    from reconciler.reconcile.applier import Applier
+    from reconciler.reconcile.ledger import Ledger
+    from reconciler.reconcile.planner import ActionType
+    from tests.conftest import emulator_today, no_wait, plan_now, request_from
+
+    requests = [request_from(n, RECORD_DELETE) for n in ("req-a", "req-b", "req-c")]
+    ledger = Ledger(tmp_path / "ledger")
+    config = AdobeConfig.from_env(small_quota.env(), sandbox_name="prod")
+    with AdobeClient(config, sleep=no_wait) as client:
+        plan = plan_now(small_quota, client, requests, ledger)  # no quota read: all create
+        today = emulator_today(small_quota)
+        applier = Applier(client, ledger, {r.name: r for r in requests}, today=lambda: today)
+        result = applier.apply(plan)
+    assert result.success and not result.pending
+    (refused,) = result.deferred  # which one depends on the order the threads sent them
+    name = refused.action.name
+    assert refused.message.startswith("deferred: Adobe refused it for its quota (Daily identity")
+    sent = sorted({"req-a", "req-b", "req-c"} - {name})
+    assert sorted(e.name for e in ledger) == sent
+    assert ledger.intent(name) is None  # refused: nothing to look for later
+    assert tagged_counts(small_quota) == dict.fromkeys(sent, 1)
+    assert result.count(ActionType.CREATE) == 2

@@ -93,3 +93,17 @@ def test_two_retries_of_one_failure_are_refused(run, adobe, repo: Path) -> None:
         "requests/req-b.yaml:5:12: error: metadata.retryOf names 'req-x', which 'req-a' "
         "already submits again (retry-of)"
     ) in result.output
+
+
+def test_an_orphan_is_not_a_plan_that_matches(run, adobe, repo: Path) -> None:
+    # A removed applied request changes nothing at Adobe, but is not "no changes" either.
+    write(repo, "requests/req-o.yaml", request("req-o", KNOWN_DATASET))
+    commit(repo, "declare")
+    assert run("-C", str(repo), "apply", "--auto-approve", "--commit").exit_code == 0
+    assert run("-C", str(repo), "plan", "--detailed-exitcode").exit_code == 0
+    (repo / "requests/req-o.yaml").unlink()
+    commit(repo, "remove req-o")
+    plan = run("-C", str(repo), "plan", "--detailed-exitcode")
+    assert plan.exit_code == 2, plan.output
+    assert "orphan   RecordDelete      req-o" in plan.output
+    assert "No changes" not in plan.output

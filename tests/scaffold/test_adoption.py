@@ -190,7 +190,7 @@ def test_adopting_it_with_a_protected_main(
     adobe.admin.advance(5 * 3600)
     status_clone = checkout(origin, tmp_path / "status")
     job = workflow(status_clone, "reconciler-status.yml")
-    refresh = at_the_emulator(step(job, "Refresh statuses"), adobe)
+    refresh = at_the_emulator(step(job, "Apply what is waiting and refresh statuses"), adobe)
     refreshed = ok(run_step(refresh, status_clone, context))
     assert "req-a" in refreshed and "completed" in refreshed
     ok(run_step(step(job, "Push the ledger"), status_clone, context))
