@@ -18,6 +18,7 @@ from reconciler.kinds import Kind
 from reconciler.schemas import examples_dir
 from reconciler.yamlfile import load_document
 from tests.conftest import CONSENT, PRIVACY_JOB, RECORD_DELETE, write
+from tests.ledger_helpers import record_applied
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -145,6 +146,9 @@ def test_a_data_subjects_fields_on_a_cleansing_kind_warn(
     ],
 )
 def test_no_warning_where_the_kind_fits(run, repo: Path, template: str, lines: str) -> None:
+    if "retryOf" in lines:  # what it retries: an applied request Adobe failed
+        failed = {"value": "failed", "observedAt": "2026-11-01T00:00:00Z"}
+        record_applied(repo, "req-old", "requests/req-old.yaml", status=failed)
     write(repo, "requests/req-a.yaml", with_metadata(template.format(name="req-a"), lines))
     result = run("-C", str(repo), "validate")
     assert result.exit_code == 0, result.output
