@@ -7,6 +7,7 @@ what a user would see in a pull request or in CI.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -121,6 +122,38 @@ class Demo:
         return code
 
 
+def _approvals_file(demo: Demo, reviewed: str, merge: str) -> Path:
+    """What the apply workflow's "Fetch the approvals" step writes from GitHub's API for
+    the demo's pull request #1 (schemas/approvals.schema.json), outside the work tree."""
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    doc = {
+        "version": 1,
+        "pullRequests": [
+            {
+                "number": 1,
+                "url": "https://github.com/example/privacy-requests/pull/1",
+                "title": "Add JIRA-12399 erasure (GDPR privacy job)",
+                "author": "priya",
+                "mergedBy": "rui",
+                "mergedAt": stamp,
+                "mergeCommit": merge,
+                "commits": [reviewed],
+                "reviews": [
+                    {
+                        "reviewer": "rui",
+                        "state": "APPROVED",
+                        "submittedAt": stamp,
+                        "commit": reviewed,
+                    }
+                ],
+            }
+        ],
+    }
+    path = demo.repo.parent / "approvals.json"
+    path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
 def _seed_repository(demo: Demo, examples: Path, schemas: Path) -> None:
     demo.repo.mkdir(parents=True)
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(demo.remote)], check=True)
@@ -222,18 +255,29 @@ def run_demo(
         "Review and merge",
         "Rui reviews the diff and the plan, approves, and merges into main.",
     )
+    reviewed = demo.git("rev-parse", "jira-12399").strip()
     demo.git("checkout", "-q", "main")
-    demo.git("merge", "-q", "--no-ff", "jira-12399", "-m", "Merge JIRA-12399 erasure", who="rui")
+    demo.git(
+        "merge",
+        "-q",
+        "--no-ff",
+        "jira-12399",
+        "-m",
+        "Merge pull request #1 from priya/jira-12399",
+        who="rui",
+    )
     demo.git("push", "-q", "origin", "main", who="rui")
+    approvals = _approvals_file(demo, reviewed, demo.git("rev-parse", "HEAD").strip())
 
     demo.step(
         "Apply on merge",
         "CI on main plans against Adobe and applies with --auto-approve. Each work order\n"
         "and privacy job carries its request's name as a tag, so a lost response can\n"
-        "never cause a second deletion. The ledger records what was applied and is\n"
-        "committed back.",
+        "never cause a second deletion. The ledger records what was applied, and who\n"
+        "approved it (the reviews the workflow fetched from GitHub: here a file written\n"
+        "as it writes one), and is committed back.",
     )
-    demo.run("apply", "--auto-approve", "--commit")
+    demo.run("apply", "--auto-approve", "--commit", "--approvals", str(approvals))
     demo.git("push", "-q", "origin", "main")
     demo.say(demo.git("log", "--format=   %h %an: %s", "-n", "3"))
 

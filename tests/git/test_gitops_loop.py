@@ -207,6 +207,10 @@ def test_demo_runs_the_whole_story() -> None:
         "1 updated",
         "merged into main",
         "jira-12399  (PrivacyJob, requests/privacy-jobs/jira-12399.yaml)",
+        # The audit shows the deadline, and who approved apart from who merged.
+        ": met (GDPR / UK GDPR)",
+        "approved  ",
+        "pull request #1 by priya, merged by rui",
         "Done.",
     ):
         assert needle in out
