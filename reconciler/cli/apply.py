@@ -118,6 +118,39 @@ def _check_reviewed(
     return problems
 
 
+# From this many creates on (or any delete from every dataset), the count must be typed.
+TYPED_CONFIRMATION = 10
+
+
+def _confirm(plan: Plan) -> None:
+    """Ask before applying, with the totals restated at the prompt (the plan above may have
+    scrolled away); a large or every-dataset plan needs its count typed, not one key."""
+    creates = [a for a in plan.actions if a.type is ActionType.CREATE]
+    every = sum(1 for a in creates if a.target == "dataset ALL")
+    also = [
+        f"{plan.count(t)} to {t.value}"
+        for t in (ActionType.UPDATE, ActionType.CANCEL, ActionType.ADOPT)
+        if plan.count(t)
+    ]
+    click.echo(
+        f"\nThis apply creates {len(creates)} request(s) at Adobe, submitting "
+        f"{plan.identities_to_submit:,} identities"
+        + (f", {every} of them deleting from EVERY dataset of the sandbox" if every else "")
+        + (f"; and {', '.join(also)}" if also else "")
+        + ". A deletion cannot be undone."
+    )
+    if len(creates) < TYPED_CONFIRMATION and not every:
+        click.confirm("Apply these changes at Adobe?", abort=True)
+        return
+    typed = click.prompt(
+        f"Type {len(creates)}, the number of requests to create, to apply",
+        default="",
+        show_default=False,
+    )
+    if typed.strip() != str(len(creates)):
+        raise ApplyRefused(f"not confirmed ({len(creates)} was not typed); nothing was applied")
+
+
 def _no_guard() -> None:
     """Without --push, no lease can be lost."""
 
@@ -397,7 +430,7 @@ def command(
                         "refusing to apply without confirmation: input is not a terminal. "
                         "Pass --auto-approve, or apply a saved plan file"
                     )
-                click.confirm("\nApply these changes at Adobe?", abort=True)
+                _confirm(plan)
 
             def publish(intents: int) -> None:
                 # The intents reach the remote before any create is sent: a clone that
