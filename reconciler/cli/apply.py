@@ -265,7 +265,9 @@ def _short(result: ApplyResult, deferred: int) -> str:
         parts.append(f"{deferred} deferred")
     if result.failed:
         parts.append(f"{len(result.failed)} failed")
-    return ", ".join(parts) or "nothing changed"
+    # A commit is made only when ledger files changed: with no outcome of this run, they
+    # are what an earlier, interrupted run wrote (the body counts them).
+    return ", ".join(parts) or "what an earlier run wrote"
 
 
 def _summary(result: ApplyResult, deferred: int) -> str:

@@ -197,7 +197,11 @@ def command(
                 f"{r.entry.status.value if r.entry.status else '-'}"
                 for r in changed
             ]
-            subject = f"reconciler status: {len(changed)} changed"
+            subject = (
+                f"reconciler status: {len(changed)} changed"
+                if changed
+                else "reconciler status: what an earlier run wrote"
+            )
             sha = commit_ledger(settings, commit_message(subject, lines), os.environ)
             message = (
                 f"Ledger committed: {sha[:12]}" if sha else "Ledger unchanged: nothing to commit"

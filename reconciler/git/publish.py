@@ -230,6 +230,46 @@ def commit_message(subject: str, lines: Sequence[str]) -> str:
     return f"{subject} [skip ci]\n\n" + "\n".join(body) + ("\n" if body else "")
 
 
+@dataclass(frozen=True)
+class LedgerFiles:
+    """What a ledger commit holds: entries and intents added, changed and removed."""
+
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    intents: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.added + self.changed + self.removed + self.intents
+
+    @classmethod
+    def of(cls, name_status: bytes) -> LedgerFiles:
+        fields = [f for f in name_status.split(b"\0") if f]
+        counts = {"A": 0, "M": 0, "D": 0}
+        intents = 0
+        for status, path in zip(fields[::2], fields[1::2], strict=False):
+            if b"/intents/" in b"/" + path:
+                intents += 1
+            else:
+                key = status.decode()[:1]
+                counts[key if key in counts else "M"] += 1
+        return cls(counts["A"], counts["M"], counts["D"], intents)
+
+    def __str__(self) -> str:
+        parts = [
+            f"{n} {what}"
+            for n, what in (
+                (self.added, "entr" + ("y" if self.added == 1 else "ies") + " added"),
+                (self.changed, "changed"),
+                (self.removed, "removed"),
+                (self.intents, "intent file(s)"),
+            )
+            if n
+        ]
+        return f"Ledger files in this commit: {', '.join(parts)}."
+
+
 def commit_ledger(settings: Settings, message: str, env: Mapping[str, str]) -> str | None:
     """Commit the ledger folder's changes; return the new commit, or None if nothing changed."""
     opened = ledger_repo(settings)
@@ -238,9 +278,23 @@ def commit_ledger(settings: Settings, message: str, env: Mapping[str, str]) -> s
     hint = "the ledger files are written, commit them by hand (git add ledger && git commit)"
     try:
         run(opened, "add", "--all", "--", ledger, what=what)
-        status, _ = run(opened, "diff", "--cached", "--quiet", "--", ledger, what=what, ok=(0, 1))
-        if status == 0:
+        _, listed = run(
+            opened,
+            "diff",
+            "--cached",
+            "--name-status",
+            "-z",
+            "--no-renames",
+            "--",
+            ledger,
+            what=what,
+        )
+        staged = LedgerFiles.of(listed)
+        if not staged.total:
             return None
+        # Say what the commit holds, whatever the subject counts (a killed run's entries).
+        head, _, rest = message.partition("\n\n")
+        message = f"{head}\n\n" + (f"{rest.rstrip()}\n\n" if rest.strip() else "") + f"{staged}\n"
         name = env.get("RECONCILER_GIT_NAME") or BOT_NAME
         email = env.get("RECONCILER_GIT_EMAIL") or BOT_EMAIL
         with opened.handle.git.custom_environment(**git_identity(name, email)):
