@@ -211,6 +211,7 @@ def _run(
     publish: Callable[[int], None],
     guard: Callable[[], None],
     record: Callable[[Outcome], None],
+    committing: bool = False,
 ) -> ApplyResult:
     """Apply ``plan``; ``publish`` is called with the number of intents written before
     anything is sent (to commit and push them first), ``guard`` before each create (it
@@ -230,13 +231,37 @@ def _run(
             batch=ws.settings.batch_privacy_jobs,
         )
         publish(applier.declare(plan))
+        finished: list[Outcome] = []
         with progress_bar(todo, "applying") as advance:
 
             def done(outcome: Outcome) -> None:
                 record(outcome)
+                finished.append(outcome)
                 advance()
 
-            return applier.apply(plan, on_outcome=done)
+            try:
+                return applier.apply(plan, on_outcome=done)
+            except KeyboardInterrupt:
+                _interrupted(finished, todo, committing)
+                raise
+
+
+def _interrupted(finished: Sequence[Outcome], todo: int, committing: bool) -> None:
+    """What an interrupted apply leaves: how far it got, and what to run next."""
+    ok = sum(1 for o in finished if o.ok and not o.pending)
+    click.echo(
+        f"\ninterrupted after {len(finished)} of {todo} action(s) ({ok} done): each result "
+        "is in the ledger. Every create of this run had its intent written before anything "
+        "was sent, so the next run looks for the others at Adobe and shows those it does "
+        "not find as pending-verification until apply.resendAfter (or `--resend NAME`).",
+        err=True,
+    )
+    if committing:
+        click.echo(
+            "The ledger files of this run are not committed: run `reconciler apply --commit` "
+            "again; it commits them first and sends nothing twice.",
+            err=True,
+        )
 
 
 def _check_resend(ws: Workspace, names: Sequence[str]) -> None:
@@ -444,7 +469,9 @@ def command(
                     guard()
                     push_branch(ws.settings, remote, os.environ, resolve=resolve)
 
-            result = _run(ws, plan, commits, publish, guard, _recorder(ws, approvals))
+            result = _run(
+                ws, plan, commits, publish, guard, _recorder(ws, approvals), commit or push
+            )
             deferred += len(result.deferred)  # refused by Adobe for its quota after all
             click.echo("")
             for outcome in result.outcomes:

@@ -35,3 +35,48 @@ def test_a_commit_says_how_many_ledger_files_it_holds(run, adobe, repo: Path) ->
     subject, body = git(repo, "log", "-1", "--format=%s%n%b").split("\n", 1)
     assert subject == "reconciler apply: what an earlier run wrote [skip ci]"
     assert body.strip() == "Ledger files in this commit: 1 entry added."
+
+
+def test_an_interrupted_apply_says_how_far_it_got_and_what_to_run(run, adobe, repo: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    from tests.campaigns.support import cli_command, cli_env
+
+    names = [f"req-{n:02d}" for n in range(12)]
+    declare(repo, *names)
+    write(repo, "reconciler.yaml", "scope: testrepo\nclient:\n  maxConcurrency: 1\n")
+    git(repo, "commit", "-qam", "one call at a time")
+    adobe.admin.set_faults({"latency_ms": 150})  # slow enough to stop it halfway
+    with subprocess.Popen(
+        cli_command(repo, "apply", "--auto-approve", "--commit"),
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        deadline = time.monotonic() + 90
+        while not any((repo / "ledger").glob("req-*.json")):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=90)
+    adobe.admin.set_faults({})
+    assert proc.returncode == 130, out + err
+    assert "interrupted after " in err and " of 12 action(s) (" in err
+    assert "not committed: run `reconciler apply --commit` again" in err
+    # As it says: the next run commits what it wrote, sends nothing twice, and shows the
+    # creates it cannot account for as pending.
+    again = run("-C", str(repo), "apply", "--auto-approve", "--commit")
+    assert again.exit_code == 0, again.output
+    from tests.conftest import tagged_counts
+
+    sent = tagged_counts(adobe)
+    assert set(sent.values()) == {1}
+    waiting = [n for n in names if n not in sent]
+    assert waiting  # interrupted halfway: some were never sent
+    for name in waiting:
+        assert f"? pending-verification RecordDelete      {name}" in again.output, again.output
+    assert "Ledger committed: " in again.output
+    assert not git(repo, "status", "--porcelain", "--", "ledger")
