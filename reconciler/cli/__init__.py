@@ -83,6 +83,10 @@ def cli(ctx: click.Context, directory: Path | None, verbose: int) -> None:
             stream=sys.stderr,
             force=True,
         )
+        # One line per call is ours (method, path, status, time); the HTTP libraries' own
+        # debug lines (a dozen per call: connections, headers sent) are left out.
+        for name in ("httpx", "httpcore", "hpack", "urllib3", "git"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     ctx.ensure_object(dict)
     here = (directory or Path.cwd()).resolve()
     # Where relative PATH, --out and PLANFILE arguments start, and where init starts a
