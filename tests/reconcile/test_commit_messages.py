@@ -55,6 +55,9 @@ def test_an_interrupted_apply_says_how_far_it_got_and_what_to_run(run, adobe, re
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A test run started in the background ignores SIGINT, and its children would too:
+        # the command gets the disposition a terminal gives it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     ) as proc:
         deadline = time.monotonic() + 90
         while not any((repo / "ledger").glob("req-*.json")):
