@@ -12,12 +12,13 @@ from pathlib import Path
 
 import click
 
+from reconciler.adobe.outcomes import explain
 from reconciler.cli.progress import progress_bar
 from reconciler.errors import UsageError
 from reconciler.git.ledgerbranch import attach, load_ledger
 from reconciler.git.publish import commit_ledger, commit_message
 from reconciler.reconcile.deadlines import Deadline, State
-from reconciler.reconcile.ledger import Ledger
+from reconciler.reconcile.ledger import Entry, Ledger
 from reconciler.reconcile.lifecycle import FAIL_ON, entry_deadlines, failed, retries
 from reconciler.reconcile.lock import repository_lock
 from reconciler.reconcile.status import Refreshed, is_final, refresh, sandbox_of
@@ -78,6 +79,10 @@ def _json(rows: list[Refreshed], deadlines: Mapping[str, Deadline], default: str
                     ],
                     "changed": r.changed,
                     "error": r.error,
+                    "codes": [
+                        {"product": p, "code": c, "meaning": explain(c)}
+                        for p, c in sorted(set(r.entry.status.codes if r.entry.status else ()))
+                    ],
                     "deadline": (
                         deadlines[r.entry.name].to_json() if r.entry.name in deadlines else None
                     ),
@@ -227,6 +232,18 @@ def _watching(rows: list[Refreshed], ledger: Ledger, settings: Settings, interva
     )
 
 
+def _explained(entry: Entry) -> list[str]:
+    """Why Adobe failed a request, in its words: each distinct response code with its
+    meaning, and a work order's products that failed."""
+    status = entry.status
+    if status is None:
+        return []
+    lines = [f"{product}: {explain(code)}" for product, code in sorted(set(status.codes))]
+    if not entry.jobs:
+        lines += [f"{name}: {state}" for name, state in status.products if state == "failure"]
+    return lines
+
+
 def _shown_rows(rows: list[Refreshed], ledger: Ledger) -> list[Refreshed]:
     """The rows refreshed, and every failed request that was not (a final status): a
     failure stays in view until it is dealt with."""
@@ -272,6 +289,8 @@ def _alarms(
             f"metadata.retryOf: {entry.name}",
             err=True,
         )
+        for line in _explained(entry):
+            click.echo(f"  {line}", err=True)
     late = sorted((n, d) for n, d in deadlines.items() if d.state in states)
     for name, due in late:
         click.echo(f"deadline: {name}: {due}", err=True)

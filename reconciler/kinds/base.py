@@ -78,6 +78,8 @@ class StatusRecord:
     value: str
     observed_at: str
     products: tuple[tuple[str, str], ...] = ()
+    # Adobe's response codes other than success, by product: (product, code).
+    codes: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.adobe import NotFoundError, PrivacyJobStatus, PrivacyUser
 from reconciler.adobe.codes import product_key
+from reconciler.adobe.outcomes import SUCCESS
 from reconciler.check.findings import finding_at
 from reconciler.errors import UsageError
 from reconciler.kinds.base import (
@@ -323,14 +324,25 @@ class PrivacyJob(RequestKind):
             return None
         statuses = []
         per_job = []
+        codes: list[tuple[str, str]] = []
         for job in entry.jobs:
+            # One job per user and product: its product names the pair, not its id (which
+            # the ledger's remote.jobs holds).
+            product = job.product or ""
             try:
-                state = client.privacy.get_privacy_job(job.job_id).state.value
+                found = client.privacy.get_privacy_job(job.job_id)
             except NotFoundError:
                 state = "not-found"  # Adobe keeps job data 30 days after completion
+            else:
+                state = found.state.value
+                for response in found.product_responses:
+                    product = product or (response.product or "")
+                    code = (response.response_msg_code or "").strip()[:16]
+                    if code and code != SUCCESS:
+                        codes.append((response.product or product or "?", code))
             statuses.append(state)
-            per_job.append((job.job_id, state))
-        return StatusRecord(job_summary(statuses), utc_now(), tuple(per_job))
+            per_job.append((product or f"job {job.job_id}", state))
+        return StatusRecord(job_summary(statuses), utc_now(), tuple(per_job), tuple(codes))
 
 
 def _users(request: Request, scope: Scope) -> list[PrivacyUser]:

@@ -231,6 +231,8 @@ class Entry:
                 "observedAt": self.status.observed_at,
                 "products": [{"name": n, "status": s} for n, s in self.status.products],
             }
+            if self.status.codes:
+                doc["status"]["codes"] = [{"name": n, "code": c} for n, c in self.status.codes]
         if self.fields:
             doc["fields"] = dict(self.fields)
         if self.imported:
@@ -273,6 +275,7 @@ class Entry:
                 value=status["value"],
                 observed_at=status["observedAt"],
                 products=tuple((p["name"], p["status"]) for p in status.get("products", ())),
+                codes=tuple((c["name"], c["code"]) for c in status.get("codes", ())),
             ),
             fields=dict(doc.get("fields", {})),
             imported=doc.get("imported", False),
