@@ -101,6 +101,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "plan",
     "apply",
     "status",
+    "alerts",
     "audit",
     "importer",
     "demo",

@@ -60,7 +60,9 @@ def triggers(workflow: dict[str, Any]) -> dict[str, Any]:
 
 
 def the_job(workflow: dict[str, Any]) -> dict[str, Any]:
-    (job,) = workflow["jobs"].values()
+    """The workflow's main job: its only one, or (status) the one before the alerts job."""
+    jobs = {k: v for k, v in workflow["jobs"].items() if k != "alerts"}
+    (job,) = jobs.values()
     return job
 
 
@@ -924,3 +926,18 @@ def test_apply_step_runs_without_approvals_when_they_could_not_be_fetched(
         "not recorded in the ledger this time.\n"
     )
     assert "approval" not in json.loads((checkout / "ledger/req-a.json").read_text())
+
+
+def test_the_alerts_job_may_write_issues_and_nothing_else() -> None:
+    workflow = load(STATUS)
+    job = workflow["jobs"]["alerts"]
+    assert job["needs"] == "status" and job["if"] == "${{ !cancelled() }}"
+    assert job["permissions"] == {"contents": "read", "issues": "write"}
+    (step,) = [s for s in job["steps"] if "reconciler alerts" in s.get("run", "")]
+    assert step["run"] == "reconciler alerts --github --fail-on overdue"
+    assert step["env"] == {
+        "GITHUB_TOKEN": "${{ github.token }}",
+        "GITHUB_REPOSITORY": "${{ github.repository }}",
+    }
+    others = yaml.safe_dump([s for s in job["steps"] if s is not step])
+    assert "github.token" not in others and "secrets." not in yaml.safe_dump(job)

@@ -1,0 +1,1 @@
+"""GitHub's REST API, for what the workflows keep there (issues of alerts)."""
